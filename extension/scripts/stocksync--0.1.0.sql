@@ -1,0 +1,361 @@
+-- stocksync 0.1.0 install script. Frozen once released: later changes go into
+-- stocksync--0.1.0--<next>.sql (see docs/upgrades.md).
+--
+-- Everything is created inside the schema stocksync, which CREATE EXTENSION
+-- creates (control file: schema = stocksync). Nothing uses CREATE OR REPLACE or
+-- IF NOT EXISTS, so an object planted earlier by another role makes the
+-- installation fail instead of being adopted.
+
+\echo Use "CREATE EXTENSION stocksync" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- Catalog: what is sold, where it is stored, where it is sold.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE stocksync.item (
+    sku        text PRIMARY KEY CHECK (sku <> ''),
+    kind       text NOT NULL DEFAULT 'simple' CHECK (kind IN ('simple', 'bundle')),
+    status     text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'discontinued')),
+    title      text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE stocksync.item IS 'Every SKU stocksync keeps stock for (simple) or computes stock for (bundle).';
+
+CREATE TABLE stocksync.location (
+    code       text PRIMARY KEY CHECK (code <> ''),
+    name       text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE stocksync.location IS 'Warehouses, stores and 3PLs that hold stock. The location "default" exists after CREATE EXTENSION.';
+INSERT INTO stocksync.location (code, name) VALUES ('default', 'Default location');
+
+CREATE TABLE stocksync.channel (
+    code       text PRIMARY KEY CHECK (code <> ''),
+    kind       text NOT NULL CHECK (kind IN ('shopify', 'amazon', 'ebay', 'woocommerce', 'webhook')),
+    mode       text NOT NULL DEFAULT 'live' CHECK (mode IN ('live', 'shadow', 'paused')),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE stocksync.channel IS 'Places of sale. mode: live pushes, shadow records what would be pushed, paused pushes nothing.';
+
+CREATE TABLE stocksync.listing (
+    channel     text NOT NULL REFERENCES stocksync.channel (code) ON UPDATE CASCADE,
+    external_id text NOT NULL CHECK (external_id <> ''),
+    sku         text NOT NULL REFERENCES stocksync.item (sku) ON UPDATE CASCADE,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (channel, external_id)
+);
+CREATE INDEX listing_sku_idx ON stocksync.listing (sku);
+COMMENT ON TABLE stocksync.listing IS 'A channel''s own identifier (variant, seller SKU, offer id) mapped to a SKU.';
+
+-- ---------------------------------------------------------------------------
+-- The ledger: one row per movement, never updated or deleted.
+-- Each row carries its effect on every state quantity, so the projection, the
+-- stock at any past instant and verify_ledger() are plain sums.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE stocksync.ledger (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at                timestamptz NOT NULL DEFAULT now(),
+    kind              text NOT NULL CHECK (kind IN ('RECEIVE', 'EXPECT', 'ADJUST', 'RESERVE', 'RELEASE',
+                                                   'COMMIT', 'FULFILL', 'RETURN', 'MOVE', 'TRANSFER')),
+    sku               text NOT NULL,
+    location          text NOT NULL,
+    qty               integer NOT NULL,
+    d_on_hand         integer NOT NULL DEFAULT 0,
+    d_reserved        integer NOT NULL DEFAULT 0,
+    d_committed       integer NOT NULL DEFAULT 0,
+    d_damaged         integer NOT NULL DEFAULT 0,
+    d_quality_control integer NOT NULL DEFAULT 0,
+    d_safety_stock    integer NOT NULL DEFAULT 0,
+    d_incoming        integer NOT NULL DEFAULT 0,
+    reservation_id    bigint,
+    reason            text,
+    reference         text
+);
+COMMENT ON TABLE stocksync.ledger IS 'Append-only stock ledger: every unit stocksync knows of is explained by these rows.';
+
+-- The projection: current quantities per SKU and location, updated in the
+-- same transaction as the ledger rows that explain them.
+CREATE TABLE stocksync.stock_level (
+    sku             text NOT NULL REFERENCES stocksync.item (sku),
+    location        text NOT NULL REFERENCES stocksync.location (code),
+    on_hand         integer NOT NULL DEFAULT 0 CHECK (on_hand >= 0),
+    reserved        integer NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+    committed       integer NOT NULL DEFAULT 0 CHECK (committed >= 0),
+    damaged         integer NOT NULL DEFAULT 0 CHECK (damaged >= 0),
+    quality_control integer NOT NULL DEFAULT 0 CHECK (quality_control >= 0),
+    safety_stock    integer NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
+    incoming        integer NOT NULL DEFAULT 0 CHECK (incoming >= 0),
+    version         bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (sku, location)
+) WITH (fillfactor = 70);  -- room for HOT updates: the hot row is rewritten on every reservation
+COMMENT ON TABLE stocksync.stock_level IS 'Projection of the ledger per SKU and location; version rises on every change.';
+
+-- Reservations: one row per order. The lines are the order's value (fixed at
+-- creation, compared on replay) and are kept as parallel arrays, sorted by
+-- (sku, location); the reservation_line view shows them as rows.
+CREATE TABLE stocksync.reservation (
+    id          bigint GENERATED ALWAYS AS IDENTITY,
+    channel     text NOT NULL,
+    order_ref   text NOT NULL CHECK (order_ref <> ''),
+    state       text NOT NULL DEFAULT 'reserved'
+                CHECK (state IN ('reserved', 'committed', 'fulfilled', 'released', 'expired', 'returned')),
+    skus        text[] NOT NULL,
+    locations   text[] NOT NULL,
+    quantities  integer[] NOT NULL,
+    shortages   integer[] NOT NULL,
+    fulfilled   integer[] NOT NULL,
+    returned    integer[] NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    expires_at  timestamptz,
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (channel, order_ref)
+);
+CREATE INDEX reservation_expiry_idx ON stocksync.reservation (expires_at) WHERE state = 'reserved';
+COMMENT ON TABLE stocksync.reservation IS 'One row per (channel, order_ref): the idempotency key of reserve().';
+
+-- Fulfilments and returns given a document reference, so that retrying one is
+-- a no-op and reusing the reference for other lines is refused.
+CREATE TABLE stocksync.order_document (
+    reservation_id bigint NOT NULL,
+    kind           text NOT NULL CHECK (kind IN ('FULFILL', 'RETURN')),
+    document_ref   text NOT NULL,
+    lines          jsonb NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (reservation_id, kind, document_ref)
+);
+
+-- The last version seen from each source of absolute on-hand figures (an ERP,
+-- a WMS), so that a late or replayed figure never overwrites a newer one.
+CREATE TABLE stocksync.source_version (
+    sku        text NOT NULL,
+    location   text NOT NULL,
+    source     text NOT NULL,
+    version    bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (sku, location, source)
+);
+
+-- ---------------------------------------------------------------------------
+-- Views.
+-- ---------------------------------------------------------------------------
+
+CREATE VIEW stocksync.stock AS
+SELECT sku, location, on_hand, reserved, committed, damaged, quality_control, safety_stock, incoming,
+       on_hand - reserved - committed - damaged - quality_control - safety_stock AS available,
+       version
+  FROM stocksync.stock_level;
+COMMENT ON VIEW stocksync.stock IS 'Every state quantity, available and version per SKU and location.';
+
+CREATE VIEW stocksync.reservation_line AS
+SELECT r.id AS reservation_id, r.channel, r.order_ref, r.state, l.line_no::integer AS line_no,
+       l.sku, r.locations[l.line_no] AS location, r.quantities[l.line_no] AS qty,
+       r.shortages[l.line_no] AS shortage, r.fulfilled[l.line_no] AS fulfilled,
+       r.returned[l.line_no] AS returned, r.expires_at
+  FROM stocksync.reservation r,
+       unnest(r.skus) WITH ORDINALITY AS l (sku, line_no);
+
+CREATE VIEW stocksync.oversold AS
+SELECT channel, order_ref, reservation_id, state, sku, location, qty, shortage
+  FROM stocksync.reservation_line
+ WHERE shortage > 0;
+COMMENT ON VIEW stocksync.oversold IS 'Order lines recorded with on_shortage => ''record'' that found less stock than they took.';
+
+-- ---------------------------------------------------------------------------
+-- The ledger refuses UPDATE, DELETE and TRUNCATE, whoever asks.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION stocksync.ledger_append_only() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'stocksync_ledger_append_only';
+CREATE TRIGGER ledger_no_update_delete BEFORE UPDATE OR DELETE ON stocksync.ledger
+    FOR EACH ROW EXECUTE FUNCTION stocksync.ledger_append_only();
+CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON stocksync.ledger
+    FOR EACH STATEMENT EXECUTE FUNCTION stocksync.ledger_append_only();
+
+-- ---------------------------------------------------------------------------
+-- Stock movements. All SECURITY DEFINER with a pinned search_path: callers
+-- need EXECUTE (role stocksync_writer), not table privileges, so the ledger
+-- and the projection can only change together.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION stocksync.receive(sku text, qty integer, location text DEFAULT 'default',
+                                  reference text DEFAULT NULL, from_incoming boolean DEFAULT false)
+    RETURNS bigint LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_receive';
+COMMENT ON FUNCTION stocksync.receive IS 'Goods receipt: adds qty to on_hand (and takes it off incoming when from_incoming). Returns the new version.';
+
+CREATE FUNCTION stocksync.expect(sku text, qty integer, location text DEFAULT 'default',
+                                 reference text DEFAULT NULL)
+    RETURNS bigint LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_expect';
+COMMENT ON FUNCTION stocksync.expect IS 'Purchase order placed: adds qty to incoming. Returns the new version.';
+
+CREATE FUNCTION stocksync.adjust(sku text, delta integer, reason text, location text DEFAULT 'default',
+                                 state text DEFAULT 'available', reference text DEFAULT NULL)
+    RETURNS bigint LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_adjust';
+COMMENT ON FUNCTION stocksync.adjust IS 'Correction of on_hand by delta with a reason (shrinkage, found stock); state damaged or quality_control adjusts that part of on_hand.';
+
+CREATE FUNCTION stocksync.cycle_count(sku text, counted integer, reason text DEFAULT 'cycle count',
+                                      location text DEFAULT 'default', reference text DEFAULT NULL)
+    RETURNS integer LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_cycle_count';
+COMMENT ON FUNCTION stocksync.cycle_count IS 'A counted on_hand figure, recorded as an ADJUST of the difference. Returns the difference.';
+
+CREATE FUNCTION stocksync.move(sku text, qty integer, from_state text, to_state text,
+                               location text DEFAULT 'default', reason text DEFAULT NULL)
+    RETURNS bigint LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_move';
+COMMENT ON FUNCTION stocksync.move IS 'Moves units between available, damaged, quality_control and safety_stock within one location.';
+
+CREATE FUNCTION stocksync.transfer(sku text, qty integer, from_location text, to_location text,
+                                   reference text DEFAULT NULL)
+    RETURNS void LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_transfer';
+COMMENT ON FUNCTION stocksync.transfer IS 'Moves available units from one location to another.';
+
+CREATE FUNCTION stocksync.set_on_hand(sku text, qty integer, source text, source_version bigint,
+                                      location text DEFAULT 'default')
+    RETURNS boolean LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_set_on_hand';
+COMMENT ON FUNCTION stocksync.set_on_hand IS 'An absolute on_hand figure from a source; applied (true) only when source_version is newer than the last one seen.';
+
+-- ---------------------------------------------------------------------------
+-- Orders: reserve, commit, extend, release, fulfill, return, expire.
+-- ---------------------------------------------------------------------------
+
+CREATE TYPE stocksync.reservation_result AS (
+    reservation_id bigint,
+    shortage       integer,
+    expires_at     timestamptz
+);
+
+CREATE FUNCTION stocksync.reserve(channel text, order_ref text, sku text, qty integer,
+                                  ttl interval DEFAULT '15 minutes', location text DEFAULT 'default',
+                                  strategy text DEFAULT 'pessimistic', on_shortage text DEFAULT 'reject')
+    RETURNS stocksync.reservation_result LANGUAGE c VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_reserve';
+COMMENT ON FUNCTION stocksync.reserve(text, text, text, integer, interval, text, text, text)
+    IS 'Soft hold of qty units of sku for an order; idempotent on (channel, order_ref).';
+
+CREATE FUNCTION stocksync.reserve(channel text, order_ref text, lines jsonb,
+                                  ttl interval DEFAULT '15 minutes',
+                                  strategy text DEFAULT 'pessimistic', on_shortage text DEFAULT 'reject')
+    RETURNS stocksync.reservation_result LANGUAGE c VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_reserve_lines';
+COMMENT ON FUNCTION stocksync.reserve(text, text, jsonb, interval, text, text)
+    IS 'Soft hold for a multi-line order [{"sku":..,"qty":..,"location":..}]: all lines or none; idempotent on (channel, order_ref).';
+
+CREATE FUNCTION stocksync.commit(channel text, order_ref text)
+    RETURNS text LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_commit';
+COMMENT ON FUNCTION stocksync.commit IS 'Turns a soft hold into a hard one (paid order): no expiry. Returns the order state.';
+
+CREATE FUNCTION stocksync.extend(channel text, order_ref text, ttl interval)
+    RETURNS timestamptz LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_extend';
+COMMENT ON FUNCTION stocksync.extend IS 'Checkout heartbeat: the soft hold now expires ttl from now. Returns the new expiry.';
+
+CREATE FUNCTION stocksync.release(channel text, order_ref text, reason text DEFAULT 'cancelled')
+    RETURNS text LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_release';
+COMMENT ON FUNCTION stocksync.release IS 'Cancels an order''s unfulfilled holds. Returns the order state.';
+
+CREATE FUNCTION stocksync.fulfill(channel text, order_ref text, lines jsonb DEFAULT NULL,
+                                  shipment_ref text DEFAULT NULL)
+    RETURNS text LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_fulfill';
+COMMENT ON FUNCTION stocksync.fulfill IS 'Ships held units: they leave on_hand. lines NULL ships everything still held. Returns the order state.';
+
+CREATE FUNCTION stocksync.return_items(channel text, order_ref text, lines jsonb DEFAULT NULL,
+                                       to_state text DEFAULT 'available', return_ref text DEFAULT NULL)
+    RETURNS text LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_return_items';
+COMMENT ON FUNCTION stocksync.return_items IS 'Takes shipped units back into on_hand (available, quality_control or damaged). Returns the order state.';
+
+CREATE FUNCTION stocksync.expire_holds(max_rows integer DEFAULT 1000)
+    RETURNS integer LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_expire_holds';
+COMMENT ON FUNCTION stocksync.expire_holds IS 'Releases up to max_rows expired soft holds; safe from several sessions at once. Returns how many.';
+
+-- ---------------------------------------------------------------------------
+-- Reading stock.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION stocksync.available(sku text, location text DEFAULT NULL)
+    RETURNS integer LANGUAGE c STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_available';
+COMMENT ON FUNCTION stocksync.available IS 'Sellable units of sku at location, or over all locations when location is NULL.';
+
+CREATE FUNCTION stocksync.stock_at(sku text, at timestamptz, location text DEFAULT NULL)
+    RETURNS TABLE (location text, on_hand bigint, reserved bigint, committed bigint, damaged bigint,
+                   quality_control bigint, safety_stock bigint, incoming bigint, available bigint)
+    LANGUAGE c STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_stock_at';
+COMMENT ON FUNCTION stocksync.stock_at IS 'Stock of sku as it was at a past instant, rebuilt from the ledger.';
+
+CREATE FUNCTION stocksync.verify_ledger()
+    RETURNS TABLE (sku text, location text, quantity text, ledger bigint, projection bigint)
+    LANGUAGE c STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_verify_ledger';
+COMMENT ON FUNCTION stocksync.verify_ledger IS 'Recomputes the projection from the ledger; returns every difference (none when consistent).';
+
+-- ---------------------------------------------------------------------------
+-- Roles and privileges.
+-- ---------------------------------------------------------------------------
+
+-- Roles are cluster-wide: a second database reuses them. An existing role is
+-- accepted only if it cannot log in and is no superuser, so a role planted by
+-- someone else with more power is refused rather than granted our privileges.
+DO $roles$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['stocksync_reader', 'stocksync_writer'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r AND (rolcanlogin OR rolsuper)) THEN
+            RAISE EXCEPTION 'role "%" exists and can log in or is a superuser', r
+                USING ERRCODE = '42501',
+                      HINT = 'stocksync grants its privileges to a NOLOGIN group role; drop or alter that role first.';
+        END IF;
+    END LOOP;
+END
+$roles$;
+GRANT stocksync_reader TO stocksync_writer;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA stocksync FROM PUBLIC;
+GRANT USAGE ON SCHEMA stocksync TO stocksync_reader;
+
+GRANT SELECT ON ALL TABLES IN SCHEMA stocksync TO stocksync_reader;
+GRANT EXECUTE ON FUNCTION stocksync.available(text, text), stocksync.stock_at(text, timestamptz, text),
+                          stocksync.verify_ledger() TO stocksync_reader;
+
+-- Writers maintain the catalog directly and move stock only through functions.
+GRANT INSERT, UPDATE, DELETE ON stocksync.item, stocksync.location, stocksync.channel, stocksync.listing
+    TO stocksync_writer;
+GRANT EXECUTE ON FUNCTION
+    stocksync.receive(text, integer, text, text, boolean), stocksync.expect(text, integer, text, text),
+    stocksync.adjust(text, integer, text, text, text, text),
+    stocksync.cycle_count(text, integer, text, text, text),
+    stocksync.move(text, integer, text, text, text, text), stocksync.transfer(text, integer, text, text, text),
+    stocksync.set_on_hand(text, integer, text, bigint, text),
+    stocksync.reserve(text, text, text, integer, interval, text, text, text),
+    stocksync.reserve(text, text, jsonb, interval, text, text),
+    stocksync.commit(text, text), stocksync.extend(text, text, interval), stocksync.release(text, text, text),
+    stocksync.fulfill(text, text, jsonb, text), stocksync.return_items(text, text, jsonb, text, text),
+    stocksync.expire_holds(integer)
+    TO stocksync_writer;
+
+-- Catalog tables are configuration: pg_dump keeps their rows.
+SELECT pg_catalog.pg_extension_config_dump('stocksync.item', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.location', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.channel', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.listing', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.ledger', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.stock_level', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.reservation', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.order_document', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.source_version', '');

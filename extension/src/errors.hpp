@@ -1,0 +1,47 @@
+// stocksync's SQLSTATE class "SS" and one Check*() helper per rule.
+//
+// Every refusal of the extension carries one of these codes, documented in
+// docs/sql-reference.md, so that a caller can branch on the code and never on
+// message text. Messages are lower case without a final period and name the
+// SKU or order; details and hints are whole sentences.
+#pragma once
+
+#include "pg.hpp"
+
+namespace stocksync {
+
+constexpr int kUnknownSku = MAKE_SQLSTATE('S', 'S', '0', '0', '1');
+constexpr int kUnknownLocation = MAKE_SQLSTATE('S', 'S', '0', '0', '2');
+constexpr int kUnknownChannel = MAKE_SQLSTATE('S', 'S', '0', '0', '3');
+constexpr int kInvalidQuantity = MAKE_SQLSTATE('S', 'S', '0', '0', '4');
+constexpr int kInsufficientStock = MAKE_SQLSTATE('S', 'S', '0', '0', '5');
+constexpr int kIdempotencyConflict = MAKE_SQLSTATE('S', 'S', '0', '0', '6');
+constexpr int kIllegalTransition = MAKE_SQLSTATE('S', 'S', '0', '0', '7');
+constexpr int kUnknownOrder = MAKE_SQLSTATE('S', 'S', '0', '0', '8');
+constexpr int kInvalidArgument = MAKE_SQLSTATE('S', 'S', '0', '0', '9');
+constexpr int kConcurrencyRetriesExhausted = MAKE_SQLSTATE('S', 'S', '0', '1', '0');
+constexpr int kAppendOnly = MAKE_SQLSTATE('S', 'S', '0', '1', '1');
+
+// A quantity that moves stock must be a positive number of units.
+inline void
+CheckPositiveQuantity(int32 qty, const char *sku)
+{
+	if (qty <= 0)
+		ereport(ERROR,
+				(errcode(kInvalidQuantity),
+				 errmsg("quantity for sku \"%s\" must be positive, got %d", sku, qty),
+				 errhint("Use a positive number of units; the direction is given by the function.")));
+}
+
+// SQL-callable functions are declared STRICT only where every argument is
+// mandatory; the others check their required arguments here.
+inline void
+CheckNotNull(bool isnull, const char *argument)
+{
+	if (isnull)
+		ereport(ERROR,
+				(errcode(kInvalidArgument),
+				 errmsg("argument \"%s\" must not be null", argument)));
+}
+
+}  // namespace stocksync

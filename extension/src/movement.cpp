@@ -1,0 +1,263 @@
+// Projection rows, ledger rows and the checks between them.
+#include "pg.hpp"
+
+#include "errors.hpp"
+#include "movement.hpp"
+#include "spi.hpp"
+
+namespace stocksync {
+
+namespace {
+
+constexpr Oid kTwoTexts[] = {TEXTOID, TEXTOID};
+
+const char *const kStateNames[] = {"available", "damaged", "quality_control", "safety_stock"};
+
+StockRow
+StockRowFromResult()
+{
+	StockRow row;
+	row.on_hand = ColumnInt32(0, 1);
+	row.reserved = ColumnInt32(0, 2);
+	row.committed = ColumnInt32(0, 3);
+	row.damaged = ColumnInt32(0, 4);
+	row.quality_control = ColumnInt32(0, 5);
+	row.safety_stock = ColumnInt32(0, 6);
+	row.incoming = ColumnInt32(0, 7);
+	row.version = ColumnInt64(0, 8);
+	return row;
+}
+
+// A missing projection row is created when both the SKU and the location
+// exist; otherwise the caller gets the error that names what is unknown.
+void
+CreateStockRow(Datum sku, Datum location)
+{
+	static SPIPlanPtr item_plan = nullptr;
+	static SPIPlanPtr location_plan = nullptr;
+	static SPIPlanPtr insert_plan = nullptr;
+	Datum one[] = {sku};
+	if (RunPlan(KeptPlan(&item_plan, "SELECT kind FROM stocksync.item WHERE sku = $1", 1, kTwoTexts),
+				one, nullptr) == 0)
+		ereport(ERROR,
+				(errcode(kUnknownSku), errmsg("unknown sku \"%s\"", TextDatumGetCString(sku)),
+				 errhint("Add the SKU to stocksync.item first.")));
+	if (strcmp(TextDatumGetCString(ColumnDatum(0, 1)), "bundle") == 0)
+		ereport(ERROR,
+				(errcode(kInvalidArgument),
+				 errmsg("sku \"%s\" is a bundle and holds no stock of its own", TextDatumGetCString(sku)),
+				 errhint("Move stock of the bundle's components instead.")));
+	Datum loc[] = {location};
+	if (RunPlan(KeptPlan(&location_plan, "SELECT 1 FROM stocksync.location WHERE code = $1", 1, kTwoTexts),
+				loc, nullptr) == 0)
+		ereport(ERROR,
+				(errcode(kUnknownLocation), errmsg("unknown location \"%s\"", TextDatumGetCString(location)),
+				 errhint("Add the location to stocksync.location first.")));
+	Datum both[] = {sku, location};
+	RunPlan(KeptPlan(&insert_plan,
+					   "INSERT INTO stocksync.stock_level (sku, location) VALUES ($1, $2) "
+					   "ON CONFLICT (sku, location) DO NOTHING",
+					   2, kTwoTexts),
+			both, nullptr);
+}
+
+}  // namespace
+
+OptionalText
+OptionalTextArg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		return NoText();
+	return OptionalText{PG_GETARG_DATUM(argno), false};
+}
+
+StockState
+ParseStockState(text *name, const char *argument, int allowed)
+{
+	const char *value = text_to_cstring(name);
+	for (int i = 0; i < allowed; i++)
+		if (strcmp(value, kStateNames[i]) == 0)
+			return static_cast<StockState>(i);
+	ereport(ERROR,
+			(errcode(kInvalidArgument), errmsg("invalid %s \"%s\"", argument, value),
+			 errhint("Use one of available, damaged, quality_control%s.",
+					 allowed > 3 ? ", safety_stock" : "")));
+	return StockState::kAvailable;	/* not reached */
+}
+
+const char *
+StockStateName(StockState state)
+{
+	return kStateNames[static_cast<int>(state)];
+}
+
+int32
+UnitsIn(const StockRow &row, StockState state)
+{
+	switch (state)
+	{
+		case StockState::kAvailable:
+			return row.Available();
+		case StockState::kDamaged:
+			return row.damaged;
+		case StockState::kQualityControl:
+			return row.quality_control;
+		case StockState::kSafetyStock:
+			return row.safety_stock;
+	}
+	return 0;
+}
+
+void
+AddToState(Deltas *deltas, StockState state, int32 units)
+{
+	switch (state)
+	{
+		case StockState::kAvailable:
+			break;
+		case StockState::kDamaged:
+			deltas->damaged += units;
+			break;
+		case StockState::kQualityControl:
+			deltas->quality_control += units;
+			break;
+		case StockState::kSafetyStock:
+			deltas->safety_stock += units;
+			break;
+	}
+}
+
+StockRow
+LockStockRow(Datum sku, Datum location)
+{
+	static SPIPlanPtr plan = nullptr;
+	Datum args[] = {sku, location};
+	SPIPlanPtr p = KeptPlan(&plan,
+							  "SELECT on_hand, reserved, committed, damaged, quality_control, safety_stock, "
+							  "incoming, version FROM stocksync.stock_level "
+							  "WHERE sku = $1 AND location = $2 FOR UPDATE",
+							  2, kTwoTexts);
+	if (RunPlan(p, args, nullptr) == 0)
+	{
+		CreateStockRow(sku, location);
+		if (RunPlan(p, args, nullptr) == 0)
+			elog(ERROR, "stocksync: projection row vanished after creation");
+	}
+	return StockRowFromResult();
+}
+
+StockRow
+ReadStockRow(Datum sku, Datum location)
+{
+	static SPIPlanPtr plan = nullptr;
+	Datum args[] = {sku, location};
+	SPIPlanPtr p = KeptPlan(&plan,
+							  "SELECT on_hand, reserved, committed, damaged, quality_control, safety_stock, "
+							  "incoming, version FROM stocksync.stock_level WHERE sku = $1 AND location = $2",
+							  2, kTwoTexts);
+	if (RunPlan(p, args, nullptr) == 0)
+	{
+		CreateStockRow(sku, location);
+		if (RunPlan(p, args, nullptr) == 0)
+			elog(ERROR, "stocksync: projection row vanished after creation");
+	}
+	return StockRowFromResult();
+}
+
+int64
+UpdateProjection(Datum sku, Datum location, const Deltas &d)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID};
+	Datum args[] = {sku,
+					location,
+					Int32GetDatum(d.on_hand),
+					Int32GetDatum(d.reserved),
+					Int32GetDatum(d.committed),
+					Int32GetDatum(d.damaged),
+					Int32GetDatum(d.quality_control),
+					Int32GetDatum(d.safety_stock),
+					Int32GetDatum(d.incoming)};
+	if (RunPlan(KeptPlan(&plan,
+						   "UPDATE stocksync.stock_level SET on_hand = on_hand + $3, reserved = reserved + $4, "
+						   "committed = committed + $5, damaged = damaged + $6, "
+						   "quality_control = quality_control + $7, safety_stock = safety_stock + $8, "
+						   "incoming = incoming + $9, version = version + 1 "
+						   "WHERE sku = $1 AND location = $2 RETURNING version",
+						   9, types),
+				args, nullptr) != 1)
+		elog(ERROR, "stocksync: projection row for \"%s\" missing", TextDatumGetCString(sku));
+	return ColumnInt64(0, 1);
+}
+
+void
+AppendLedger(const char *kind, Datum sku, Datum location, int32 qty, const Deltas &d, int64 reservation_id,
+			 OptionalText reason, OptionalText reference)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID, INT4OID, INT4OID,
+								INT4OID, INT4OID, INT4OID, INT4OID, INT8OID, TEXTOID, TEXTOID};
+	Datum args[] = {CStringGetTextDatum(kind),
+					sku,
+					location,
+					Int32GetDatum(qty),
+					Int32GetDatum(d.on_hand),
+					Int32GetDatum(d.reserved),
+					Int32GetDatum(d.committed),
+					Int32GetDatum(d.damaged),
+					Int32GetDatum(d.quality_control),
+					Int32GetDatum(d.safety_stock),
+					Int32GetDatum(d.incoming),
+					Int64GetDatum(reservation_id),
+					reason.value,
+					reference.value};
+	char nulls[14];
+	memset(nulls, ' ', sizeof(nulls));
+	if (reservation_id == 0)
+		nulls[11] = 'n';
+	if (reason.isnull)
+		nulls[12] = 'n';
+	if (reference.isnull)
+		nulls[13] = 'n';
+	RunPlan(KeptPlan(&plan,
+					   "INSERT INTO stocksync.ledger (kind, sku, location, qty, d_on_hand, d_reserved, "
+					   "d_committed, d_damaged, d_quality_control, d_safety_stock, d_incoming, "
+					   "reservation_id, reason, reference) "
+					   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+					   14, types),
+			args, nulls);
+}
+
+int64
+ApplyMovement(const char *kind, Datum sku, Datum location, int32 qty, const Deltas &deltas, int64 reservation_id,
+			  OptionalText reason, OptionalText reference)
+{
+	int64 version = UpdateProjection(sku, location, deltas);
+	AppendLedger(kind, sku, location, qty, deltas, reservation_id, reason, reference);
+	return version;
+}
+
+void
+ReportInsufficient(Datum sku, Datum location, const char *what, int32 have, int32 wanted)
+{
+	ereport(ERROR,
+			(errcode(kInsufficientStock),
+			 errmsg("insufficient %s for sku \"%s\" at location \"%s\"", what, TextDatumGetCString(sku),
+					TextDatumGetCString(location)),
+			 errdetail("%d units %s, %d requested.", have, what, wanted)));
+}
+
+int
+CompareText(Datum a, Datum b)
+{
+	text *ta = DatumGetTextPP(a);
+	text *tb = DatumGetTextPP(b);
+	int la = VARSIZE_ANY_EXHDR(ta);
+	int lb = VARSIZE_ANY_EXHDR(tb);
+	int c = memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), Min(la, lb));
+	if (c != 0)
+		return c;
+	return (la > lb) - (la < lb);
+}
+
+}  // namespace stocksync

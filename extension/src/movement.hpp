@@ -1,0 +1,99 @@
+// The one primitive every stock change goes through: lock the projection row,
+// check the rule, update the projection and append the ledger row that
+// explains it, all in the caller's transaction.
+#pragma once
+
+#include "pg.hpp"
+
+namespace stocksync {
+
+// A text argument that may be null (reason, reference).
+struct OptionalText
+{
+	Datum value;
+	bool isnull;
+};
+
+inline OptionalText
+NoText()
+{
+	return OptionalText{(Datum) 0, true};
+}
+
+OptionalText OptionalTextArg(FunctionCallInfo fcinfo, int argno);
+
+// The effect of one ledger row on each state quantity.
+struct Deltas
+{
+	int32 on_hand = 0;
+	int32 reserved = 0;
+	int32 committed = 0;
+	int32 damaged = 0;
+	int32 quality_control = 0;
+	int32 safety_stock = 0;
+	int32 incoming = 0;
+};
+
+// One projection row as read under its row lock.
+struct StockRow
+{
+	int32 on_hand;
+	int32 reserved;
+	int32 committed;
+	int32 damaged;
+	int32 quality_control;
+	int32 safety_stock;
+	int32 incoming;
+	int64 version;
+
+	int32 Available() const
+	{
+		return on_hand - reserved - committed - damaged - quality_control - safety_stock;
+	}
+};
+
+// The parts of on_hand a unit can be moved between.
+enum class StockState
+{
+	kAvailable,
+	kDamaged,
+	kQualityControl,
+	kSafetyStock,
+};
+
+// Parses a state name; raises SS009 naming the argument when it is not one of
+// the first `allowed` states of the enum order above.
+StockState ParseStockState(text *name, const char *argument, int allowed);
+const char *StockStateName(StockState state);
+// Units currently in `state` (available is derived).
+int32 UnitsIn(const StockRow &row, StockState state);
+// Adds `units` to the delta of `state` (available needs no delta of its own).
+void AddToState(Deltas *deltas, StockState state, int32 units);
+
+// Locks (sku, location)'s projection row FOR UPDATE, creating it on first use;
+// raises SS001/SS002 for an unknown SKU or location.
+StockRow LockStockRow(Datum sku, Datum location);
+
+// Reads the row without locking it (optimistic reservations); creates it on
+// first use like LockStockRow.
+StockRow ReadStockRow(Datum sku, Datum location);
+
+// Adds `deltas` to the projection row and returns its new version.
+int64 UpdateProjection(Datum sku, Datum location, const Deltas &deltas);
+
+// Appends one ledger row.
+void AppendLedger(const char *kind, Datum sku, Datum location, int32 qty, const Deltas &deltas,
+				  int64 reservation_id, OptionalText reason, OptionalText reference);
+
+// UpdateProjection and AppendLedger together; returns the new version.
+int64 ApplyMovement(const char *kind, Datum sku, Datum location, int32 qty, const Deltas &deltas,
+					int64 reservation_id, OptionalText reason, OptionalText reference);
+
+// Raises SS005 for sku at location.
+void ReportInsufficient(Datum sku, Datum location, const char *what, int32 have, int32 wanted);
+
+// Byte-order comparison of two text values: the one lock order every function
+// uses (and SQL's COLLATE "C"), whatever the database collation is.
+int CompareText(Datum a, Datum b);
+
+}  // namespace stocksync

@@ -1,0 +1,192 @@
+// Order lines: parsing, normalizing, and the reservation row's arrays.
+#include "pg.hpp"
+
+#include "errors.hpp"
+#include "movement.hpp"
+#include "order.hpp"
+#include "spi.hpp"
+
+namespace stocksync {
+
+namespace {
+
+int
+CompareLines(const void *a, const void *b)
+{
+	const OrderLine *x = static_cast<const OrderLine *>(a);
+	const OrderLine *y = static_cast<const OrderLine *>(b);
+	int c = CompareText(x->sku, y->sku);
+	return c != 0 ? c : CompareText(x->location, y->location);
+}
+
+}  // namespace
+
+int
+NormalizeLines(OrderLine *lines, int count)
+{
+	qsort(lines, count, sizeof(OrderLine), CompareLines);
+	int merged = 0;
+	for (int i = 0; i < count; i++)
+	{
+		if (merged > 0 && CompareLines(&lines[merged - 1], &lines[i]) == 0)
+			lines[merged - 1].qty += lines[i].qty;
+		else
+			lines[merged++] = lines[i];
+	}
+	return merged;
+}
+
+OrderLine *
+ParseLines(Jsonb *json, const char *order_ref, bool any_location, int *count)
+{
+	if (!JB_ROOT_IS_ARRAY(json) || JB_ROOT_IS_SCALAR(json) || JB_ROOT_COUNT(json) == 0)
+		ereport(ERROR,
+				(errcode(kInvalidArgument), errmsg("lines of order \"%s\" must be a non-empty JSON array", order_ref),
+				 errhint("Pass lines as [{\"sku\": \"A-1\", \"qty\": 2, \"location\": \"default\"}].")));
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {JSONBOID};
+	Datum args[] = {JsonbPGetDatum(json)};
+	uint64 rows = RunPlan(KeptPlan(&plan,
+									 "SELECT x.sku, x.location, x.qty "
+									 "FROM pg_catalog.jsonb_to_recordset($1) AS x (sku text, qty integer, location text)",
+									 1, types),
+						  args, nullptr);
+	OrderLine *lines = static_cast<OrderLine *>(palloc0(sizeof(OrderLine) * rows));
+	for (uint64 i = 0; i < rows; i++)
+	{
+		if (ColumnIsNull(i, 1) || ColumnIsNull(i, 3))
+			ereport(ERROR,
+					(errcode(kInvalidArgument),
+					 errmsg("line %d of order \"%s\" needs a sku and a qty", static_cast<int>(i + 1), order_ref)));
+		lines[i].sku = ColumnDatum(i, 1);
+		if (!ColumnIsNull(i, 2))
+			lines[i].location = ColumnDatum(i, 2);
+		else
+			lines[i].location = any_location ? (Datum) 0 : CStringGetTextDatum("default");
+		lines[i].qty = ColumnInt32(i, 3);
+		CheckPositiveQuantity(lines[i].qty, TextDatumGetCString(lines[i].sku));
+	}
+	*count = static_cast<int>(rows);
+	return lines;
+}
+
+Datum
+TextArray(const OrderLine *lines, int count, bool locations)
+{
+	Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * count));
+	for (int i = 0; i < count; i++)
+		values[i] = locations ? lines[i].location : lines[i].sku;
+	return PointerGetDatum(construct_array(values, count, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+Datum
+IntArray(const int32 *values, int count)
+{
+	Datum *datums = static_cast<Datum *>(palloc(sizeof(Datum) * count));
+	for (int i = 0; i < count; i++)
+		datums[i] = Int32GetDatum(values[i]);
+	return PointerGetDatum(construct_array(datums, count, INT4OID, 4, true, TYPALIGN_INT));
+}
+
+void
+ReadTextArray(Datum array, OrderLine *lines, int count, bool locations)
+{
+	Datum *values;
+	int n;
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT, &values, nullptr, &n);
+	if (n != count)
+		elog(ERROR, "stocksync: reservation arrays differ in length");
+	for (int i = 0; i < n; i++)
+		(locations ? lines[i].location : lines[i].sku) = values[i];
+}
+
+int32 *
+ReadIntArray(Datum array, int *count)
+{
+	Datum *values;
+	int n;
+	deconstruct_array(DatumGetArrayTypeP(array), INT4OID, 4, true, TYPALIGN_INT, &values, nullptr, &n);
+	int32 *out = static_cast<int32 *>(palloc(sizeof(int32) * Max(n, 1)));
+	for (int i = 0; i < n; i++)
+		out[i] = DatumGetInt32(values[i]);
+	*count = n;
+	return out;
+}
+
+Reservation
+LockReservation(Datum channel, Datum order_ref)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID};
+	Datum args[] = {channel, order_ref};
+	if (RunPlan(KeptPlan(&plan,
+						   "SELECT id, state, skus, locations, quantities, shortages, fulfilled, returned, "
+						   "expires_at FROM stocksync.reservation "
+						   "WHERE channel = $1 AND order_ref = $2 FOR UPDATE",
+						   2, types),
+				args, nullptr) == 0)
+		ereport(ERROR,
+				(errcode(kUnknownOrder),
+				 errmsg("unknown order \"%s\" on channel \"%s\"", TextDatumGetCString(order_ref),
+						TextDatumGetCString(channel)),
+				 errhint("Reserve the order with stocksync.reserve() first.")));
+	Reservation r;
+	r.id = ColumnInt64(0, 1);
+	r.channel = channel;
+	r.order_ref = order_ref;
+	r.state = TextDatumGetCString(ColumnDatum(0, 2));
+	int n;
+	int32 *quantities = ReadIntArray(ColumnDatum(0, 5), &n);
+	int32 *shortages = ReadIntArray(ColumnDatum(0, 6), &n);
+	int32 *fulfilled = ReadIntArray(ColumnDatum(0, 7), &n);
+	int32 *returned = ReadIntArray(ColumnDatum(0, 8), &n);
+	r.count = n;
+	r.lines = static_cast<OrderLine *>(palloc0(sizeof(OrderLine) * Max(n, 1)));
+	ReadTextArray(ColumnDatum(0, 3), r.lines, n, false);
+	ReadTextArray(ColumnDatum(0, 4), r.lines, n, true);
+	for (int i = 0; i < n; i++)
+	{
+		r.lines[i].qty = quantities[i];
+		r.lines[i].shortage = shortages[i];
+		r.lines[i].fulfilled = fulfilled[i];
+		r.lines[i].returned = returned[i];
+	}
+	r.has_expiry = !ColumnIsNull(0, 9);
+	r.expires_at = r.has_expiry ? DatumGetTimestampTz(ColumnDatum(0, 9)) : 0;
+	return r;
+}
+
+void
+SaveReservation(const Reservation &r, const char *state)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, TEXTOID, INT4ARRAYOID, INT4ARRAYOID};
+	int32 *fulfilled = static_cast<int32 *>(palloc(sizeof(int32) * r.count));
+	int32 *returned = static_cast<int32 *>(palloc(sizeof(int32) * r.count));
+	for (int i = 0; i < r.count; i++)
+	{
+		fulfilled[i] = r.lines[i].fulfilled;
+		returned[i] = r.lines[i].returned;
+	}
+	Datum args[] = {r.channel, r.order_ref, CStringGetTextDatum(state), IntArray(fulfilled, r.count),
+					IntArray(returned, r.count)};
+	RunPlan(KeptPlan(&plan,
+					   "UPDATE stocksync.reservation SET state = $3, fulfilled = $4, returned = $5, "
+					   "expires_at = CASE WHEN $3 = 'reserved' THEN expires_at END, "
+					   "updated_at = pg_catalog.now() WHERE channel = $1 AND order_ref = $2",
+					   5, types),
+			args, nullptr);
+}
+
+void
+ReportIllegalTransition(Datum channel, Datum order_ref, const char *state, const char *action)
+{
+	ereport(ERROR,
+			(errcode(kIllegalTransition),
+			 errmsg("cannot %s order \"%s\" on channel \"%s\": it is %s", action, TextDatumGetCString(order_ref),
+					TextDatumGetCString(channel), state),
+			 errdetail("An order moves reserved -> committed -> fulfilled -> returned, or to released or expired "
+					   "before it is fulfilled.")));
+}
+
+}  // namespace stocksync

@@ -1,0 +1,57 @@
+// An order's lines and the reservation row that holds them.
+#pragma once
+
+#include "pg.hpp"
+
+namespace stocksync {
+
+struct OrderLine
+{
+	Datum sku;
+	Datum location;
+	int32 qty;
+	int32 shortage;
+	int32 fulfilled;
+	int32 returned;
+};
+
+// A reservation row read under FOR UPDATE.
+struct Reservation
+{
+	int64 id;
+	Datum channel;
+	Datum order_ref;
+	const char *state;
+	OrderLine *lines;
+	int count;
+	bool has_expiry;
+	TimestampTz expires_at;
+};
+
+// Sorts lines by (sku, location) in byte order and merges duplicates, so that
+// equal orders compare equal and every function locks rows in one order.
+int NormalizeLines(OrderLine *lines, int count);
+
+// Reads [{"sku": .., "qty": .., "location": ..}, ...]. A missing location is
+// "default", or (Datum) 0 meaning any location when `any_location` is set
+// (fulfil and return lines name units of an existing order). Raises SS009 on
+// anything else.
+OrderLine *ParseLines(Jsonb *lines, const char *order_ref, bool any_location, int *count);
+
+// Array builders and readers for the reservation row's parallel arrays.
+Datum TextArray(const OrderLine *lines, int count, bool locations);
+Datum IntArray(const int32 *values, int count);
+void ReadTextArray(Datum array, OrderLine *lines, int count, bool locations);
+int32 *ReadIntArray(Datum array, int *count);
+
+// Locks the reservation of (channel, order_ref); raises SS008 if there is none.
+Reservation LockReservation(Datum channel, Datum order_ref);
+
+// Sets state (and clears the expiry when it is no longer a soft hold) and
+// writes back the fulfilled and returned counters.
+void SaveReservation(const Reservation &reservation, const char *state);
+
+// Raises SS007 for an order in a state that does not allow `action`.
+void ReportIllegalTransition(Datum channel, Datum order_ref, const char *state, const char *action);
+
+}  // namespace stocksync

@@ -1,0 +1,360 @@
+// reserve(): soft holds for an order, all lines or none, idempotent on
+// (channel, order_ref).
+//
+// The order row is inserted first with ON CONFLICT DO NOTHING: that single
+// unique-index insert is the idempotency check, and it makes a concurrent
+// duplicate wait until the first one commits or aborts. Then each line takes
+// its units from the projection in (sku, location) byte order, the order every
+// stocksync function locks rows in, so two multi-line orders never deadlock.
+#include "pg.hpp"
+
+#include "errors.hpp"
+#include "movement.hpp"
+#include "order.hpp"
+#include "spi.hpp"
+
+using namespace stocksync;
+
+extern "C" {
+PG_FUNCTION_INFO_V1(stocksync_reserve);
+PG_FUNCTION_INFO_V1(stocksync_reserve_lines);
+}
+
+namespace {
+
+// How many times an optimistic reservation re-reads a row whose version moved
+// before it gives up: enough for ordinary contention, bounded so a hot SKU
+// cannot spin a backend.
+constexpr int kOptimisticAttempts = 8;
+
+enum class Strategy
+{
+	kPessimistic,
+	kOptimistic,
+};
+
+enum class OnShortage
+{
+	kReject,
+	kRecord,
+};
+
+struct ReserveRequest
+{
+	Datum channel;
+	Datum order_ref;
+	OrderLine *lines;
+	int count;
+	Datum ttl;
+	Strategy strategy;
+	OnShortage on_shortage;
+};
+
+struct ReserveResult
+{
+	int64 reservation_id;
+	int32 shortage;
+	bool has_expiry;
+	TimestampTz expires_at;
+};
+
+Strategy
+ParseStrategy(FunctionCallInfo fcinfo, int argno)
+{
+	CheckNotNull(PG_ARGISNULL(argno), "strategy");
+	const char *value = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (strcmp(value, "pessimistic") == 0)
+		return Strategy::kPessimistic;
+	if (strcmp(value, "optimistic") == 0)
+		return Strategy::kOptimistic;
+	ereport(ERROR, (errcode(kInvalidArgument), errmsg("invalid strategy \"%s\"", value),
+					errhint("Use 'pessimistic' (row locks) or 'optimistic' (versions with bounded retries).")));
+	return Strategy::kPessimistic;
+}
+
+OnShortage
+ParseOnShortage(FunctionCallInfo fcinfo, int argno)
+{
+	CheckNotNull(PG_ARGISNULL(argno), "on_shortage");
+	const char *value = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (strcmp(value, "reject") == 0)
+		return OnShortage::kReject;
+	if (strcmp(value, "record") == 0)
+		return OnShortage::kRecord;
+	ereport(ERROR, (errcode(kInvalidArgument), errmsg("invalid on_shortage \"%s\"", value),
+					errhint("Use 'reject' for a checkout or 'record' for a marketplace order that already happened.")));
+	return OnShortage::kReject;
+}
+
+Datum
+CheckedTtl(FunctionCallInfo fcinfo, int argno)
+{
+	CheckNotNull(PG_ARGISNULL(argno), "ttl");
+	Datum ttl = PG_GETARG_DATUM(argno);
+	Interval *zero = static_cast<Interval *>(palloc0(sizeof(Interval)));
+	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, ttl, IntervalPGetDatum(zero))) <= 0)
+		ereport(ERROR, (errcode(kInvalidArgument), errmsg("ttl must be positive"),
+						errhint("A soft hold needs a time to live, for example interval '15 minutes'.")));
+	return ttl;
+}
+
+// Inserts the order row; false when (channel, order_ref) already exists or
+// the channel is unknown.
+bool
+InsertReservation(const ReserveRequest &req, ReserveResult *result)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
+								INTERVALOID};
+	int32 *quantities = static_cast<int32 *>(palloc(sizeof(int32) * req.count));
+	int32 *zeros = static_cast<int32 *>(palloc0(sizeof(int32) * req.count));
+	for (int i = 0; i < req.count; i++)
+		quantities[i] = req.lines[i].qty;
+	Datum args[] = {req.channel,
+					req.order_ref,
+					TextArray(req.lines, req.count, false),
+					TextArray(req.lines, req.count, true),
+					IntArray(quantities, req.count),
+					IntArray(zeros, req.count),
+					req.ttl};
+	if (RunPlan(KeptPlan(&plan,
+						   "INSERT INTO stocksync.reservation (channel, order_ref, skus, locations, quantities, "
+						   "shortages, fulfilled, returned, expires_at) "
+						   "SELECT c.code, $2, $3, $4, $5, $6, $6, $6, pg_catalog.now() + $7 "
+						   "FROM stocksync.channel c WHERE c.code = $1 "
+						   "ON CONFLICT (channel, order_ref) DO NOTHING RETURNING id, expires_at",
+						   7, types),
+				args, nullptr) == 0)
+		return false;
+	result->reservation_id = ColumnInt64(0, 1);
+	result->shortage = 0;
+	result->has_expiry = true;
+	result->expires_at = DatumGetTimestampTz(ColumnDatum(0, 2));
+	return true;
+}
+
+bool
+SameLines(const ReserveRequest &req, const Reservation &existing)
+{
+	if (existing.count != req.count)
+		return false;
+	for (int i = 0; i < req.count; i++)
+		if (CompareText(existing.lines[i].sku, req.lines[i].sku) != 0 ||
+			CompareText(existing.lines[i].location, req.lines[i].location) != 0 ||
+			existing.lines[i].qty != req.lines[i].qty)
+			return false;
+	return true;
+}
+
+void
+CheckChannelExists(Datum channel)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID};
+	Datum args[] = {channel};
+	if (RunPlan(KeptPlan(&plan, "SELECT 1 FROM stocksync.channel WHERE code = $1", 1, types), args, nullptr) == 0)
+		ereport(ERROR, (errcode(kUnknownChannel), errmsg("unknown channel \"%s\"", TextDatumGetCString(channel)),
+						errhint("Add the channel to stocksync.channel first.")));
+}
+
+// A replay: the same lines give the first result back, other lines are an
+// idempotency conflict.
+ReserveResult
+ReplayResult(const ReserveRequest &req)
+{
+	CheckChannelExists(req.channel);
+	// Share-locking the row waits for a concurrent first attempt to finish and
+	// sees what it committed.
+	Reservation existing = LockReservation(req.channel, req.order_ref);
+	if (!SameLines(req, existing))
+		ereport(ERROR,
+				(errcode(kIdempotencyConflict),
+				 errmsg("order \"%s\" on channel \"%s\" was already reserved with other lines",
+						TextDatumGetCString(req.order_ref), TextDatumGetCString(req.channel)),
+				 errdetail("A reservation is identified by (channel, order_ref); a replay must carry the same lines."),
+				 errhint("Use a new order_ref for a different order, or release the first one.")));
+	ReserveResult result;
+	result.reservation_id = existing.id;
+	result.shortage = 0;
+	for (int i = 0; i < existing.count; i++)
+		result.shortage += existing.lines[i].shortage;
+	result.has_expiry = existing.has_expiry;
+	result.expires_at = existing.expires_at;
+	return result;
+}
+
+// The common case in one statement: take the units if they are available.
+bool
+TryHold(const OrderLine &line)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID};
+	Datum args[] = {line.sku, line.location, Int32GetDatum(line.qty)};
+	return RunPlan(KeptPlan(&plan,
+							  "UPDATE stocksync.stock_level SET reserved = reserved + $3, version = version + 1 "
+							  "WHERE sku = $1 AND location = $2 "
+							  "AND on_hand - reserved - committed - damaged - quality_control - safety_stock >= $3",
+							  3, types),
+				   args, nullptr) == 1;
+}
+
+bool
+TryHoldAtVersion(const OrderLine &line, int64 version)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT8OID};
+	Datum args[] = {line.sku, line.location, Int32GetDatum(line.qty), Int64GetDatum(version)};
+	return RunPlan(KeptPlan(&plan,
+							  "UPDATE stocksync.stock_level SET reserved = reserved + $3, version = version + 1 "
+							  "WHERE sku = $1 AND location = $2 AND version = $4",
+							  4, types),
+				   args, nullptr) == 1;
+}
+
+// The slow path under the row lock: the row may not exist yet, or there is a
+// shortage, which is refused or recorded as an oversell.
+int32
+HoldLocked(const ReserveRequest &req, const OrderLine &line)
+{
+	StockRow row = LockStockRow(line.sku, line.location);
+	int32 available = row.Available();
+	int32 shortage = 0;
+	if (available < line.qty)
+	{
+		if (req.on_shortage == OnShortage::kReject)
+			ReportInsufficient(line.sku, line.location, "available", available, line.qty);
+		shortage = line.qty - Max(available, 0);
+	}
+	Deltas d;
+	d.reserved = line.qty;
+	UpdateProjection(line.sku, line.location, d);
+	return shortage;
+}
+
+int32
+HoldOptimistic(const ReserveRequest &req, const OrderLine &line)
+{
+	for (int attempt = 0; attempt < kOptimisticAttempts; attempt++)
+	{
+		StockRow row = ReadStockRow(line.sku, line.location);
+		if (row.Available() < line.qty)
+			return HoldLocked(req, line);
+		if (TryHoldAtVersion(line, row.version))
+			return 0;
+	}
+	ereport(ERROR,
+			(errcode(kConcurrencyRetriesExhausted),
+			 errmsg("sku \"%s\" at location \"%s\" changed %d times while reserving order \"%s\"",
+					TextDatumGetCString(line.sku), TextDatumGetCString(line.location), kOptimisticAttempts,
+					TextDatumGetCString(req.order_ref)),
+			 errhint("Retry the call, or use strategy => 'pessimistic' for contended SKUs.")));
+	return 0;
+}
+
+int32
+HoldLine(const ReserveRequest &req, const OrderLine &line)
+{
+	if (req.strategy == Strategy::kOptimistic)
+		return HoldOptimistic(req, line);
+	if (TryHold(line))
+		return 0;
+	return HoldLocked(req, line);
+}
+
+void
+SaveShortages(const ReserveRequest &req)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT4ARRAYOID};
+	int32 *shortages = static_cast<int32 *>(palloc(sizeof(int32) * req.count));
+	for (int i = 0; i < req.count; i++)
+		shortages[i] = req.lines[i].shortage;
+	Datum args[] = {req.channel, req.order_ref, IntArray(shortages, req.count)};
+	RunPlan(KeptPlan(&plan,
+					   "UPDATE stocksync.reservation SET shortages = $3 WHERE channel = $1 AND order_ref = $2", 3,
+					   types),
+			args, nullptr);
+}
+
+ReserveResult
+Reserve(ReserveRequest &req)
+{
+	req.count = NormalizeLines(req.lines, req.count);
+	ReserveResult result;
+	if (!InsertReservation(req, &result))
+		return ReplayResult(req);
+	OptionalText oversold{CStringGetTextDatum("oversold"), false};
+	for (int i = 0; i < req.count; i++)
+	{
+		OrderLine &line = req.lines[i];
+		line.shortage = HoldLine(req, line);
+		result.shortage += line.shortage;
+		Deltas d;
+		d.reserved = line.qty;
+		AppendLedger("RESERVE", line.sku, line.location, line.qty, d, result.reservation_id,
+					 line.shortage > 0 ? oversold : NoText(), NoText());
+	}
+	if (result.shortage > 0)
+		SaveShortages(req);
+	return result;
+}
+
+Datum
+ResultDatum(FunctionCallInfo fcinfo, const ReserveResult &result)
+{
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "stocksync: reserve() must return a composite type");
+	desc = BlessTupleDesc(desc);
+	Datum values[] = {Int64GetDatum(result.reservation_id), Int32GetDatum(result.shortage),
+					  TimestampTzGetDatum(result.expires_at)};
+	bool nulls[] = {false, false, !result.has_expiry};
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+}
+
+void
+CheckOrderKey(FunctionCallInfo fcinfo)
+{
+	CheckNotNull(PG_ARGISNULL(0), "channel");
+	CheckNotNull(PG_ARGISNULL(1), "order_ref");
+}
+
+}  // namespace
+
+// reserve(channel, order_ref, sku, qty, ttl, location, strategy, on_shortage)
+extern "C" Datum
+stocksync_reserve(PG_FUNCTION_ARGS)
+{
+	CheckOrderKey(fcinfo);
+	CheckNotNull(PG_ARGISNULL(2), "sku");
+	CheckNotNull(PG_ARGISNULL(3), "qty");
+	CheckNotNull(PG_ARGISNULL(5), "location");
+	OrderLine line = {};
+	line.sku = PG_GETARG_DATUM(2);
+	line.qty = PG_GETARG_INT32(3);
+	line.location = PG_GETARG_DATUM(5);
+	CheckPositiveQuantity(line.qty, TextDatumGetCString(line.sku));
+	ReserveRequest req = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), &line, 1, CheckedTtl(fcinfo, 4),
+						  ParseStrategy(fcinfo, 6), ParseOnShortage(fcinfo, 7)};
+
+	SPI_connect();
+	ReserveResult result = Reserve(req);
+	SPI_finish();
+	PG_RETURN_DATUM(ResultDatum(fcinfo, result));
+}
+
+// reserve(channel, order_ref, lines jsonb, ttl, strategy, on_shortage)
+extern "C" Datum
+stocksync_reserve_lines(PG_FUNCTION_ARGS)
+{
+	CheckOrderKey(fcinfo);
+	CheckNotNull(PG_ARGISNULL(2), "lines");
+	ReserveRequest req = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), nullptr, 0, CheckedTtl(fcinfo, 3),
+						  ParseStrategy(fcinfo, 4), ParseOnShortage(fcinfo, 5)};
+
+	SPI_connect();
+	req.lines = ParseLines(PG_GETARG_JSONB_P(2), TextDatumGetCString(req.order_ref), false, &req.count);
+	ReserveResult result = Reserve(req);
+	SPI_finish();
+	PG_RETURN_DATUM(ResultDatum(fcinfo, result));
+}
