@@ -15,7 +15,7 @@ PGFILEDESC = "stocksync - stock ledger and channel sync"
 # pg_regress tests are every sql/*.sql, isolation specs every
 # test/isolation/specs/*.spec: found by wildcard, never by a hand-kept list.
 REGRESS = $(sort $(notdir $(basename $(wildcard sql/*.sql))))
-REGRESS_OPTS = --load-extension=stocksync
+REGRESS_OPTS = --dbname=stocksync_regress
 ISOLATION = $(sort $(notdir $(basename $(wildcard test/isolation/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output
 

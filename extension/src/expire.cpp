@@ -71,7 +71,7 @@ stocksync_expire_holds(PG_FUNCTION_ARGS)
 		int64 id = ColumnInt64(o, 3);
 		int n;
 		int32 *quantities = ReadIntArray(ColumnDatum(o, 6), &n);
-		int32 *fulfilled = ReadIntArray(ColumnDatum(o, 7), &n);
+		int32 *fulfilled = ReadIntArrayOrZeros(o, 7, n);
 		OrderLine *lines = static_cast<OrderLine *>(palloc0(sizeof(OrderLine) * Max(n, 1)));
 		ReadTextArray(ColumnDatum(o, 4), lines, n, false);
 		ReadTextArray(ColumnDatum(o, 5), lines, n, true);

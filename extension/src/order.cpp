@@ -101,6 +101,18 @@ ReadTextArray(Datum array, OrderLine *lines, int count, bool locations)
 }
 
 int32 *
+ReadIntArrayOrZeros(uint64 row, int column, int count)
+{
+	if (ColumnIsNull(row, column))
+		return static_cast<int32 *>(palloc0(sizeof(int32) * Max(count, 1)));
+	int n;
+	int32 *values = ReadIntArray(ColumnDatum(row, column), &n);
+	if (n != count)
+		elog(ERROR, "stocksync: reservation arrays differ in length");
+	return values;
+}
+
+int32 *
 ReadIntArray(Datum array, int *count)
 {
 	Datum *values;
@@ -137,9 +149,9 @@ LockReservation(Datum channel, Datum order_ref)
 	r.state = TextDatumGetCString(ColumnDatum(0, 2));
 	int n;
 	int32 *quantities = ReadIntArray(ColumnDatum(0, 5), &n);
-	int32 *shortages = ReadIntArray(ColumnDatum(0, 6), &n);
-	int32 *fulfilled = ReadIntArray(ColumnDatum(0, 7), &n);
-	int32 *returned = ReadIntArray(ColumnDatum(0, 8), &n);
+	int32 *shortages = ReadIntArrayOrZeros(0, 6, n);
+	int32 *fulfilled = ReadIntArrayOrZeros(0, 7, n);
+	int32 *returned = ReadIntArrayOrZeros(0, 8, n);
 	r.count = n;
 	r.lines = static_cast<OrderLine *>(palloc0(sizeof(OrderLine) * Max(n, 1)));
 	ReadTextArray(ColumnDatum(0, 3), r.lines, n, false);

@@ -43,6 +43,8 @@ Datum TextArray(const OrderLine *lines, int count, bool locations);
 Datum IntArray(const int32 *values, int count);
 void ReadTextArray(Datum array, OrderLine *lines, int count, bool locations);
 int32 *ReadIntArray(Datum array, int *count);
+// A per-line counter column of the last SPI result; NULL reads as all zeros.
+int32 *ReadIntArrayOrZeros(uint64 row, int column, int count);
 
 // Locks the reservation of (channel, order_ref); raises SS008 if there is none.
 Reservation LockReservation(Datum channel, Datum order_ref);

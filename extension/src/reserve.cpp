@@ -11,6 +11,7 @@
 #include "errors.hpp"
 #include "movement.hpp"
 #include "order.hpp"
+#include "settings.hpp"
 #include "spi.hpp"
 
 using namespace stocksync;
@@ -21,11 +22,6 @@ PG_FUNCTION_INFO_V1(stocksync_reserve_lines);
 }
 
 namespace {
-
-// How many times an optimistic reservation re-reads a row whose version moved
-// before it gives up: enough for ordinary contention, bounded so a hot SKU
-// cannot spin a backend.
-constexpr int kOptimisticAttempts = 8;
 
 enum class Strategy
 {
@@ -104,10 +100,8 @@ bool
 InsertReservation(const ReserveRequest &req, ReserveResult *result)
 {
 	static SPIPlanPtr plan = nullptr;
-	static const Oid types[] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
-								INTERVALOID};
+	static const Oid types[] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INTERVALOID};
 	int32 *quantities = static_cast<int32 *>(palloc(sizeof(int32) * req.count));
-	int32 *zeros = static_cast<int32 *>(palloc0(sizeof(int32) * req.count));
 	for (int i = 0; i < req.count; i++)
 		quantities[i] = req.lines[i].qty;
 	Datum args[] = {req.channel,
@@ -115,15 +109,14 @@ InsertReservation(const ReserveRequest &req, ReserveResult *result)
 					TextArray(req.lines, req.count, false),
 					TextArray(req.lines, req.count, true),
 					IntArray(quantities, req.count),
-					IntArray(zeros, req.count),
 					req.ttl};
 	if (RunPlan(KeptPlan(&plan,
 						   "INSERT INTO stocksync.reservation (channel, order_ref, skus, locations, quantities, "
-						   "shortages, fulfilled, returned, expires_at) "
-						   "SELECT c.code, $2, $3, $4, $5, $6, $6, $6, pg_catalog.now() + $7 "
+						   "expires_at) "
+						   "SELECT c.code, $2, $3, $4, $5, pg_catalog.now() + $6 "
 						   "FROM stocksync.channel c WHERE c.code = $1 "
 						   "ON CONFLICT (channel, order_ref) DO NOTHING RETURNING id, expires_at",
-						   7, types),
+						   6, types),
 				args, nullptr) == 0)
 		return false;
 	result->reservation_id = ColumnInt64(0, 1);
@@ -234,7 +227,7 @@ HoldLocked(const ReserveRequest &req, const OrderLine &line)
 int32
 HoldOptimistic(const ReserveRequest &req, const OrderLine &line)
 {
-	for (int attempt = 0; attempt < kOptimisticAttempts; attempt++)
+	for (int attempt = 0; attempt < optimistic_attempts; attempt++)
 	{
 		StockRow row = ReadStockRow(line.sku, line.location);
 		if (row.Available() < line.qty)
@@ -244,9 +237,11 @@ HoldOptimistic(const ReserveRequest &req, const OrderLine &line)
 	}
 	ereport(ERROR,
 			(errcode(kConcurrencyRetriesExhausted),
-			 errmsg("sku \"%s\" at location \"%s\" changed %d times while reserving order \"%s\"",
-					TextDatumGetCString(line.sku), TextDatumGetCString(line.location), kOptimisticAttempts,
+			 errmsg("sku \"%s\" at location \"%s\" kept changing while reserving order \"%s\"",
+					TextDatumGetCString(line.sku), TextDatumGetCString(line.location),
 					TextDatumGetCString(req.order_ref)),
+			 errdetail("The row's version moved on each of %d attempts (stocksync.optimistic_attempts).",
+					   optimistic_attempts),
 			 errhint("Retry the call, or use strategy => 'pessimistic' for contended SKUs.")));
 	return 0;
 }
@@ -302,10 +297,18 @@ Reserve(ReserveRequest &req)
 Datum
 ResultDatum(FunctionCallInfo fcinfo, const ReserveResult &result)
 {
-	TupleDesc desc;
-	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "stocksync: reserve() must return a composite type");
-	desc = BlessTupleDesc(desc);
+	// The blessed descriptor is kept with the call site: building it is a
+	// catalog walk that would otherwise run on every reservation.
+	TupleDesc desc = static_cast<TupleDesc>(fcinfo->flinfo->fn_extra);
+	if (desc == nullptr)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "stocksync: reserve() must return a composite type");
+		desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = desc;
+	}
 	Datum values[] = {Int64GetDatum(result.reservation_id), Int32GetDatum(result.shortage),
 					  TimestampTzGetDatum(result.expires_at)};
 	bool nulls[] = {false, false, !result.has_expiry};
@@ -317,6 +320,8 @@ CheckOrderKey(FunctionCallInfo fcinfo)
 {
 	CheckNotNull(PG_ARGISNULL(0), "channel");
 	CheckNotNull(PG_ARGISNULL(1), "order_ref");
+	if (VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) == 0)
+		ereport(ERROR, (errcode(kInvalidArgument), errmsg("order_ref must not be empty")));
 }
 
 }  // namespace

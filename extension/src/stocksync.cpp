@@ -2,18 +2,29 @@
 #include "pg.hpp"
 
 #include "errors.hpp"
+#include "settings.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
 
 PG_FUNCTION_INFO_V1(stocksync_ledger_append_only);
 
-// Nothing to set up per backend: plans are prepared on first use.
 PGDLLEXPORT void _PG_init(void);
+}
+
+namespace stocksync {
+int optimistic_attempts = 8;
+}
+
+// Defines stocksync's settings; plans are prepared on first use, not here.
 void
 _PG_init(void)
 {
-}
+	DefineCustomIntVariable("stocksync.optimistic_attempts",
+							"How often an optimistic reserve() re-reads a row whose version moved.",
+							"After that many attempts it fails with SQLSTATE SS010.", &stocksync::optimistic_attempts,
+							8, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	MarkGUCPrefixReserved("stocksync");
 }
 
 // Trigger on stocksync.ledger for UPDATE, DELETE (per row) and TRUNCATE: the

@@ -1,0 +1,86 @@
+-- Every refusal has its own SQLSTATE (class SS) and a message naming the SKU
+-- or order; a failed call writes nothing.
+CREATE EXTENSION stocksync;
+INSERT INTO stocksync.item (sku) VALUES ('A'), ('KIT');
+UPDATE stocksync.item SET kind = 'bundle' WHERE sku = 'KIT';
+INSERT INTO stocksync.channel (code, kind) VALUES ('shop', 'shopify');
+INSERT INTO stocksync.location (code) VALUES ('default2');
+SELECT stocksync.receive('A', 3);
+SELECT shortage FROM stocksync.reserve('shop', 'DONE', 'A', 1);
+SELECT stocksync.fulfill('shop', 'DONE');
+SELECT count(*) AS ledger_rows_before FROM stocksync.ledger \gset
+
+CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+
+-- SS001 unknown sku, SS002 unknown location, SS003 unknown channel
+SELECT pg_temp.try($$ SELECT stocksync.receive('NOPE', 1) $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'NOPE', 1) $$);
+SELECT pg_temp.try($$ SELECT stocksync.available('NOPE') $$);
+SELECT pg_temp.try($$ SELECT stocksync.stock_at('NOPE', now()) $$);
+SELECT pg_temp.try($$ SELECT stocksync.receive('A', 1, 'mars') $$);
+SELECT pg_temp.try($$ SELECT stocksync.available('A', 'mars') $$);
+SELECT pg_temp.try($$ SELECT stocksync.transfer('A', 1, 'default', 'mars') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('nowhere', 'o', 'A', 1) $$);
+-- SS004 invalid quantity
+SELECT pg_temp.try($$ SELECT stocksync.receive('A', 0) $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', -1) $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[{"sku": "A", "qty": 0}]') $$);
+SELECT pg_temp.try($$ SELECT stocksync.adjust('A', 0, 'nothing') $$);
+SELECT pg_temp.try($$ SELECT stocksync.cycle_count('A', -1) $$);
+SELECT pg_temp.try($$ SELECT stocksync.set_on_hand('A', -5, 'erp', 1) $$);
+SELECT pg_temp.try($$ SELECT stocksync.fulfill('shop', 'DONE', '[{"sku": "A", "qty": 1}]') $$);
+SELECT pg_temp.try($$ SELECT stocksync.return_items('shop', 'DONE', '[{"sku": "A", "qty": 2}]') $$);
+-- SS005 insufficient stock
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 3) $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 3, strategy => 'optimistic') $$);
+SELECT pg_temp.try($$ SELECT stocksync.adjust('A', -3, 'lost') $$);
+SELECT pg_temp.try($$ SELECT stocksync.move('A', 1, 'damaged', 'available') $$);
+SELECT pg_temp.try($$ SELECT stocksync.transfer('A', 5, 'default', 'default2') $$);
+-- SS006 idempotency conflict
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'DONE', 'A', 2) $$);
+-- SS007 illegal transition
+SELECT pg_temp.try($$ SELECT stocksync.release('shop', 'DONE') $$);
+SELECT pg_temp.try($$ SELECT stocksync.extend('shop', 'DONE', '1 hour') $$);
+-- SS008 unknown order
+SELECT pg_temp.try($$ SELECT stocksync.commit('shop', 'never') $$);
+SELECT pg_temp.try($$ SELECT stocksync.release('nowhere', 'never') $$);
+-- SS009 invalid argument
+SELECT pg_temp.try($$ SELECT stocksync.receive('KIT', 1) $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', '', 'A', 1) $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, ttl => '0 seconds') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, ttl => NULL) $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, strategy => 'hopeful') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, on_shortage => 'ignore') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '{"sku": "A"}') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[]') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[{"qty": 1}]') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve(NULL, 'o', 'A', 1) $$);
+SELECT pg_temp.try($$ SELECT stocksync.adjust('A', 1, '') $$);
+SELECT pg_temp.try($$ SELECT stocksync.adjust('A', 1, 'found', state => 'lost') $$);
+SELECT pg_temp.try($$ SELECT stocksync.move('A', 1, 'available', 'available') $$);
+SELECT pg_temp.try($$ SELECT stocksync.move('A', 1, 'available', 'sold') $$);
+SELECT pg_temp.try($$ SELECT stocksync.transfer('A', 1, 'default', 'default') $$);
+SELECT pg_temp.try($$ SELECT stocksync.return_items('shop', 'DONE', to_state => 'safety_stock') $$);
+SELECT pg_temp.try($$ SELECT stocksync.expire_holds(0) $$);
+-- SS011 the ledger is append-only, even for its owner
+SELECT pg_temp.try($$ UPDATE stocksync.ledger SET qty = 0 $$);
+SELECT pg_temp.try($$ DELETE FROM stocksync.ledger $$);
+SELECT pg_temp.try($$ TRUNCATE stocksync.ledger $$);
+
+-- Messages carry a detail and a hint where they help.
+\set SHOW_CONTEXT never
+SELECT stocksync.reserve('shop', 'o', 'A', 3);
+SELECT stocksync.commit('shop', 'never');
+SELECT stocksync.reserve('shop', 'DONE', 'A', 2);
+
+-- None of the failures above wrote anything.
+SELECT count(*) - :ledger_rows_before AS new_ledger_rows FROM stocksync.ledger;
+SELECT order_ref FROM stocksync.reservation ORDER BY order_ref;
+SELECT * FROM stocksync.verify_ledger();
+DROP EXTENSION stocksync CASCADE;

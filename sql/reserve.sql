@@ -1,0 +1,50 @@
+-- reserve(): single-line and multi-line orders, both strategies, shortages.
+CREATE EXTENSION stocksync;
+INSERT INTO stocksync.item (sku) VALUES ('A'), ('B'), ('C');
+INSERT INTO stocksync.location (code) VALUES ('east');
+INSERT INTO stocksync.channel (code, kind) VALUES ('shop', 'shopify'), ('amzn', 'amazon');
+SELECT stocksync.receive('A', 10), stocksync.receive('B', 4), stocksync.receive('C', 2, 'east');
+
+-- A single line: a soft hold that expires after the TTL (15 minutes by default).
+SELECT reservation_id, shortage, expires_at = now() + interval '15 minutes' AS default_ttl
+  FROM stocksync.reserve('shop', 'S-1', 'A', 3);
+SELECT reservation_id, shortage, expires_at = now() + interval '2 minutes' AS custom_ttl
+  FROM stocksync.reserve('shop', 'S-2', 'A', 1, ttl => '2 minutes');
+SELECT sku, on_hand, reserved, available, version FROM stocksync.stock WHERE sku = 'A';
+
+-- Optimistic strategy: same outcome, checked by version.
+SELECT reservation_id, shortage FROM stocksync.reserve('shop', 'S-3', 'A', 2, strategy => 'optimistic');
+SELECT sku, reserved, available, version FROM stocksync.stock WHERE sku = 'A';
+
+-- Multi-line: lines are merged per (sku, location) and stored sorted.
+SELECT reservation_id, shortage FROM stocksync.reserve('shop', 'S-4',
+    '[{"sku": "B", "qty": 1}, {"sku": "A", "qty": 1}, {"sku": "B", "qty": 1}, {"sku": "C", "qty": 1, "location": "east"}]');
+SELECT line_no, sku, location, qty FROM stocksync.reservation_line WHERE order_ref = 'S-4' ORDER BY line_no;
+
+-- All lines or none: B is short, so A is not held either.
+SELECT stocksync.reserve('shop', 'S-5', '[{"sku": "A", "qty": 1}, {"sku": "B", "qty": 5}]');
+SELECT sku, reserved, available FROM stocksync.stock WHERE sku IN ('A', 'B') ORDER BY sku;
+SELECT count(*) AS stored FROM stocksync.reservation WHERE order_ref = 'S-5';
+
+-- A checkout is refused when stock is short (nothing stored: a retry is evaluated afresh) ...
+SELECT stocksync.reserve('shop', 'S-6', 'B', 3);
+SELECT stocksync.receive('B', 1);
+SELECT reservation_id > 0 AS held, shortage FROM stocksync.reserve('shop', 'S-6', 'B', 3);
+
+-- ... while a marketplace order that already happened is kept and marked oversold.
+SELECT reservation_id > 0 AS held, shortage FROM stocksync.reserve('amzn', 'A-1', 'B', 4, on_shortage => 'record');
+SELECT sku, reserved, available FROM stocksync.stock WHERE sku = 'B';
+SELECT channel, order_ref, sku, qty, shortage FROM stocksync.oversold;
+SELECT kind, sku, qty, d_reserved, reason FROM stocksync.ledger WHERE kind = 'RESERVE' ORDER BY id;
+
+-- Optimistic with on_shortage => 'record' also records.
+SELECT shortage FROM stocksync.reserve('amzn', 'A-2', 'C', 3, location => 'east', strategy => 'optimistic',
+                                       on_shortage => 'record');
+
+-- The first reservation at a location creates its projection row.
+INSERT INTO stocksync.item (sku) VALUES ('NEW');
+SELECT shortage FROM stocksync.reserve('shop', 'S-7', 'NEW', 1, on_shortage => 'record');
+SELECT sku, location, on_hand, available FROM stocksync.stock WHERE sku = 'NEW';
+
+SELECT * FROM stocksync.verify_ledger();
+DROP EXTENSION stocksync CASCADE;

@@ -1,0 +1,107 @@
+-- Privileges: writers move stock only through functions, readers read, and
+-- everybody else gets 42501 on every mutating call.
+CREATE EXTENSION stocksync;
+INSERT INTO stocksync.item (sku) VALUES ('A');
+INSERT INTO stocksync.channel (code, kind) VALUES ('shop', 'shopify');
+INSERT INTO stocksync.location (code) VALUES ('east');
+SELECT stocksync.receive('A', 5);
+SELECT shortage FROM stocksync.reserve('shop', 'O-1', 'A', 1);
+
+CREATE ROLE stocksync_test_plain;
+CREATE ROLE stocksync_test_erp IN ROLE stocksync_writer;
+CREATE ROLE stocksync_test_report IN ROLE stocksync_reader;
+GRANT USAGE ON SCHEMA stocksync TO stocksync_test_plain;
+
+CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+GRANT EXECUTE ON FUNCTION pg_temp.try(text) TO PUBLIC;
+
+-- Every function that changes stock, called by each role.
+CREATE TEMP TABLE mutating (call text);
+GRANT SELECT ON mutating TO PUBLIC;
+INSERT INTO mutating VALUES
+    ($$ SELECT stocksync.receive('A', 1) $$),
+    ($$ SELECT stocksync.expect('A', 1) $$),
+    ($$ SELECT stocksync.adjust('A', 1, 'found') $$),
+    ($$ SELECT stocksync.cycle_count('A', 6) $$),
+    ($$ SELECT stocksync.move('A', 1, 'available', 'damaged') $$),
+    ($$ SELECT stocksync.transfer('A', 1, 'default', 'east') $$),
+    ($$ SELECT stocksync.set_on_hand('A', 6, 'erp', 1) $$),
+    ($$ SELECT stocksync.reserve('shop', 'O-2', 'A', 1) $$),
+    ($$ SELECT stocksync.reserve('shop', 'O-3', '[{"sku": "A", "qty": 1}]') $$),
+    ($$ SELECT stocksync.extend('shop', 'O-1', '1 hour') $$),
+    ($$ SELECT stocksync.commit('shop', 'O-1') $$),
+    ($$ SELECT stocksync.fulfill('shop', 'O-1') $$),
+    ($$ SELECT stocksync.return_items('shop', 'O-1') $$),
+    ($$ SELECT stocksync.release('shop', 'O-2') $$),
+    ($$ SELECT stocksync.expire_holds() $$),
+    ($$ INSERT INTO stocksync.ledger (kind, sku, location, qty) VALUES ('RECEIVE', 'A', 'default', 1) $$),
+    ($$ UPDATE stocksync.stock_level SET on_hand = 99 $$),
+    ($$ INSERT INTO stocksync.reservation (channel, order_ref, skus, locations, quantities) VALUES ('shop', 'x', '{A}', '{default}', '{1}') $$);
+
+SET ROLE stocksync_test_plain;
+SELECT call, pg_temp.try(call) FROM mutating;
+SELECT pg_temp.try($$ SELECT * FROM stocksync.stock $$) AS read_stock,
+       pg_temp.try($$ SELECT stocksync.available('A') $$) AS read_available;
+RESET ROLE;
+REVOKE USAGE ON SCHEMA stocksync FROM stocksync_test_plain;
+
+-- A reader reads, and writes nothing.
+SET ROLE stocksync_test_report;
+SELECT sku, on_hand, reserved FROM stocksync.stock;
+SELECT stocksync.available('A');
+SELECT count(*) >= 0 AS can_verify FROM stocksync.verify_ledger();
+SELECT call, pg_temp.try(call) FROM mutating WHERE call LIKE '%receive%' OR call LIKE '%ledger%';
+RESET ROLE;
+
+-- A writer (an ERP's role) calls the functions but cannot touch the ledger,
+-- the projection or the reservations directly.
+SET ROLE stocksync_test_erp;
+SELECT call, pg_temp.try(call) FROM mutating;
+SELECT pg_temp.try($$ UPDATE stocksync.ledger SET qty = 0 $$) AS update_ledger,
+       pg_temp.try($$ DELETE FROM stocksync.ledger $$) AS delete_ledger,
+       pg_temp.try($$ TRUNCATE stocksync.ledger $$) AS truncate_ledger,
+       pg_temp.try($$ INSERT INTO stocksync.item (sku) VALUES ('B') $$) AS add_item;
+RESET ROLE;
+SELECT * FROM stocksync.verify_ledger();
+
+-- Every SECURITY DEFINER function pins its search_path, and no function of the
+-- extension is executable by PUBLIC.
+SELECT p.oid::regprocedure AS definer_without_pinned_path
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = 'stocksync' AND p.prosecdef
+   AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false);
+SELECT count(*) AS definer_functions FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = 'stocksync' AND p.prosecdef;
+SELECT p.oid::regprocedure AS executable_by_public
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = 'stocksync'
+   AND (p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a WHERE a.grantee = 0));
+
+-- A schema stocksync that someone else created and owns is refused at install,
+-- so nobody can plant objects where stocksync's functions look.
+DROP EXTENSION stocksync CASCADE;
+DROP SCHEMA stocksync;
+CREATE SCHEMA stocksync AUTHORIZATION stocksync_test_plain;
+CREATE EXTENSION stocksync;
+DROP SCHEMA stocksync;
+CREATE SCHEMA stocksync;
+CREATE FUNCTION stocksync.available(sku text) RETURNS integer LANGUAGE sql AS 'SELECT 1000';
+CREATE EXTENSION stocksync;
+DROP SCHEMA stocksync CASCADE;
+CREATE EXTENSION stocksync;
+
+-- A role of ours that someone turned into a login role is refused at install.
+DROP EXTENSION stocksync CASCADE;
+ALTER ROLE stocksync_writer LOGIN;
+CREATE EXTENSION stocksync;
+ALTER ROLE stocksync_writer NOLOGIN;
+CREATE EXTENSION stocksync;
+
+DROP EXTENSION stocksync CASCADE;
+DROP ROLE stocksync_test_plain, stocksync_test_erp, stocksync_test_report;
