@@ -193,6 +193,75 @@ SELECT channel, order_ref, reservation_id, state, sku, location, qty, shortage
 COMMENT ON VIEW stocksync.oversold IS 'Order lines recorded with on_shortage => ''record'' that found less stock than they took.';
 
 -- ---------------------------------------------------------------------------
+-- Channel sync: what each listing should show (desired, computed at read
+-- time, never stored) and what its channel last acknowledged (stored by
+-- stocksync-worker).
+-- ---------------------------------------------------------------------------
+
+-- The quantity each listing should show, and the version of its inputs: the
+-- sum of the versions of the SKU's projection rows, which rises with every
+-- change to any of them. Paused or discontinued items and paused channels
+-- show 0; nothing shows less than 0.
+CREATE VIEW stocksync.listing_target AS
+SELECT l.channel, l.external_id, l.sku, c.kind AS channel_kind, c.mode AS channel_mode,
+       COALESCE(s.available, 0)::integer AS available,
+       CASE WHEN c.mode = 'paused' OR i.status <> 'active' THEN 0
+            ELSE GREATEST(COALESCE(s.available, 0), 0) END::integer AS desired_qty,
+       COALESCE(s.version, 0)::bigint AS inputs_version
+  FROM stocksync.listing l
+  JOIN stocksync.channel c ON c.code = l.channel
+  JOIN stocksync.item i ON i.sku = l.sku
+  LEFT JOIN LATERAL (
+      SELECT pg_catalog.sum(on_hand - reserved - committed - damaged - quality_control - safety_stock) AS available,
+             pg_catalog.sum(version) AS version
+        FROM stocksync.stock_level sl WHERE sl.sku = l.sku) s ON true;
+COMMENT ON VIEW stocksync.listing_target IS 'Per listing: the quantity it should show now, and the version of the inputs it was computed from.';
+
+-- What the channel acknowledged per listing, and where its push stands:
+-- pending -> in_flight -> acked, or retry (at retry_at) and, after too many
+-- attempts, dead until stocksync.retry_dead() brings it back.
+CREATE TABLE stocksync.listing_state (
+    channel        text NOT NULL,
+    external_id    text NOT NULL,
+    state          text NOT NULL DEFAULT 'pending'
+                   CHECK (state IN ('pending', 'in_flight', 'acked', 'retry', 'dead', 'shadow')),
+    acked_qty      integer,
+    acked_version  bigint,
+    acked_at       timestamptz,
+    pushed_qty     integer,
+    attempts       integer NOT NULL DEFAULT 0,
+    last_error     text,
+    retry_at       timestamptz,
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (channel, external_id),
+    FOREIGN KEY (channel, external_id) REFERENCES stocksync.listing (channel, external_id)
+        ON DELETE CASCADE ON UPDATE CASCADE
+);
+COMMENT ON TABLE stocksync.listing_state IS 'Acknowledged state per listing, kept by stocksync-worker.';
+
+CREATE VIEW stocksync.sync_status AS
+SELECT t.channel, t.external_id, t.sku, t.channel_mode, t.desired_qty, st.acked_qty,
+       COALESCE(st.state, 'pending') AS state,
+       st.acked_qty IS NOT DISTINCT FROM t.desired_qty AS in_sync,
+       COALESCE(st.attempts, 0) AS attempts, st.last_error, st.retry_at, st.acked_at,
+       t.inputs_version, st.acked_version
+  FROM stocksync.listing_target t
+  LEFT JOIN stocksync.listing_state st ON st.channel = t.channel AND st.external_id = t.external_id;
+COMMENT ON VIEW stocksync.sync_status IS 'Per listing: desired and acknowledged quantity, push state, attempts and the last error.';
+
+CREATE FUNCTION stocksync.retry_dead(channel text)
+    RETURNS integer LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        WITH revived AS (
+            UPDATE stocksync.listing_state s
+               SET state = 'pending', attempts = 0, retry_at = NULL, updated_at = pg_catalog.now()
+             WHERE s.channel = retry_dead.channel AND s.state = 'dead'
+            RETURNING 1)
+        SELECT pg_catalog.count(*)::integer FROM revived;
+    END;
+COMMENT ON FUNCTION stocksync.retry_dead IS 'Brings a channel''s dead listings back to pending so the worker pushes them again. Returns how many.';
+
+-- ---------------------------------------------------------------------------
 -- The ledger refuses UPDATE, DELETE and TRUNCATE, whoever asks.
 -- ---------------------------------------------------------------------------
 
@@ -344,7 +413,7 @@ DO $roles$
 DECLARE
     r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['stocksync_reader', 'stocksync_writer'] LOOP
+    FOREACH r IN ARRAY ARRAY['stocksync_reader', 'stocksync_writer', 'stocksync_worker'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
             EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
         ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r AND (rolcanlogin OR rolsuper)) THEN
@@ -356,6 +425,7 @@ BEGIN
 END
 $roles$;
 GRANT stocksync_reader TO stocksync_writer;
+GRANT stocksync_writer TO stocksync_worker;
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA stocksync FROM PUBLIC;
 GRANT USAGE ON SCHEMA stocksync TO stocksync_reader;
@@ -380,9 +450,13 @@ GRANT EXECUTE ON FUNCTION
     stocksync.expire_holds(integer)
     TO stocksync_writer;
 
+-- stocksync-worker records what channels acknowledged.
+GRANT INSERT, UPDATE, DELETE ON stocksync.listing_state TO stocksync_worker;
+GRANT EXECUTE ON FUNCTION stocksync.retry_dead(text) TO stocksync_worker;
+
 -- Catalog tables are configuration: pg_dump keeps their rows.
 SELECT pg_catalog.pg_extension_config_dump('stocksync.item', '');
-SELECT pg_catalog.pg_extension_config_dump('stocksync.location', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.location', $$WHERE code <> 'default'$$);
 SELECT pg_catalog.pg_extension_config_dump('stocksync.channel', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.listing', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.ledger', '');
@@ -390,3 +464,4 @@ SELECT pg_catalog.pg_extension_config_dump('stocksync.stock_level', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.reservation', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.order_document', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.source_version', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.listing_state', '');
