@@ -16,7 +16,10 @@ KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 {
 	if (*slot != nullptr)
 		return *slot;
-	SPIPlanPtr plan = SPI_prepare(sql, nargs, const_cast<Oid *>(argtypes));
+	// Generic plans only: every statement here has the same best plan for any
+	// parameter value (key lookups), and a custom plan would be planned anew
+	// on each of the first executions of every backend.
+	SPIPlanPtr plan = SPI_prepare_cursor(sql, nargs, const_cast<Oid *>(argtypes), CURSOR_OPT_GENERIC_PLAN);
 	if (plan == nullptr)
 		elog(ERROR, "stocksync: SPI_prepare failed (%s) for: %s",
 			 SPI_result_code_string(SPI_result), sql);
