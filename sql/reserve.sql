@@ -46,5 +46,25 @@ INSERT INTO stocksync.item (sku) VALUES ('NEW');
 SELECT shortage FROM stocksync.reserve('shop', 'S-7', 'NEW', 1, on_shortage => 'record');
 SELECT sku, location, on_hand, available FROM stocksync.stock WHERE sku = 'NEW';
 
+-- A trigger of the user's on the projection still fires for every reservation
+-- (the direct-write path steps aside for tables with user triggers).
+CREATE TABLE stock_changes (sku text, reserved integer);
+CREATE FUNCTION note_stock_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.stock_changes VALUES (NEW.sku, NEW.reserved); RETURN NEW; END $$;
+CREATE TRIGGER note_stock_change AFTER UPDATE ON stocksync.stock_level
+    FOR EACH ROW EXECUTE FUNCTION note_stock_change();
+SELECT shortage FROM stocksync.reserve('shop', 'S-8', 'A', 1);
+SELECT * FROM stock_changes;
+DROP TRIGGER note_stock_change ON stocksync.stock_level;
+SELECT shortage FROM stocksync.reserve('shop', 'S-9', 'A', 1);
+SELECT count(*) AS changes_noted FROM stock_changes;
+DROP TABLE stock_changes;
+DROP FUNCTION note_stock_change();
+
+-- Several reservations in one statement see each other.
+SELECT count(*) AS calls, count(DISTINCT r) AS distinct_results
+  FROM (SELECT stocksync.reserve('shop', 'S-10', 'A', 1) AS r FROM generate_series(1, 3)) calls;
+SELECT count(*) AS stored FROM stocksync.reservation WHERE order_ref = 'S-10';
+
 SELECT * FROM stocksync.verify_ledger();
 DROP EXTENSION stocksync CASCADE;

@@ -9,6 +9,7 @@
 #include "pg.hpp"
 
 #include "errors.hpp"
+#include "fast_reserve.hpp"
 #include "movement.hpp"
 #include "order.hpp"
 #include "settings.hpp"
@@ -334,6 +335,19 @@ Reserve(ReserveRequest &req)
 	ReserveResult result;
 	if (req.count == 1 && req.strategy == Strategy::kPessimistic)
 	{
+		const OrderLine &line = req.lines[0];
+		result.shortage = 0;
+		result.has_expiry = true;
+		switch (ReserveFast(req.channel, req.order_ref, line.sku, line.location, line.qty, req.ttl,
+							&result.reservation_id, &result.expires_at))
+		{
+			case FastReserve::kHeld:
+				return result;
+			case FastReserve::kReplay:
+				return ReplayResult(req);
+			case FastReserve::kFallback:
+				break;
+		}
 		switch (ReserveSingleLine(req, &result))
 		{
 			case FastPath::kReplay:

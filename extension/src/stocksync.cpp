@@ -1,6 +1,7 @@
 // The extension's entry point: module magic, and the ledger's guard trigger.
 #include "pg.hpp"
 
+#include "direct.hpp"
 #include "errors.hpp"
 #include "settings.hpp"
 
@@ -16,7 +17,8 @@ namespace stocksync {
 int optimistic_attempts = 8;
 }
 
-// Defines stocksync's settings; plans are prepared on first use, not here.
+// Defines stocksync's settings and forgets cached relation OIDs when the
+// tables change; plans are prepared on first use, not here.
 void
 _PG_init(void)
 {
@@ -25,6 +27,7 @@ _PG_init(void)
 							"After that many attempts it fails with SQLSTATE SS010.", &stocksync::optimistic_attempts,
 							8, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("stocksync");
+	stocksync::RegisterDirectCatalogInvalidation();
 }
 
 // Trigger on stocksync.ledger for UPDATE, DELETE (per row) and TRUNCATE: the

@@ -1,0 +1,186 @@
+// Direct heap and index access for the reservation fast path; see direct.hpp.
+#include "pg.hpp"
+
+#include "direct.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
+#include "executor/executor.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/rel.h"
+}
+
+namespace stocksync {
+
+namespace {
+
+DirectCatalog catalog;
+bool catalog_valid = false;
+
+// Column lists the fast path was written for, in table order.
+const char *const kStockLevelColumns[] = {"sku",		  "location",		"on_hand", "reserved", "committed", "damaged",
+										  "quality_control", "safety_stock", "incoming", "version"};
+const char *const kReservationColumns[] = {"id",		 "channel",   "order_ref", "state",		"skus",
+										   "locations",	 "quantities", "shortages", "fulfilled",	"returned",
+										   "created_at", "expires_at", "updated_at"};
+const char *const kLedgerColumns[] = {"id",
+									  "at",
+									  "kind",
+									  "sku",
+									  "location",
+									  "qty",
+									  "d_on_hand",
+									  "d_reserved",
+									  "d_committed",
+									  "d_damaged",
+									  "d_quality_control",
+									  "d_safety_stock",
+									  "d_incoming",
+									  "reservation_id",
+									  "reason",
+									  "reference"};
+const char *const kChannelColumns[] = {"code", "kind", "mode", "created_at"};
+
+void
+ForgetCatalog(Datum arg, Oid relid)
+{
+	if (!catalog_valid)
+		return;
+	if (relid == InvalidOid || relid == catalog.stock_level || relid == catalog.reservation ||
+		relid == catalog.ledger || relid == catalog.channel)
+		catalog_valid = false;
+}
+
+// The relation's OID and primary key if its columns are exactly `columns`.
+bool
+LookupTable(Oid schema, const char *name, const char *const *columns, int ncolumns, Oid *relid, Oid *pkey)
+{
+	*relid = get_relname_relid(name, schema);
+	if (*relid == InvalidOid)
+		return false;
+	Relation rel = table_open(*relid, AccessShareLock);
+	TupleDesc desc = RelationGetDescr(rel);
+	bool same = desc->natts == ncolumns;
+	for (int i = 0; same && i < ncolumns; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		same = !att->attisdropped && strcmp(NameStr(att->attname), columns[i]) == 0;
+	}
+	*pkey = same ? RelationGetPrimaryKeyIndex(rel) : InvalidOid;
+	table_close(rel, AccessShareLock);
+	return same && *pkey != InvalidOid;
+}
+
+}  // namespace
+
+void
+RegisterDirectCatalogInvalidation()
+{
+	CacheRegisterRelcacheCallback(ForgetCatalog, (Datum) 0);
+}
+
+const DirectCatalog *
+GetDirectCatalog()
+{
+	if (catalog_valid)
+		return &catalog;
+	Oid schema = get_namespace_oid("stocksync", true);
+	if (schema == InvalidOid)
+		return nullptr;
+	DirectCatalog c;
+	Oid unused;
+	if (!LookupTable(schema, "stock_level", kStockLevelColumns, lengthof(kStockLevelColumns), &c.stock_level,
+					 &c.stock_level_pkey) ||
+		!LookupTable(schema, "reservation", kReservationColumns, lengthof(kReservationColumns), &c.reservation,
+					 &c.reservation_pkey) ||
+		!LookupTable(schema, "ledger", kLedgerColumns, lengthof(kLedgerColumns), &c.ledger, &unused) ||
+		!LookupTable(schema, "channel", kChannelColumns, lengthof(kChannelColumns), &c.channel, &c.channel_pkey))
+		return nullptr;
+	c.reservation_id_seq = getIdentitySequence(c.reservation, 1, true);
+	c.ledger_id_seq = getIdentitySequence(c.ledger, 1, true);
+	if (c.reservation_id_seq == InvalidOid || c.ledger_id_seq == InvalidOid)
+		return nullptr;
+	catalog = c;
+	catalog_valid = true;
+	return &catalog;
+}
+
+bool
+HasUserTrigger(Relation rel, int16 event)
+{
+	TriggerDesc *triggers = rel->trigdesc;
+	if (triggers == nullptr)
+		return false;
+	for (int i = 0; i < triggers->numtriggers; i++)
+	{
+		const Trigger &t = triggers->triggers[i];
+		if (!t.tgisinternal && (t.tgtype & event) != 0)
+			return true;
+	}
+	return false;
+}
+
+bool
+FindByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot snapshot, TupleTableSlot *slot)
+{
+	Relation index = index_open(index_oid, AccessShareLock);
+	ScanKeyData scankeys[INDEX_MAX_KEYS];
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyEntryInitialize(&scankeys[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[i], F_TEXTEQ, keys[i]);
+	IndexScanDesc scan = index_beginscan(rel, index, snapshot, nkeys, 0);
+	index_rescan(scan, scankeys, nkeys, nullptr, 0);
+	bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	index_close(index, NoLock);
+	return found;
+}
+
+namespace {
+
+// Adds the index entries of the row in `slot`, as the executor would after an
+// INSERT (or after an UPDATE that could not be HOT): unique checks,
+// partial-index predicates and expression indexes included.
+void
+InsertIndexEntries(Relation rel, HeapTuple tuple)
+{
+	EState *estate = CreateExecutorState();
+	ResultRelInfo *info = makeNode(ResultRelInfo);
+	InitResultRelInfo(info, rel, 0, nullptr, 0);
+	ExecOpenIndices(info, false);
+	TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsHeapTuple);
+	ExecStoreHeapTuple(tuple, slot, false);
+	// update = false: it only feeds bottom-up deletion hints, and computing it
+	// needs a range table this call does not have.
+	ExecInsertIndexTuples(info, slot, estate, false, false, nullptr, NIL);
+	ExecCloseIndices(info);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+}
+
+}  // namespace
+
+void
+InsertRow(Relation rel, const Datum *values, const bool *nulls)
+{
+	HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), const_cast<Datum *>(values), const_cast<bool *>(nulls));
+	simple_heap_insert(rel, tuple);
+	InsertIndexEntries(rel, tuple);
+}
+
+void
+UpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple)
+{
+	simple_heap_update(rel, tid, new_tuple);
+	if (!HeapTupleIsHeapOnly(new_tuple))
+		InsertIndexEntries(rel, new_tuple);
+}
+
+}  // namespace stocksync

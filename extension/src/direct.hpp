@@ -1,0 +1,54 @@
+// Direct heap and index access to stocksync's own tables, for the reservation
+// fast path (fast_reserve.cpp).
+//
+// Why: through SPI every statement pays for executor start-up (projections,
+// expression compilation, type lookups per column), which costs more than the
+// work itself on a single-row reservation. Writing the three rows of a
+// reservation with the table AM keeps the same WAL, locks, index maintenance
+// and visibility rules at a fraction of the cost. The general SPI path remains
+// for everything else, and the fast path steps aside (returns "fallback")
+// whenever a table differs from what it was written for: a column added or
+// reordered, or a user trigger that expects to fire.
+#pragma once
+
+#include "pg.hpp"
+
+namespace stocksync {
+
+// The relations and identity sequences the fast path writes, looked up once
+// per backend and forgotten on any relcache invalidation of one of them.
+struct DirectCatalog
+{
+	Oid stock_level;
+	Oid stock_level_pkey;
+	Oid reservation;
+	Oid reservation_pkey;
+	Oid reservation_id_seq;
+	Oid ledger;
+	Oid ledger_id_seq;
+	Oid channel;
+	Oid channel_pkey;
+};
+
+// nullptr when a table is missing or no longer has the expected columns.
+const DirectCatalog *GetDirectCatalog();
+
+// Registers the relcache callback (from _PG_init).
+void RegisterDirectCatalogInvalidation();
+
+// Whether `rel` has a trigger of its own (not an internal RI trigger) that
+// fires on `event` (TRIGGER_TYPE_INSERT or TRIGGER_TYPE_UPDATE).
+bool HasUserTrigger(Relation rel, int16 event);
+
+// Finds the row whose primary key equals `keys` (text columns, in index
+// order) as `snapshot` sees it, into `slot`. Returns false if there is none.
+bool FindByKey(Relation rel, Oid index, const Datum *keys, int nkeys, Snapshot snapshot, TupleTableSlot *slot);
+
+// Inserts a row and its index entries (unique checks included).
+void InsertRow(Relation rel, const Datum *values, const bool *nulls);
+
+// Replaces the row at `tid`, which the caller has locked, and maintains the
+// indexes when the update is not HOT.
+void UpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple);
+
+}  // namespace stocksync

@@ -1,0 +1,237 @@
+// reserve() of one line with enough stock, without the executor.
+//
+// The order of steps is the order of the SPI path, with one difference that
+// keeps replays exact: the projection row is locked before the order key is
+// probed. Two deliveries of the same order name the same first line, so the
+// second waits on that row lock until the first commits or aborts and then
+// sees the order (a replay) or not (it reserves afresh). The probe uses a
+// dirty snapshot and waits for an in-flight inserter of the same key, which
+// covers two different orders sent with one key at once.
+#include "pg.hpp"
+
+#include "direct.hpp"
+#include "fast_reserve.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_trigger.h"
+#include "commands/sequence.h"
+#include "executor/tuptable.h"
+#include "storage/lmgr.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+}
+
+namespace stocksync {
+
+namespace {
+
+// Attribute numbers (1-based) of stock_level, as checked by GetDirectCatalog.
+constexpr int kSku = 1;
+constexpr int kLocation = 2;
+constexpr int kOnHand = 3;
+constexpr int kReserved = 4;
+constexpr int kCommitted = 5;
+constexpr int kDamaged = 6;
+constexpr int kQualityControl = 7;
+constexpr int kSafetyStock = 8;
+constexpr int kVersion = 10;
+
+int32
+Column(TupleTableSlot *slot, int attnum)
+{
+	return DatumGetInt32(slot->tts_values[attnum - 1]);
+}
+
+Datum
+OneElementArray(Datum value, Oid type)
+{
+	int16 typlen;
+	bool typbyval;
+	char typalign;
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_array(&value, 1, type, typlen, typbyval, typalign));
+}
+
+struct Relations
+{
+	Relation stock;
+	Relation reservation;
+	Relation ledger;
+	Relation channel;
+
+	void Close()
+	{
+		table_close(channel, NoLock);
+		table_close(ledger, NoLock);
+		table_close(reservation, NoLock);
+		table_close(stock, NoLock);
+	}
+};
+
+bool
+SameText(Datum a, Datum b)
+{
+	return DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, a, b));
+}
+
+// Waits out an in-flight insert of the same order key; true if the order
+// exists (committed, or inserted earlier in this transaction).
+bool
+OrderExists(Relation reservation, Oid pkey, const Datum *key)
+{
+	TupleTableSlot *slot = table_slot_create(reservation, nullptr);
+	bool exists = false;
+	for (;;)
+	{
+		SnapshotData dirty;
+		InitDirtySnapshot(dirty);
+		if (!FindByKey(reservation, pkey, key, 2, &dirty, slot))
+			break;
+		if (TransactionIdIsValid(dirty.xmin))
+		{
+			XactLockTableWait(dirty.xmin, reservation, &slot->tts_tid, XLTW_InsertIndex);
+			continue;
+		}
+		exists = true;
+		break;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return exists;
+}
+
+}  // namespace
+
+FastReserve
+ReserveFast(Datum channel, Datum order_ref, Datum sku, Datum location, int32 qty, Datum ttl, int64 *reservation_id,
+			TimestampTz *expires_at)
+{
+	const DirectCatalog *cat = GetDirectCatalog();
+	if (cat == nullptr)
+		return FastReserve::kFallback;
+	// Like SPI before each statement: make this transaction's earlier writes
+	// (an earlier call in the same statement) visible to the probes below.
+	CommandCounterIncrement();
+
+	Relations rels{table_open(cat->stock_level, RowExclusiveLock), table_open(cat->reservation, RowExclusiveLock),
+				   table_open(cat->ledger, RowExclusiveLock), table_open(cat->channel, AccessShareLock)};
+	if (HasUserTrigger(rels.stock, TRIGGER_TYPE_UPDATE) || HasUserTrigger(rels.reservation, TRIGGER_TYPE_INSERT) ||
+		HasUserTrigger(rels.ledger, TRIGGER_TYPE_INSERT))
+	{
+		rels.Close();
+		return FastReserve::kFallback;
+	}
+
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TupleTableSlot *channel_slot = table_slot_create(rels.channel, nullptr);
+	bool channel_known = FindByKey(rels.channel, cat->channel_pkey, &channel, 1, snapshot, channel_slot);
+	ExecDropSingleTupleTableSlot(channel_slot);
+
+	// Find and lock the projection row, following any newer version.
+	TupleTableSlot *stock = table_slot_create(rels.stock, nullptr);
+	Datum stock_key[] = {sku, location};
+	bool locked = false;
+	if (channel_known && FindByKey(rels.stock, cat->stock_level_pkey, stock_key, 2, snapshot, stock))
+	{
+		TM_FailureData failure;
+		TM_Result result = table_tuple_lock(rels.stock, &stock->tts_tid, snapshot, stock,
+											GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
+											TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
+		slot_getallattrs(stock);
+		locked = result == TM_Ok && SameText(stock->tts_values[kSku - 1], sku) &&
+				 SameText(stock->tts_values[kLocation - 1], location);
+	}
+	UnregisterSnapshot(snapshot);
+	if (!locked)
+	{
+		ExecDropSingleTupleTableSlot(stock);
+		rels.Close();
+		return FastReserve::kFallback;
+	}
+
+	Datum order_key[] = {channel, order_ref};
+	if (OrderExists(rels.reservation, cat->reservation_pkey, order_key))
+	{
+		ExecDropSingleTupleTableSlot(stock);
+		rels.Close();
+		return FastReserve::kReplay;
+	}
+
+	int32 available = Column(stock, kOnHand) - Column(stock, kReserved) - Column(stock, kCommitted) -
+					  Column(stock, kDamaged) - Column(stock, kQualityControl) - Column(stock, kSafetyStock);
+	if (available < qty)
+	{
+		// Short: the general path refuses or records, under the lock we hold.
+		ExecDropSingleTupleTableSlot(stock);
+		rels.Close();
+		return FastReserve::kFallback;
+	}
+
+	// The order row.
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	*reservation_id = nextval_internal(cat->reservation_id_seq, false);
+	*expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), ttl));
+	Datum order[] = {Int64GetDatum(*reservation_id),
+					 channel,
+					 order_ref,
+					 CStringGetTextDatum("reserved"),
+					 OneElementArray(sku, TEXTOID),
+					 OneElementArray(location, TEXTOID),
+					 OneElementArray(Int32GetDatum(qty), INT4OID),
+					 (Datum) 0,
+					 (Datum) 0,
+					 (Datum) 0,
+					 TimestampTzGetDatum(now),
+					 TimestampTzGetDatum(*expires_at),
+					 TimestampTzGetDatum(now)};
+	bool order_nulls[] = {false, false, false, false, false, false, false, true, true, true, false, false, false};
+	InsertRow(rels.reservation, order, order_nulls);
+
+	// The projection: reserved + qty, version + 1.
+	bool should_free;
+	HeapTuple old_tuple = ExecFetchSlotHeapTuple(stock, true, &should_free);
+	Datum replace_values[kVersion] = {};
+	bool replace_nulls[kVersion] = {};
+	bool replace[kVersion] = {};
+	replace_values[kReserved - 1] = Int32GetDatum(Column(stock, kReserved) + qty);
+	replace[kReserved - 1] = true;
+	replace_values[kVersion - 1] = Int64GetDatum(DatumGetInt64(stock->tts_values[kVersion - 1]) + 1);
+	replace[kVersion - 1] = true;
+	HeapTuple new_tuple =
+		heap_modify_tuple(old_tuple, RelationGetDescr(rels.stock), replace_values, replace_nulls, replace);
+	UpdateRow(rels.stock, &stock->tts_tid, new_tuple);
+
+	// The ledger row.
+	Datum entry[] = {Int64GetDatum(nextval_internal(cat->ledger_id_seq, false)),
+					 TimestampTzGetDatum(now),
+					 CStringGetTextDatum("RESERVE"),
+					 sku,
+					 location,
+					 Int32GetDatum(qty),
+					 Int32GetDatum(0),
+					 Int32GetDatum(qty),
+					 Int32GetDatum(0),
+					 Int32GetDatum(0),
+					 Int32GetDatum(0),
+					 Int32GetDatum(0),
+					 Int32GetDatum(0),
+					 Int64GetDatum(*reservation_id),
+					 (Datum) 0,
+					 (Datum) 0};
+	bool entry_nulls[] = {false, false, false, false, false, false, false, false,
+						  false, false, false, false, false, false, true,  true};
+	InsertRow(rels.ledger, entry, entry_nulls);
+
+	if (should_free)
+		heap_freetuple(old_tuple);
+	ExecDropSingleTupleTableSlot(stock);
+	rels.Close();
+	CommandCounterIncrement();
+	return FastReserve::kHeld;
+}
+
+}  // namespace stocksync
