@@ -61,6 +61,16 @@ SELECT count(*) AS changes_noted FROM stock_changes;
 DROP TABLE stock_changes;
 DROP FUNCTION note_stock_change();
 
+-- A user's expression or partial index on a stocksync table is maintained too.
+CREATE INDEX ledger_reference_lower ON stocksync.ledger (lower(reason)) WHERE kind = 'RESERVE';
+SELECT shortage FROM stocksync.reserve('shop', 'S-11', 'A', 1);
+SELECT count(*) AS reserve_rows_by_scan FROM stocksync.ledger WHERE kind = 'RESERVE' AND lower(reason) IS NULL \gset
+SET enable_seqscan = off;
+SELECT count(*) = :reserve_rows_by_scan AS index_has_every_row
+  FROM stocksync.ledger WHERE kind = 'RESERVE' AND lower(reason) IS NULL;
+RESET enable_seqscan;
+DROP INDEX stocksync.ledger_reference_lower;
+
 -- Several reservations in one statement see each other.
 SELECT count(*) AS calls, count(DISTINCT r) AS distinct_results
   FROM (SELECT stocksync.reserve('shop', 'S-10', 'A', 1) AS r FROM generate_series(1, 3)) calls;

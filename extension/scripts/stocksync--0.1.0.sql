@@ -1,6 +1,10 @@
 -- stocksync 0.1.0 install script. Frozen once released: later changes go into
 -- stocksync--0.1.0--<next>.sql (see docs/upgrades.md).
 --
+-- Identifiers (sku, location and channel codes, order references) are text
+-- COLLATE "C": compared byte by byte, which is both what an identifier means
+-- and the lock order every stocksync function uses.
+--
 -- Everything is created inside the schema stocksync, which CREATE EXTENSION
 -- creates (control file: schema = stocksync). Nothing uses CREATE OR REPLACE or
 -- IF NOT EXISTS, so an object planted earlier by another role makes the
@@ -40,7 +44,7 @@ $guard$;
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE stocksync.item (
-    sku        text PRIMARY KEY CHECK (sku <> ''),
+    sku        text COLLATE "C" PRIMARY KEY CHECK (sku <> ''),
     kind       text NOT NULL DEFAULT 'simple' CHECK (kind IN ('simple', 'bundle')),
     status     text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'discontinued')),
     title      text,
@@ -49,7 +53,7 @@ CREATE TABLE stocksync.item (
 COMMENT ON TABLE stocksync.item IS 'Every SKU stocksync keeps stock for (simple) or computes stock for (bundle).';
 
 CREATE TABLE stocksync.location (
-    code       text PRIMARY KEY CHECK (code <> ''),
+    code       text COLLATE "C" PRIMARY KEY CHECK (code <> ''),
     name       text,
     created_at timestamptz NOT NULL DEFAULT now()
 );
@@ -57,7 +61,7 @@ COMMENT ON TABLE stocksync.location IS 'Warehouses, stores and 3PLs that hold st
 INSERT INTO stocksync.location (code, name) VALUES ('default', 'Default location');
 
 CREATE TABLE stocksync.channel (
-    code       text PRIMARY KEY CHECK (code <> ''),
+    code       text COLLATE "C" PRIMARY KEY CHECK (code <> ''),
     kind       text NOT NULL CHECK (kind IN ('shopify', 'amazon', 'ebay', 'woocommerce', 'webhook')),
     mode       text NOT NULL DEFAULT 'live' CHECK (mode IN ('live', 'shadow', 'paused')),
     created_at timestamptz NOT NULL DEFAULT now()
@@ -65,9 +69,9 @@ CREATE TABLE stocksync.channel (
 COMMENT ON TABLE stocksync.channel IS 'Places of sale. mode: live pushes, shadow records what would be pushed, paused pushes nothing.';
 
 CREATE TABLE stocksync.listing (
-    channel     text NOT NULL REFERENCES stocksync.channel (code) ON UPDATE CASCADE,
-    external_id text NOT NULL CHECK (external_id <> ''),
-    sku         text NOT NULL REFERENCES stocksync.item (sku) ON UPDATE CASCADE,
+    channel     text COLLATE "C" NOT NULL REFERENCES stocksync.channel (code) ON UPDATE CASCADE,
+    external_id text COLLATE "C" NOT NULL CHECK (external_id <> ''),
+    sku         text COLLATE "C" NOT NULL REFERENCES stocksync.item (sku) ON UPDATE CASCADE,
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (channel, external_id)
 );
@@ -84,8 +88,8 @@ CREATE TABLE stocksync.ledger (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at                timestamptz NOT NULL DEFAULT now(),
     kind              text NOT NULL,  -- RECEIVE EXPECT ADJUST RESERVE RELEASE COMMIT FULFILL RETURN MOVE TRANSFER
-    sku               text NOT NULL,
-    location          text NOT NULL,
+    sku               text COLLATE "C" NOT NULL,
+    location          text COLLATE "C" NOT NULL,
     qty               integer NOT NULL,
     d_on_hand         integer NOT NULL DEFAULT 0,
     d_reserved        integer NOT NULL DEFAULT 0,
@@ -109,8 +113,8 @@ COMMENT ON TABLE stocksync.ledger IS 'Append-only stock ledger: every unit stock
 -- first. PostgreSQL re-reads CHECK expressions at every statement's executor
 -- start, which on the reservation path costs more than the rest of the work.
 CREATE TABLE stocksync.stock_level (
-    sku             text NOT NULL REFERENCES stocksync.item (sku),
-    location        text NOT NULL REFERENCES stocksync.location (code),
+    sku             text COLLATE "C" NOT NULL REFERENCES stocksync.item (sku),
+    location        text COLLATE "C" NOT NULL REFERENCES stocksync.location (code),
     on_hand         integer NOT NULL DEFAULT 0,
     reserved        integer NOT NULL DEFAULT 0,
     committed       integer NOT NULL DEFAULT 0,
@@ -128,8 +132,8 @@ COMMENT ON TABLE stocksync.stock_level IS 'Projection of the ledger per SKU and 
 -- (sku, location); the reservation_line view shows them as rows.
 CREATE TABLE stocksync.reservation (
     id          bigint GENERATED ALWAYS AS IDENTITY,
-    channel     text NOT NULL,
-    order_ref   text NOT NULL,
+    channel     text COLLATE "C" NOT NULL,
+    order_ref   text COLLATE "C" NOT NULL,
     state       text NOT NULL DEFAULT 'reserved',  -- reserved committed fulfilled released expired returned
     skus        text[] NOT NULL,
     locations   text[] NOT NULL,
@@ -142,7 +146,10 @@ CREATE TABLE stocksync.reservation (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (channel, order_ref)
 );
-CREATE INDEX reservation_expiry_idx ON stocksync.reservation (expires_at) WHERE state = 'reserved';
+-- Only soft holds have an expiry (every other state clears it), so a plain
+-- index on it serves expire_holds() like a partial one would, and keeps every
+-- index of the table a plain column index (see direct.hpp).
+CREATE INDEX reservation_expiry_idx ON stocksync.reservation (expires_at);
 COMMENT ON TABLE stocksync.reservation IS 'One row per (channel, order_ref): the idempotency key of reserve().';
 
 -- Fulfilments and returns given a document reference, so that retrying one is
@@ -150,7 +157,7 @@ COMMENT ON TABLE stocksync.reservation IS 'One row per (channel, order_ref): the
 CREATE TABLE stocksync.order_document (
     reservation_id bigint NOT NULL,
     kind           text NOT NULL CHECK (kind IN ('FULFILL', 'RETURN')),
-    document_ref   text NOT NULL,
+    document_ref   text COLLATE "C" NOT NULL,
     lines          jsonb NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (reservation_id, kind, document_ref)
@@ -159,9 +166,9 @@ CREATE TABLE stocksync.order_document (
 -- The last version seen from each source of absolute on-hand figures (an ERP,
 -- a WMS), so that a late or replayed figure never overwrites a newer one.
 CREATE TABLE stocksync.source_version (
-    sku        text NOT NULL,
-    location   text NOT NULL,
-    source     text NOT NULL,
+    sku        text COLLATE "C" NOT NULL,
+    location   text COLLATE "C" NOT NULL,
+    source     text COLLATE "C" NOT NULL,
     version    bigint NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (sku, location, source)
@@ -221,8 +228,8 @@ COMMENT ON VIEW stocksync.listing_target IS 'Per listing: the quantity it should
 -- pending -> in_flight -> acked, or retry (at retry_at) and, after too many
 -- attempts, dead until stocksync.retry_dead() brings it back.
 CREATE TABLE stocksync.listing_state (
-    channel        text NOT NULL,
-    external_id    text NOT NULL,
+    channel        text COLLATE "C" NOT NULL,
+    external_id    text COLLATE "C" NOT NULL,
     state          text NOT NULL DEFAULT 'pending'
                    CHECK (state IN ('pending', 'in_flight', 'acked', 'retry', 'dead', 'shadow')),
     acked_qty      integer,

@@ -9,6 +9,7 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/dependency.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
 #include "executor/executor.h"
@@ -145,11 +146,10 @@ FindByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot sn
 
 namespace {
 
-// Adds the index entries of the row in `slot`, as the executor would after an
-// INSERT (or after an UPDATE that could not be HOT): unique checks,
-// partial-index predicates and expression indexes included.
+// The executor's way, for indexes with expressions or predicates: they need
+// an expression context to evaluate.
 void
-InsertIndexEntries(Relation rel, HeapTuple tuple)
+InsertIndexEntriesWithExecutor(Relation rel, HeapTuple tuple)
 {
 	EState *estate = CreateExecutorState();
 	ResultRelInfo *info = makeNode(ResultRelInfo);
@@ -163,6 +163,42 @@ InsertIndexEntries(Relation rel, HeapTuple tuple)
 	ExecCloseIndices(info);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	FreeExecutorState(estate);
+}
+
+// Adds the index entries of a new row version, as the executor would after an
+// INSERT (or after an UPDATE that could not be HOT), unique checks included.
+// stocksync's own indexes are plain column indexes, which need no executor
+// state; any other index (a user's expression or partial index) goes through
+// the executor's code.
+void
+InsertIndexEntries(Relation rel, HeapTuple tuple)
+{
+	List *index_oids = RelationGetIndexList(rel);
+	int count = list_length(index_oids);
+	Relation *indexes = static_cast<Relation *>(palloc(sizeof(Relation) * Max(count, 1)));
+	IndexInfo **infos = static_cast<IndexInfo **>(palloc(sizeof(IndexInfo *) * Max(count, 1)));
+	bool plain = true;
+	for (int i = 0; i < count; i++)
+	{
+		indexes[i] = index_open(list_nth_oid(index_oids, i), RowExclusiveLock);
+		infos[i] = BuildIndexInfo(indexes[i]);
+		plain = plain && infos[i]->ii_Expressions == NIL && infos[i]->ii_Predicate == NIL &&
+				infos[i]->ii_ExclusionOps == nullptr && indexes[i]->rd_index->indimmediate;
+	}
+	for (int i = 0; plain && i < count; i++)
+	{
+		Datum values[INDEX_MAX_KEYS];
+		bool nulls[INDEX_MAX_KEYS];
+		for (int k = 0; k < infos[i]->ii_NumIndexAttrs; k++)
+			values[k] = heap_getattr(tuple, infos[i]->ii_IndexAttrNumbers[k], RelationGetDescr(rel), &nulls[k]);
+		index_insert(indexes[i], values, nulls, &tuple->t_self, rel,
+					 indexes[i]->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, infos[i]);
+	}
+	for (int i = 0; i < count; i++)
+		index_close(indexes[i], NoLock);
+	list_free(index_oids);
+	if (!plain)
+		InsertIndexEntriesWithExecutor(rel, tuple);
 }
 
 }  // namespace

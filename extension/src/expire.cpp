@@ -114,7 +114,7 @@ stocksync_expire_holds(PG_FUNCTION_ARGS)
 			PointerGetDatum(construct_array(channels, orders, TEXTOID, -1, false, TYPALIGN_INT)),
 			PointerGetDatum(construct_array(order_refs, orders, TEXTOID, -1, false, TYPALIGN_INT))};
 		RunPlan(KeptPlan(&mark_plan,
-						   "UPDATE stocksync.reservation r SET state = 'expired', updated_at = pg_catalog.now() "
+						   "UPDATE stocksync.reservation r SET state = 'expired', expires_at = NULL, updated_at = pg_catalog.now() "
 						   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k (channel, order_ref) "
 						   "WHERE r.channel = k.channel AND r.order_ref = k.order_ref",
 						   2, mark_types),
