@@ -48,18 +48,18 @@ SELECT sku, location, on_hand, available FROM stocksync.stock WHERE sku = 'NEW';
 
 -- A trigger of the user's on the projection still fires for every reservation
 -- (the direct-write path steps aside for tables with user triggers).
-CREATE TABLE stock_changes (sku text, reserved integer);
-CREATE FUNCTION note_stock_change() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE TABLE public.stock_changes (sku text, reserved integer);
+CREATE FUNCTION public.note_stock_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO public.stock_changes VALUES (NEW.sku, NEW.reserved); RETURN NEW; END $$;
 CREATE TRIGGER note_stock_change AFTER UPDATE ON stocksync.stock_level
-    FOR EACH ROW EXECUTE FUNCTION note_stock_change();
+    FOR EACH ROW EXECUTE FUNCTION public.note_stock_change();
 SELECT shortage FROM stocksync.reserve('shop', 'S-8', 'A', 1);
-SELECT * FROM stock_changes;
+SELECT * FROM public.stock_changes;
 DROP TRIGGER note_stock_change ON stocksync.stock_level;
 SELECT shortage FROM stocksync.reserve('shop', 'S-9', 'A', 1);
-SELECT count(*) AS changes_noted FROM stock_changes;
-DROP TABLE stock_changes;
-DROP FUNCTION note_stock_change();
+SELECT count(*) AS changes_noted FROM public.stock_changes;
+DROP TABLE public.stock_changes;
+DROP FUNCTION public.note_stock_change();
 
 -- A user's expression or partial index on a stocksync table is maintained too.
 CREATE INDEX ledger_reference_lower ON stocksync.ledger (lower(reason)) WHERE kind = 'RESERVE';
