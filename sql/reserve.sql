@@ -62,7 +62,8 @@ DROP TABLE public.stock_changes;
 DROP FUNCTION public.note_stock_change();
 
 -- A user's expression or partial index on a stocksync table is maintained too.
-CREATE INDEX ledger_reference_lower ON stocksync.ledger (lower(reason)) WHERE kind = 'RESERVE';
+CREATE INDEX ledger_reference_lower ON stocksync.ledger (pg_catalog.lower(reason))
+    WHERE kind OPERATOR(pg_catalog.=) 'RESERVE';
 SELECT shortage FROM stocksync.reserve('shop', 'S-11', 'A', 1);
 SELECT count(*) AS reserve_rows_by_scan FROM stocksync.ledger WHERE kind = 'RESERVE' AND lower(reason) IS NULL \gset
 SET enable_seqscan = off;
