@@ -127,41 +127,41 @@ AddToState(Deltas *deltas, StockState state, int32 units)
 	}
 }
 
-StockRow
-LockStockRow(Datum sku, Datum location)
+// Runs a projection-row query, creating the row first when it is missing.
+static StockRow
+FetchStockRow(SPIPlanPtr plan, Datum sku, Datum location)
 {
-	static SPIPlanPtr plan = nullptr;
 	Datum args[] = {sku, location};
-	SPIPlanPtr p = KeptPlan(&plan,
-							  "SELECT on_hand, reserved, committed, damaged, quality_control, safety_stock, "
-							  "incoming, version FROM stocksync.stock_level "
-							  "WHERE sku = $1 AND location = $2 FOR UPDATE",
-							  2, kTwoTexts);
-	if (RunPlan(p, args, nullptr) == 0)
+	if (RunPlan(plan, args, nullptr) == 0)
 	{
 		CreateStockRow(sku, location);
-		if (RunPlan(p, args, nullptr) == 0)
+		if (RunPlan(plan, args, nullptr) == 0)
 			elog(ERROR, "stocksync: projection row vanished after creation");
 	}
 	return StockRowFromResult();
 }
 
 StockRow
+LockStockRow(Datum sku, Datum location)
+{
+	static SPIPlanPtr plan = nullptr;
+	return FetchStockRow(KeptPlan(&plan,
+								  "SELECT on_hand, reserved, committed, damaged, quality_control, safety_stock, "
+								  "incoming, version FROM stocksync.stock_level "
+								  "WHERE sku = $1 AND location = $2 FOR UPDATE",
+								  2, kTwoTexts),
+						 sku, location);
+}
+
+StockRow
 ReadStockRow(Datum sku, Datum location)
 {
 	static SPIPlanPtr plan = nullptr;
-	Datum args[] = {sku, location};
-	SPIPlanPtr p = KeptPlan(&plan,
-							  "SELECT on_hand, reserved, committed, damaged, quality_control, safety_stock, "
-							  "incoming, version FROM stocksync.stock_level WHERE sku = $1 AND location = $2",
-							  2, kTwoTexts);
-	if (RunPlan(p, args, nullptr) == 0)
-	{
-		CreateStockRow(sku, location);
-		if (RunPlan(p, args, nullptr) == 0)
-			elog(ERROR, "stocksync: projection row vanished after creation");
-	}
-	return StockRowFromResult();
+	return FetchStockRow(KeptPlan(&plan,
+								  "SELECT on_hand, reserved, committed, damaged, quality_control, safety_stock, "
+								  "incoming, version FROM stocksync.stock_level WHERE sku = $1 AND location = $2",
+								  2, kTwoTexts),
+						 sku, location);
 }
 
 int64
