@@ -239,6 +239,10 @@ CREATE TABLE stocksync.listing_state (
     attempts       integer NOT NULL DEFAULT 0,
     last_error     text,
     retry_at       timestamptz,
+    -- The idempotency key of the push in flight or awaiting retry, so that a
+    -- retry after a worker crash reuses it and the channel answers with the
+    -- original result instead of applying the push a second time.
+    push_key       text,
     updated_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (channel, external_id),
     FOREIGN KEY (channel, external_id) REFERENCES stocksync.listing (channel, external_id)

@@ -1,0 +1,495 @@
+// eBay bulkUpdatePriceQuantity adapter; see ebay.hpp.
+#include "adapters/ebay.hpp"
+
+#include "http/bounded_json.hpp"
+#include "http/classify.hpp"
+#include "util/crypto.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <set>
+
+namespace stocksync::worker {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxEntries = 25;  // requests[] per call (§3.3)
+constexpr std::size_t kMaxOffers = 25;   // offers per call (§3.3)
+constexpr long long kRevisionLimitErrorId = 25025;  // as the simulator answers; eBay's id unverified
+
+// "HTTP 400 25709: Invalid value for requests." from an eBay error container
+// ({"errors": [{"errorId", "domain", "category", "message", ...}]}, §3.7).
+std::string ebay_errors_text(const json &errors) {
+  std::string out;
+  if (!errors.is_array())
+    return out;
+  for (const auto &e : errors) {
+    if (!e.is_object())
+      continue;
+    if (!out.empty())
+      out += "; ";
+    auto id = e.find("errorId");
+    out += (id != e.end() && id->is_number_integer() ? std::to_string(id->get<long long>()) : std::string("?")) +
+           ": " + e.value("message", std::string());
+  }
+  return out;
+}
+
+std::string ebay_error_text(const HttpResponse &r) {
+  std::string out = "HTTP " + std::to_string(r.status);
+  auto j = parse_bounded_json(r.body);
+  if (j && j->is_object() && j->contains("errors"))
+    out += " " + ebay_errors_text((*j)["errors"]);
+  return clip(out);
+}
+
+bool has_error_id(const json &errors, long long id) {
+  if (!errors.is_array())
+    return false;
+  for (const auto &e : errors)
+    if (e.is_object() && e.contains("errorId") && e["errorId"].is_number_integer() &&
+        e["errorId"].get<long long>() == id)
+      return true;
+  return false;
+}
+
+}  // namespace
+
+// One bulk call: which items of the job it carries.
+struct EbayAdapter::Call {
+  std::shared_ptr<PushJob> job;
+  std::vector<std::size_t> items;
+  std::shared_ptr<std::vector<EbayListingId>> ids;
+};
+
+std::optional<EbayListingId> parse_ebay_listing_id(const std::string &external_id) {
+  EbayListingId id;
+  auto bar = external_id.rfind('|');
+  id.sku = external_id.substr(0, bar);
+  if (id.sku.empty() || id.sku.size() > 50)  // eBay SKUs are at most 50 characters
+    return std::nullopt;
+  if (bar == std::string::npos)
+    return id;
+  std::string rest = external_id.substr(bar + 1);
+  std::size_t pos = 0;
+  while (pos <= rest.size()) {
+    auto comma = rest.find(',', pos);
+    if (comma == std::string::npos)
+      comma = rest.size();
+    std::string offer = rest.substr(pos, comma - pos);
+    if (offer.empty() || offer.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    id.offers.push_back(offer);
+    pos = comma + 1;
+  }
+  if (id.offers.empty() || id.offers.size() > kMaxOffers)
+    return std::nullopt;
+  id.offers_known = true;
+  return id;
+}
+
+long long EbayRevisionCounter::pacific_day(std::int64_t unix_s) {
+  return static_cast<long long>(std::floor((static_cast<double>(unix_s) - 8 * 3600) / 86400));
+}
+
+std::int64_t EbayRevisionCounter::seconds_to_next_day(std::int64_t unix_s) {
+  std::int64_t next = (pacific_day(unix_s) + 1) * 86400 + 8 * 3600;
+  return next - unix_s;
+}
+
+void EbayRevisionCounter::roll(std::int64_t unix_s) {
+  long long d = pacific_day(unix_s);
+  if (d != day_) {
+    day_ = d;
+    counts_.clear();
+  }
+}
+
+bool EbayRevisionCounter::exhausted(const std::string &listing, std::int64_t unix_s) {
+  return count(listing, unix_s) >= limit_;
+}
+
+void EbayRevisionCounter::add(const std::string &listing, std::int64_t unix_s) {
+  roll(unix_s);
+  ++counts_[listing];
+}
+
+void EbayRevisionCounter::set_exhausted(const std::string &listing, std::int64_t unix_s) {
+  roll(unix_s);
+  counts_[listing] = std::max(counts_[listing], limit_);
+}
+
+long long EbayRevisionCounter::count(const std::string &listing, std::int64_t unix_s) {
+  roll(unix_s);
+  auto it = counts_.find(listing);
+  return it == counts_.end() ? 0 : it->second;
+}
+
+std::optional<EbayOptions> EbayOptions::from_config(const ChannelConfig &cfg, std::string &error) {
+  EbayOptions o;
+  o.code = cfg.code;
+  o.api_base = strip_trailing_slash(cfg.base_url.empty() ? o.api_base : cfg.base_url);
+  o.token_url = option_or(cfg, "token_url", o.api_base + "/identity/v1/oauth2/token");
+  o.scope = option_or(cfg, "scope", o.scope);
+  o.access_token = credential_or(cfg, "access_token");
+  o.client_id = credential_or(cfg, "client_id");
+  o.client_secret = credential_or(cfg, "client_secret");
+  o.refresh_token = credential_or(cfg, "refresh_token");
+  auto bad = [&](const std::string &what) {
+    error = "channel " + cfg.code + ": " + what;
+    return std::nullopt;
+  };
+  if (o.access_token.empty() && (o.client_id.empty() || o.client_secret.empty()))
+    return bad("credentials access_token, or client_id and client_secret (with refresh_token), are required for ebay");
+  if (!positive_option(cfg, "revisions_per_day", o.revisions_per_day, error))
+    return std::nullopt;
+  for (const std::string *u : {&o.api_base, &o.token_url})
+    if (!is_https(*u) && !is_loopback_http(*u))
+      return bad("\"" + *u + "\" must be https (plain http only to a loopback simulator)");
+  o.rate = cfg.rate_per_sec > 0 ? cfg.rate_per_sec : o.rate;
+  o.burst = cfg.burst > 0 ? cfg.burst : o.burst;
+  o.batch = cfg.batch_size > 0 ? std::min(cfg.batch_size, kMaxEntries) : kMaxEntries;
+  o.timeout = cfg.request_timeout;
+  return o;
+}
+
+EbayAdapter::EbayAdapter(EbayOptions options, boost::asio::io_context &io, HttpClient &http, AdapterClock clock)
+    : opts_(std::move(options)), io_(io), http_(http), clock_(std::move(clock)),
+      gate_(io, opts_.rate, opts_.burst, clock_.mono),
+      tokens_([this](std::function<void(TokenGrant)> cb) { fetch_token(std::move(cb)); }, clock_.mono, 60),
+      revisions_(opts_.revisions_per_day) {
+  if (!opts_.access_token.empty())
+    tokens_.set_static(opts_.access_token);
+}
+
+EbayAdapter::~EbayAdapter() { shutdown(); }
+
+void EbayAdapter::shutdown() {
+  stopped_ = true;
+  gate_.cancel();
+}
+
+// OAuth refresh (§3.1): Basic client credentials, form body with the refresh
+// token (user token, 2 h) or the client-credentials grant.
+void EbayAdapter::fetch_token(std::function<void(TokenGrant)> cb) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = opts_.token_url;
+  req.timeout = opts_.timeout;
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                 {"Authorization", "Basic " + base64_encode(opts_.client_id + ":" + opts_.client_secret)}};
+  if (!opts_.refresh_token.empty())
+    req.body = form_encode(
+        {{"grant_type", "refresh_token"}, {"refresh_token", opts_.refresh_token}, {"scope", opts_.scope}});
+  else
+    req.body = form_encode({{"grant_type", "client_credentials"}, {"scope", opts_.scope}});
+  http_.send(std::move(req), [cb = std::move(cb)](HttpResponse r) {
+    TokenGrant g;
+    if (r.transport_failed()) {
+      g.error = "eBay token request failed: " + r.error;
+      g.retryable = true;
+      return cb(g);
+    }
+    auto j = parse_bounded_json(r.body);
+    if (r.status == 200 && j && j->is_object() && j->contains("access_token") && (*j)["access_token"].is_string() &&
+        (*j)["access_token"].get<std::string>().size() <= 8192) {
+      g.access_token = (*j)["access_token"].get<std::string>();
+      g.expires_in_s = 7200;
+      auto e = j->find("expires_in");
+      if (e != j->end() && e->is_number() && e->get<double>() > 0)
+        g.expires_in_s = std::min(e->get<double>(), 86400.0);
+      return cb(g);
+    }
+    std::string why = "HTTP " + std::to_string(r.status);
+    if (j && j->is_object())
+      why += " " + j->value("error", std::string()) + ": " + j->value("error_description", std::string());
+    g.error = clip("eBay token refresh refused: " + why);
+    g.retryable = classify(r) == ResponseClass::retryable;
+    cb(g);
+  });
+}
+
+void EbayAdapter::with_token(std::function<void(const TokenGrant &)> cb) { tokens_.get(std::move(cb)); }
+
+void EbayAdapter::push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) {
+  auto job = std::make_shared<PushJob>(io_, std::move(batch), std::move(done));
+  if (stopped_) {
+    PushResult r;
+    r.message = "adapter shut down";
+    job->set_rest(r);
+    return;
+  }
+  auto ids = std::make_shared<std::vector<EbayListingId>>(job->size());
+  std::vector<std::size_t> todo;
+  std::int64_t now = clock_.wall();
+  for (std::size_t i = 0; i < job->size(); ++i) {
+    const ListingPush &p = job->item(i);
+    auto id = parse_ebay_listing_id(p.external_id);
+    if (!id) {
+      job->set(i, permanent_result(p, "bad eBay listing id \"" + clip(p.external_id, 80) +
+                                          "\": expected SKU or SKU|offerId[,offerId]"));
+      continue;
+    }
+    if (revisions_.exhausted(p.external_id, now)) {
+      auto wait = std::chrono::seconds(EbayRevisionCounter::seconds_to_next_day(now));
+      job->set(i, retryable_result(p, "250 revisions a day reached for this listing; deferred to the next Pacific day",
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(wait), true));
+      continue;
+    }
+    if (!id->offers_known) {
+      auto c = offer_cache_.find(id->sku);
+      if (c != offer_cache_.end()) {
+        id->offers = c->second;
+        id->offers_known = true;
+      }
+    }
+    (*ids)[i] = std::move(*id);
+    todo.push_back(i);
+  }
+  resolve_offers(job, std::move(todo), ids);
+}
+
+// Reads the offers of plain-SKU listings (GET offer?sku=), then sends.
+void EbayAdapter::resolve_offers(const std::shared_ptr<PushJob> &job, std::vector<std::size_t> items,
+                                 std::shared_ptr<std::vector<EbayListingId>> ids) {
+  std::map<std::string, std::vector<std::size_t>> lookups;  // sku -> items waiting for it
+  for (auto i : items)
+    if (!(*ids)[i].offers_known)
+      lookups[(*ids)[i].sku].push_back(i);
+  if (lookups.empty())
+    return send_calls(job, items, ids);
+  auto pending = std::make_shared<std::size_t>(lookups.size());
+  auto all = std::make_shared<std::vector<std::size_t>>(std::move(items));
+  std::weak_ptr<char> alive = alive_;
+  for (auto &[sku, waiting] : lookups) {
+    auto finish_one = [this, alive, job, ids, all, pending]() {
+      if (--*pending == 0 && !alive.expired())
+        send_calls(job, *all, ids);
+    };
+    auto fail = [job, waiting = waiting, finish_one](const PushResult &r) {
+      for (auto i : waiting)
+        job->set(i, r);
+      finish_one();
+    };
+    gate_.acquire([this, alive, job, ids, sku = sku, waiting = waiting, fail, finish_one](bool admitted) {
+      if (!admitted || alive.expired())
+        return fail(retryable_result(job->item(waiting[0]), "adapter shut down"));
+      with_token([this, alive, job, ids, sku, waiting, fail, finish_one](const TokenGrant &g) {
+        if (alive.expired())
+          return fail(retryable_result(job->item(waiting[0]), "adapter shut down"));
+        if (g.access_token.empty())
+          return fail(g.retryable ? retryable_result(job->item(waiting[0]), g.error)
+                                  : permanent_result(job->item(waiting[0]), g.error));
+        HttpRequest req;
+        req.url = opts_.api_base + "/sell/inventory/v1/offer?sku=" + percent_encode(sku);
+        req.timeout = opts_.timeout;
+        req.headers = {{"Authorization", "Bearer " + g.access_token}, {"Accept", "application/json"}};
+        http_.send(std::move(req), [this, alive, job, ids, sku, waiting, fail, finish_one](HttpResponse r) {
+          if (alive.expired())
+            return fail(retryable_result(job->item(waiting[0]), "adapter shut down"));
+          auto j = r.status == 200 ? parse_bounded_json(r.body) : std::nullopt;
+          if (!j || !j->is_object()) {
+            std::string msg = "offer lookup for " + clip(sku, 60) + ": " + (r.error.empty() ? ebay_error_text(r) : r.error);
+            return fail(classify(r) == ResponseClass::permanent ? permanent_result(job->item(waiting[0]), msg)
+                                                                 : retryable_result(job->item(waiting[0]), msg));
+          }
+          std::vector<std::string> offers;
+          auto arr = j->find("offers");
+          if (arr != j->end() && arr->is_array())
+            for (const auto &o : *arr) {
+              // Only published offers take bulkUpdatePriceQuantity (§3.2).
+              if (!o.is_object() || o.value("status", std::string("PUBLISHED")) != "PUBLISHED")
+                continue;
+              if (o.contains("offerId") && o["offerId"].is_string() && offers.size() < kMaxOffers)
+                offers.push_back(o["offerId"].get<std::string>());
+            }
+          offer_cache_[sku] = offers;
+          for (auto i : waiting) {
+            (*ids)[i].offers = offers;
+            (*ids)[i].offers_known = true;
+          }
+          finish_one();
+        });
+      });
+    });
+  }
+}
+
+// Packs the items into calls of at most 25 entries and 25 offers each.
+void EbayAdapter::send_calls(const std::shared_ptr<PushJob> &job, const std::vector<std::size_t> &items,
+                             const std::shared_ptr<std::vector<EbayListingId>> &ids) {
+  std::shared_ptr<Call> call;
+  std::size_t offers = 0;
+  for (auto i : items) {
+    if (job->has_result(i))
+      continue;
+    std::size_t n = (*ids)[i].offers.size();
+    if (!call || call->items.size() >= opts_.batch || offers + n > kMaxOffers) {
+      if (call)
+        submit(call, false);
+      call = std::make_shared<Call>();
+      call->job = job;
+      call->ids = ids;
+      offers = 0;
+    }
+    call->items.push_back(i);
+    offers += n;
+  }
+  if (call)
+    submit(call, false);
+}
+
+void EbayAdapter::submit(const std::shared_ptr<Call> &call, bool refreshed) {
+  std::weak_ptr<char> alive = alive_;
+  auto fail_all = [call](const std::string &msg, bool permanent) {
+    for (auto i : call->items)
+      call->job->set(i, permanent ? permanent_result(call->job->item(i), msg)
+                                  : retryable_result(call->job->item(i), msg));
+  };
+  gate_.acquire([this, alive, call, refreshed, fail_all](bool admitted) {
+    if (!admitted || alive.expired())
+      return fail_all("adapter shut down", false);
+    with_token([this, alive, call, refreshed, fail_all](const TokenGrant &g) {
+      if (alive.expired())
+        return fail_all("adapter shut down", false);
+      if (g.access_token.empty())
+        return fail_all(g.error, !g.retryable);
+      json reqs = json::array();
+      for (auto i : call->items) {
+        const ListingPush &p = call->job->item(i);
+        const EbayListingId &id = (*call->ids)[i];
+        int q = std::max(0, p.desired_qty);
+        json entry = {{"sku", id.sku}, {"shipToLocationAvailability", {{"quantity", q}}}};
+        if (!id.offers.empty()) {
+          json offers = json::array();
+          for (const auto &o : id.offers)
+            offers.push_back({{"offerId", o}, {"availableQuantity", q}});
+          entry["offers"] = std::move(offers);
+        }
+        reqs.push_back(std::move(entry));
+      }
+      HttpRequest req;
+      req.method = "POST";
+      req.url = opts_.api_base + "/sell/inventory/v1/bulk_update_price_quantity";
+      req.timeout = opts_.timeout;
+      req.headers = {{"Authorization", "Bearer " + g.access_token},
+                     {"Content-Type", "application/json"},
+                     {"Accept", "application/json"}};
+      req.body = json{{"requests", std::move(reqs)}}.dump();
+      std::string token = g.access_token;
+      http_.send(std::move(req), [this, alive, call, token, refreshed, fail_all](HttpResponse r) {
+        if (alive.expired())
+          return fail_all("adapter shut down", false);
+        on_bulk(call, token, refreshed, r);
+      });
+    });
+  });
+}
+
+// Maps a bulk answer to each listing (§3.2, §3.4, §3.7).
+void EbayAdapter::on_bulk(const std::shared_ptr<Call> &call, const std::string &token, bool refreshed,
+                          const HttpResponse &r) {
+  PushJob &job = *call->job;
+  std::int64_t now = clock_.wall();
+  auto each = [&](auto &&fn) {
+    for (auto i : call->items)
+      fn(i, job.item(i));
+  };
+  if (r.transport_failed()) {
+    // It may have been applied: count the revision, eBay certainly did.
+    each([&](std::size_t i, const ListingPush &p) {
+      revisions_.add(p.external_id, now);
+      job.set(i, retryable_result(p, r.error, std::nullopt, false, true));
+    });
+    return;
+  }
+  if (r.status == 401) {
+    if (!refreshed && !stopped_) {
+      tokens_.invalidate(token);
+      submit(call, true);
+      return;
+    }
+    std::string msg = ebay_error_text(r) + " (after a token refresh)";
+    each([&](std::size_t i, const ListingPush &p) { job.set(i, permanent_result(p, msg)); });
+    return;
+  }
+  auto wait = retry_after(r, static_cast<std::time_t>(now));
+  if (r.status == 429) {
+    // The application's call quota (errorId 2001): nothing gets through
+    // until it resets, so hold the whole gate.
+    if (wait)
+      gate_.pause_for(*wait);
+    else
+      gate_.drain();
+    std::string msg = ebay_error_text(r);
+    each([&](std::size_t i, const ListingPush &p) { job.set(i, retryable_result(p, msg, wait, true)); });
+    return;
+  }
+  if (classify(r) != ResponseClass::ok) {
+    bool retry = classify(r) == ResponseClass::retryable;
+    std::string msg = ebay_error_text(r);
+    each([&](std::size_t i, const ListingPush &p) {
+      job.set(i, retry ? retryable_result(p, msg, wait) : permanent_result(p, msg));
+    });
+    return;
+  }
+  std::string err;
+  auto j = parse_bounded_json(r.body, &err);
+  const json *responses = nullptr;
+  if (j && j->is_object() && j->contains("responses") && (*j)["responses"].is_array())
+    responses = &(*j)["responses"];
+  // Per entry: match by (sku, offerId), else by sku; each item once.
+  std::vector<bool> used(responses ? responses->size() : 0, false);
+  for (auto i : call->items) {
+    const ListingPush &p = job.item(i);
+    const EbayListingId &id = (*call->ids)[i];
+    const json *match = nullptr;
+    for (int pass = 0; pass < 2 && !match && responses; ++pass)
+      for (std::size_t k = 0; k < responses->size(); ++k) {
+        const json &e = (*responses)[k];
+        if (used[k] || !e.is_object() || e.value("sku", std::string()) != id.sku)
+          continue;
+        if (pass == 0 && !id.offers.empty() && e.value("offerId", std::string()) != id.offers.front())
+          continue;
+        match = &e;
+        used[k] = true;
+        break;
+      }
+    if (!match) {
+      job.set(i, retryable_result(p, responses ? "no entry for this SKU in the bulk answer"
+                                               : "unreadable bulk answer: " + err,
+                                  std::nullopt, false, true));
+      continue;
+    }
+    long long status = (*match).contains("statusCode") && (*match)["statusCode"].is_number_integer()
+                           ? (*match)["statusCode"].get<long long>()
+                           : 0;
+    const json errors = match->value("errors", json::array());
+    if (status >= 200 && status < 300) {
+      revisions_.add(p.external_id, now);
+      job.set(i, acked_result(p, std::max(0, p.desired_qty)));
+    } else if (has_error_id(errors, kRevisionLimitErrorId)) {
+      revisions_.set_exhausted(p.external_id, now);
+      auto next = std::chrono::seconds(EbayRevisionCounter::seconds_to_next_day(now));
+      job.set(i, retryable_result(p, "eBay: " + ebay_errors_text(errors),
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(next), true));
+    } else if (status == 429 || status >= 500) {
+      job.set(i, retryable_result(p, "eBay entry " + std::to_string(status) + ": " + ebay_errors_text(errors),
+                                  std::nullopt, status == 429));
+    } else {
+      job.set(i, permanent_result(p, "eBay entry " + std::to_string(status) + ": " + ebay_errors_text(errors)));
+    }
+  }
+}
+
+std::unique_ptr<ChannelAdapter> make_ebay_adapter(const ChannelConfig &cfg, AdapterEnv &env, std::string &error) {
+  auto opts = EbayOptions::from_config(cfg, error);
+  if (!opts)
+    return nullptr;
+  return std::make_unique<EbayAdapter>(std::move(*opts), env.io, env.http);
+}
+
+}  // namespace stocksync::worker

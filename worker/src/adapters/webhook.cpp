@@ -1,0 +1,130 @@
+// Standard Webhooks stock events; see webhook.hpp.
+#include "adapters/webhook.hpp"
+
+#include "util/crypto.hpp"
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <ctime>
+
+namespace stocksync::worker {
+
+namespace {
+
+std::string iso8601_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string hex(std::string_view bytes) {
+  static const char *digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_retry_after(const HttpResponse &resp) {
+  auto v = resp.header("Retry-After");
+  if (!v || v->empty() || v->size() > 64)
+    return std::nullopt;
+  char *end = nullptr;
+  double secs = std::strtod(v->c_str(), &end);
+  if (end && *end == '\0' && secs >= 0 && secs < 86400)
+    return std::chrono::milliseconds(static_cast<long long>(secs * 1000));
+  return std::chrono::milliseconds(1000);
+}
+
+WebhookAdapter::WebhookAdapter(const ChannelConfig &cfg, AdapterEnv &env, std::string key,
+                               std::function<std::int64_t()> unix_now)
+    : cfg_(cfg), env_(env), key_(std::move(key)), unix_now_(std::move(unix_now)),
+      batch_(cfg.batch_size ? cfg.batch_size : 100), in_flight_(static_cast<std::size_t>(cfg.max_in_flight)) {
+  if (!unix_now_)
+    unix_now_ = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
+}
+
+HttpRequest WebhookAdapter::build_request(const std::vector<ListingPush> &batch, std::int64_t ts) const {
+  nlohmann::json data = nlohmann::json::array();
+  std::string keys;
+  for (const auto &p : batch) {
+    data.push_back({{"sku", p.external_id},
+                    {"available", p.desired_qty},
+                    {"stocksync_sku", p.sku},
+                    {"version", p.inputs_version}});
+    keys += p.idempotency_key;
+    keys += '\n';
+  }
+  nlohmann::json body = {{"type", "stock.changed"}, {"timestamp", iso8601_now()}, {"data", data}};
+  HttpRequest req;
+  req.method = "POST";
+  req.url = cfg_.base_url;
+  req.body = body.dump();
+  // A true retry of the same batch carries the same keys, hence the same id.
+  std::string id = "msg_" + hex(hmac_sha256("stocksync-webhook-id", keys)).substr(0, 32);
+  req.headers = {{"Content-Type", "application/json"},
+                 {"webhook-id", id},
+                 {"webhook-timestamp", std::to_string(ts)},
+                 {"webhook-signature", std_webhook_signature(key_, id, ts, req.body)}};
+  req.timeout = cfg_.request_timeout;
+  return req;
+}
+
+std::vector<PushResult> WebhookAdapter::map_response(const std::vector<ListingPush> &batch, const HttpResponse &resp) {
+  std::vector<PushResult> out;
+  out.reserve(batch.size());
+  for (const auto &p : batch) {
+    PushResult r;
+    r.external_id = p.external_id;
+    if (resp.transport_failed()) {
+      r.outcome = PushOutcome::retryable;
+      r.maybe_applied = resp.timed_out;
+      r.message = "transport: " + resp.error;
+    } else if (resp.status >= 200 && resp.status < 300) {
+      r.outcome = PushOutcome::acked;
+      r.acked_qty = p.desired_qty;
+    } else if (resp.status == 429 || resp.status >= 500) {
+      r.outcome = PushOutcome::retryable;
+      r.throttled = resp.status == 429;
+      r.retry_after = parse_retry_after(resp);
+      r.message = "HTTP " + std::to_string(resp.status);
+    } else {
+      r.outcome = resp.status == 408 ? PushOutcome::retryable : PushOutcome::permanent;
+      r.message = "HTTP " + std::to_string(resp.status) + ": " + resp.body.substr(0, 200);
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void WebhookAdapter::push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) {
+  HttpRequest req = build_request(batch, unix_now_());
+  env_.http.send(std::move(req), [batch = std::move(batch), done = std::move(done)](HttpResponse resp) {
+    done(map_response(batch, resp));
+  });
+}
+
+std::unique_ptr<ChannelAdapter> make_webhook_adapter(const ChannelConfig &cfg, AdapterEnv &env, std::string &error) {
+  auto it = cfg.credentials.find("secret");
+  if (it == cfg.credentials.end() || it->second.empty()) {
+    error = "channel " + cfg.code + ": credentials.secret (the whsec_ signing secret) is required for kind webhook";
+    return nullptr;
+  }
+  auto key = std_webhook_key(it->second);
+  if (!key || key->empty()) {
+    error = "channel " + cfg.code + ": credentials.secret is not a valid whsec_<base64> secret";
+    return nullptr;
+  }
+  return std::make_unique<WebhookAdapter>(cfg, env, *key);
+}
+
+}  // namespace stocksync::worker

@@ -1,0 +1,165 @@
+// stocksync-worker: follows the database's logical replication stream and
+// brings every committed stock change to every channel.
+//
+// Reads top to bottom: configuration, logging, one io_context, the database
+// connection (publication), the adapters, the sync core, the replication
+// client, the metrics server, signals; then run until SIGTERM/SIGINT.
+#include "channel_adapter.hpp"
+#include "config.hpp"
+#include "http/curl_http_client.hpp"
+#include "metrics.hpp"
+#include "metrics_server.hpp"
+#include "replication/client.hpp"
+#include "sync/asio_scheduler.hpp"
+#include "sync/core.hpp"
+#include "sync/pg_database.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <random>
+#include <thread>
+
+using namespace stocksync::worker;
+
+int main(int argc, char **argv) {
+  CLI::App app{"stocksync-worker: brings every committed stock change to every channel"};
+  std::string config_path = "stocksync.toml";
+  bool check_only = false;
+  std::string log_level;
+  app.add_option("-c,--config", config_path, "configuration file (TOML)")->capture_default_str();
+  app.add_flag("--check-config", check_only, "check the configuration and exit");
+  app.add_option("--log-level", log_level, "override log.level (trace, debug, info, warn, error)");
+  CLI11_PARSE(app, argc, argv);
+
+  // 1. Configuration: every key checked; secrets resolved, never printed.
+  std::string error;
+  auto cfg = load_config(config_path, error);
+  if (!cfg) {
+    std::cerr << "stocksync-worker: " << error << "\n";
+    return 2;
+  }
+  if (check_only) {
+    std::cout << config_path << ": ok (" << cfg->channels.size() << " channels)\n";
+    return 0;
+  }
+
+  // 2. Logging.
+  auto logger = spdlog::stderr_logger_mt("stocksync-worker");
+  spdlog::set_default_logger(logger);
+  if (cfg->log_json)
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%v"})", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? cfg->log_level : log_level));
+
+  boost::asio::io_context io(1);
+  Metrics metrics;
+
+  // 3. The database: a plain connection for listing state, and the publication.
+  PgDatabase db(cfg->conninfo);
+  for (int attempt = 0;; ++attempt) {
+    try {
+      db.ensure();
+      if (cfg->create_publication &&
+          !db.exists("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1", {cfg->publication})) {
+        db.exec("CREATE PUBLICATION " + cfg->publication +
+                " FOR TABLE stocksync.stock_level, stocksync.listing, stocksync.channel, stocksync.item");
+        spdlog::info("created publication {}", cfg->publication);
+      }
+      break;
+    } catch (const DbError &e) {
+      if (attempt >= 50) {
+        spdlog::critical("database not reachable: {}", e.what());
+        return 1;
+      }
+      spdlog::warn("database not ready ({}); retrying", e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  // 4. Adapters, one per configured channel.
+  CurlHttpClient http(io);
+  AdapterEnv env{io, http};
+  std::vector<std::unique_ptr<ChannelAdapter>> adapters;
+  std::vector<SyncCore::Channel> channels;
+  for (const auto &ch : cfg->channels) {
+    auto ad = make_adapter(ch, env, error);
+    if (!ad) {
+      spdlog::critical("{}", error);
+      return 2;
+    }
+    SyncCore::Channel c;
+    c.cfg = ch;
+    c.adapter = ad.get();
+    auto it = cfg->channel_max_attempts.find(ch.code);
+    c.max_attempts = it != cfg->channel_max_attempts.end() ? it->second : cfg->sync.max_attempts;
+    channels.push_back(std::move(c));
+    adapters.push_back(std::move(ad));
+    spdlog::info("channel {} ({}) at {}", ch.code, ch.kind, ch.base_url);
+  }
+
+  // 5. The sync core: a full diff at start-up, then level-triggered pushes.
+  AsioScheduler sched(io);
+  SyncCore core(sched, db, cfg->sync, channels, &metrics, std::random_device{}());
+  core.start();
+
+  // 6. Replication: decoded changes mark listings dirty.
+  replication::ClientConfig rc;
+  rc.conninfo = cfg->conninfo;
+  rc.slot = cfg->slot;
+  rc.publication = cfg->publication;
+  rc.status_interval = cfg->status_interval;
+  rc.reconnect_min = cfg->reconnect_min;
+  rc.reconnect_max = cfg->reconnect_max;
+  replication::Client repl(
+      io, rc, metrics,
+      {[&core](const replication::DirtyMarks &m, std::chrono::system_clock::time_point t) {
+         for (auto &s : m.skus)
+           core.mark_sku(s, t);
+         for (auto &[ch, ext] : m.listings)
+           core.mark_listing(ch, ext, t);
+         for (auto &ch : m.channels)
+           core.mark_channel(ch, t);
+         if (m.full_diff)
+           core.request_full_diff();
+       },
+       [&core] { core.request_full_diff(); }});
+  repl.start();
+
+  // 7. /metrics and /healthz.
+  MetricsServer server(io, metrics, [&] {
+    bool ok = repl.streaming();
+    return std::make_pair(ok, ok ? std::string("ok") : std::string("replication not streaming"));
+  });
+  if (!cfg->http_listen.empty()) {
+    try {
+      auto port = server.listen(cfg->http_listen);
+      spdlog::info("metrics on http://{}:{}/metrics", cfg->http_listen.substr(0, cfg->http_listen.rfind(':')), port);
+    } catch (const std::exception &e) {
+      spdlog::critical("cannot listen on {}: {}", cfg->http_listen, e.what());
+      return 1;
+    }
+  }
+
+  // 8. Clean shutdown on SIGTERM/SIGINT.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec)
+      return;
+    spdlog::info("signal {}: shutting down", sig);
+    core.stop();
+    repl.stop();
+    server.stop();
+    for (auto &a : adapters)
+      a->shutdown();
+    io.stop();
+  });
+
+  io.run();
+  spdlog::info("stopped");
+  return 0;
+}

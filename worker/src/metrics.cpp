@@ -1,0 +1,118 @@
+// Prometheus text exposition of Metrics.
+#include "metrics.hpp"
+
+#include <sstream>
+
+namespace stocksync::worker {
+
+void Histogram::observe(double v) {
+  std::size_t i = 0;
+  while (i < bounds.size() && v > bounds[i])
+    ++i;
+  ++counts[i];
+  sum += v;
+  ++count;
+}
+
+namespace {
+
+std::string esc(const std::string &s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '\\' || c == '"')
+      o.push_back('\\');
+    if (c == '\n') {
+      o += "\\n";
+      continue;
+    }
+    o.push_back(c);
+  }
+  return o;
+}
+
+void header(std::ostream &o, const char *name, const char *type, const char *help) {
+  o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+}
+
+void histogram(std::ostream &o, const std::string &name, const std::string &label, const Histogram &h) {
+  std::uint64_t cum = 0;
+  for (std::size_t i = 0; i < Histogram::bounds.size(); ++i) {
+    cum += h.counts[i];
+    o << name << "_bucket{" << label << ",le=\"" << Histogram::bounds[i] << "\"} " << cum << '\n';
+  }
+  cum += h.counts.back();
+  o << name << "_bucket{" << label << ",le=\"+Inf\"} " << cum << '\n';
+  o << name << "_sum{" << label << "} " << h.sum << '\n';
+  o << name << "_count{" << label << "} " << h.count << '\n';
+}
+
+}  // namespace
+
+std::string Metrics::render() const {
+  std::ostringstream o;
+  header(o, "stocksync_ack_lag_seconds", "histogram", "Commit to channel acknowledgement lag.");
+  for (const auto &[c, m] : channels)
+    histogram(o, "stocksync_ack_lag_seconds", "channel=\"" + esc(c) + "\"", m.ack_lag_seconds);
+  header(o, "stocksync_batch_size", "histogram", "Listings per push call.");
+  for (const auto &[c, m] : channels)
+    histogram(o, "stocksync_batch_size", "channel=\"" + esc(c) + "\"", m.batch_size);
+  struct Counter {
+    const char *name, *type, *help;
+    std::int64_t (*get)(const ChannelMetrics &);
+  };
+  static const Counter per_channel[] = {
+      {"stocksync_pushes_total", "counter", "Push calls sent to the channel.",
+       [](const ChannelMetrics &m) { return static_cast<std::int64_t>(m.pushes); }},
+      {"stocksync_listings_acked_total", "counter", "Listings the channel acknowledged.",
+       [](const ChannelMetrics &m) { return static_cast<std::int64_t>(m.listings_acked); }},
+      {"stocksync_throttled_total", "counter", "Throttled responses (429, THROTTLED).",
+       [](const ChannelMetrics &m) { return static_cast<std::int64_t>(m.throttled); }},
+      {"stocksync_retries_total", "counter", "Listings scheduled for a retry.",
+       [](const ChannelMetrics &m) { return static_cast<std::int64_t>(m.retries); }},
+      {"stocksync_stale_total", "counter", "Compare-and-set refusals (a sale on the channel).",
+       [](const ChannelMetrics &m) { return static_cast<std::int64_t>(m.stale); }},
+      {"stocksync_permanent_errors_total", "counter", "Permanent push errors.",
+       [](const ChannelMetrics &m) { return static_cast<std::int64_t>(m.permanent_errors); }},
+      {"stocksync_dead_total", "counter", "Listings that went to the dead state.",
+       [](const ChannelMetrics &m) { return static_cast<std::int64_t>(m.dead); }},
+      {"stocksync_shadow_recorded_total", "counter", "Shadow-mode listings recorded instead of pushed.",
+       [](const ChannelMetrics &m) { return static_cast<std::int64_t>(m.shadow_recorded); }},
+      {"stocksync_dirty_listings", "gauge", "Dirty queue depth (listings waiting for a push).",
+       [](const ChannelMetrics &m) { return m.dirty; }},
+      {"stocksync_in_flight_listings", "gauge", "Listings in flight.",
+       [](const ChannelMetrics &m) { return m.in_flight; }},
+  };
+  for (const auto &c : per_channel) {
+    header(o, c.name, c.type, c.help);
+    for (const auto &[code, m] : channels)
+      o << c.name << "{channel=\"" << esc(code) << "\"} " << c.get(m) << '\n';
+  }
+  auto scalar = [&](const char *name, const char *type, const char *help, double v) {
+    header(o, name, type, help);
+    o << name << ' ' << v << '\n';
+  };
+  scalar("stocksync_changes_decoded_total", "counter", "Row changes decoded from the replication stream.",
+         static_cast<double>(changes_decoded));
+  scalar("stocksync_transactions_decoded_total", "counter", "Transactions decoded.",
+         static_cast<double>(transactions_decoded));
+  scalar("stocksync_replication_reconnects_total", "counter", "Replication reconnects.",
+         static_cast<double>(replication_reconnects));
+  scalar("stocksync_slot_recreated_total", "counter", "Replication slot found missing or invalid and recreated.",
+         static_cast<double>(slot_recreated));
+  scalar("stocksync_full_diffs_total", "counter", "Full diffs run.", static_cast<double>(full_diffs));
+  scalar("stocksync_db_errors_total", "counter", "Database errors.", static_cast<double>(db_errors));
+  scalar("stocksync_holds_expired_total", "counter", "Soft holds released by expire_holds().",
+         static_cast<double>(holds_expired));
+  scalar("stocksync_replication_lag_bytes", "gauge", "Server WAL end minus the confirmed flush position.",
+         replication_lag_bytes);
+  scalar("stocksync_replication_lag_seconds", "gauge", "Age of the last decoded commit when it was decoded.",
+         replication_lag_seconds);
+  scalar("stocksync_replication_connected", "gauge", "1 while streaming.", replication_connected ? 1 : 0);
+  scalar("stocksync_dirty_skus", "gauge", "SKUs changed and not yet resolved to listings.",
+         static_cast<double>(dirty_skus));
+  scalar("stocksync_dead_listings", "gauge", "Listings in the dead state (as of the last full diff).",
+         static_cast<double>(dead_listings));
+  return o.str();
+}
+
+}  // namespace stocksync::worker

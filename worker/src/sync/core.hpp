@@ -1,0 +1,136 @@
+// The level-triggered sync core: pure logic behind Scheduler, Database and
+// ChannelAdapter, so that it runs the same in production and in the
+// deterministic simulation test.
+//
+// Per listing the push state machine (stored in stocksync.listing_state):
+//
+//   (none) / pending --decide--> in_flight --acked--> acked
+//                                    |  \--stale (CAS refused)--> acked at the channel's
+//                                    |       quantity, re-decided at once (no increase
+//                                    |       computed before the sale: see hold below)
+//                                    |--retryable--> retry (retry_at) --due--> in_flight
+//                                    |--retryable, attempts >= max--> dead
+//                                    \--permanent--> dead
+//   dead --stocksync.retry_dead()--> pending
+//   shadow channel: any --decide--> shadow (pushed_qty = what would be pushed)
+//   paused channel: nothing is pushed or written
+//
+// What triggers a decision: a dirty mark (logical decoding: a SKU, a
+// listing or a channel changed), a due retry, the full diff (start-up and
+// every full_diff_interval), a revived listing (retry_dead). A decision reads
+// desired_qty from stocksync.listing_target at that moment: the core never
+// pushes a remembered quantity.
+//
+// Ordering and batching per channel: listings already in flight wait for
+// their answer (one outstanding push per listing, so versions only move
+// forward); decreases go before increases; batches up to the adapter's
+// max_batch; at most max_in_flight batches at once; one token of the
+// channel's token bucket per push call; a throttled answer with Retry-After
+// pauses the whole channel until then. Coalescing comes from this: changes
+// that arrive while a listing is dirty or in flight become one later push.
+#pragma once
+
+#include "channel_adapter.hpp"
+#include "config.hpp"
+#include "metrics.hpp"
+#include "sync/interfaces.hpp"
+#include "sync/token_bucket.hpp"
+
+#include <map>
+#include <random>
+#include <set>
+
+namespace stocksync::worker {
+
+class SyncCore {
+public:
+  struct Channel {
+    ChannelConfig cfg;
+    ChannelAdapter *adapter = nullptr;  // not owned
+    int max_attempts = 8;
+  };
+
+  // seed drives the backoff jitter.
+  SyncCore(Scheduler &sched, Database &db, SyncConfig cfg, std::vector<Channel> channels, Metrics *metrics,
+           std::uint64_t seed);
+
+  // Starts: a full diff now, then the periodic timers.
+  void start();
+  // Stops scheduling new work (outstanding callbacks are ignored).
+  void stop();
+
+  // Dirty marks from logical decoding; commit_time is the commit's wall time.
+  void mark_sku(const std::string &sku, WallTime commit_time);
+  void mark_listing(const std::string &channel, const std::string &external_id, WallTime commit_time);
+  void mark_channel(const std::string &channel, WallTime commit_time);
+  void request_full_diff();
+
+  // Introspection for tests and /healthz.
+  std::size_t dirty_count() const;
+  std::size_t in_flight_count() const;
+  bool idle() const;  // nothing dirty, nothing in flight, no unresolved marks
+
+private:
+  struct InFlight {
+    ListingRow row;
+    ListingPush push;
+    std::optional<WallTime> first_change;
+  };
+  struct ChannelState {
+    Channel ch;
+    std::set<std::string> dirty;
+    std::map<std::string, WallTime> first_change;  // earliest unpushed commit per dirty listing
+    std::map<std::string, SteadyTime> wake;        // listing -> when to re-dirty (retry, hold)
+    std::set<std::string> in_flight;
+    std::size_t batches_in_flight = 0;
+    RequestBucket bucket;
+    SteadyTime paused_until{};
+    bool wake_scheduled = false;
+    SteadyTime wake_at{};
+  };
+
+  void kick();
+  void process();
+  bool resolve_marks();
+  void run_channel(ChannelState &cs);
+  void dispatch(ChannelState &cs, std::vector<InFlight> batch);
+  void on_results(std::uint64_t gen, const std::string &channel, std::vector<InFlight> batch,
+                  std::vector<PushResult> results);
+  void schedule_wake(ChannelState &cs, SteadyTime t);
+  void schedule_listing(ChannelState &cs, const std::string &ext, SteadyTime t);
+  void db_failed(const char *what, const std::exception &e);
+  std::chrono::milliseconds backoff(int attempts);
+  std::string new_key();
+  void add_dirty(ChannelState &cs, const std::string &ext, std::optional<WallTime> t);
+  void periodic_full_diff();
+  void periodic_expire();
+  void periodic_revived();
+  SteadyTime to_steady(WallTime t) const;
+  void update_gauges();
+
+  Scheduler &sched_;
+  Database &db_;
+  SyncConfig cfg_;
+  Metrics *metrics_;
+  std::mt19937_64 rng_;
+  std::map<std::string, ChannelState> channels_;
+  std::vector<std::string> channel_codes_;
+  std::map<std::string, WallTime> dirty_skus_;
+  std::map<std::string, WallTime> dirty_channels_;
+  bool full_diff_ = false;
+  bool process_scheduled_ = false;
+  bool stopped_ = false;
+  std::uint64_t gen_ = 1;  // bumped by stop(): late callbacks are dropped
+  SteadyTime db_retry_at_{};
+  int db_failures_ = 0;
+};
+
+// Whether a decision pushes: the pure part of the state machine.
+enum class Decision { skip, in_sync, shadow, wait_retry, hold, push };
+Decision decide(const ListingRow &row, WallTime now, std::chrono::milliseconds stale_hold);
+
+// The last_error prefix that marks an acknowledged state taken over from a
+// stale compare-and-set (the hold rule looks for it).
+inline constexpr const char *kStalePrefix = "stale: ";
+
+}  // namespace stocksync::worker

@@ -1,0 +1,102 @@
+// The small interfaces the sync core runs behind: a scheduler (clock and
+// timers) and the database. Production implements them on the io_context and
+// libpq (sync/pg_database.hpp, sync/asio_scheduler.hpp); the deterministic
+// simulation test implements them in memory.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace stocksync::worker {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+using WallTime = std::chrono::system_clock::time_point;
+
+class Scheduler {
+public:
+  virtual ~Scheduler() = default;
+  virtual SteadyTime now() const = 0;
+  virtual WallTime wall_now() const = 0;
+  // Runs fn later on the same thread (after the current handler returns).
+  virtual void post(std::function<void()> fn) = 0;
+  // Runs fn at t (or soon after). Not cancellable: callers check a generation.
+  virtual void call_at(SteadyTime t, std::function<void()> fn) = 0;
+};
+
+// A database failure (connection lost, statement failed). The core keeps its
+// work and tries again later.
+struct DbError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+using ListingKey = std::pair<std::string, std::string>;  // (channel, external_id)
+
+// One listing as the core sees it at push time: stocksync.listing_target
+// joined with stocksync.listing_state.
+struct ListingRow {
+  std::string channel;
+  std::string external_id;
+  std::string sku;
+  std::string mode;  // live, shadow, paused
+  int desired_qty = 0;
+  std::int64_t inputs_version = 0;
+  // listing_state (has_state false: no row yet)
+  bool has_state = false;
+  std::string state;  // pending, in_flight, acked, retry, dead, shadow
+  std::optional<int> acked_qty;
+  std::optional<std::int64_t> acked_version;
+  std::optional<WallTime> acked_at;
+  std::optional<int> pushed_qty;
+  int attempts = 0;
+  std::string last_error;
+  std::optional<WallTime> retry_at;
+  std::string push_key;  // idempotency key of the last attempt (empty: none stored)
+};
+
+// A write to stocksync.listing_state (an upsert).
+struct StateWrite {
+  std::string channel;
+  std::string external_id;
+  std::string state;
+  bool set_acked = false;  // write acked_qty/acked_version/acked_at (else keep them)
+  std::optional<int> acked_qty;
+  std::optional<std::int64_t> acked_version;
+  std::optional<int> pushed_qty;  // nullopt: keep
+  int attempts = 0;
+  std::string last_error;  // empty: NULL
+  std::optional<WallTime> retry_at;
+  std::string push_key;  // in_flight/retry: the attempt's idempotency key; else empty (NULL)
+};
+
+class Database {
+public:
+  virtual ~Database() = default;
+  // Rows of the given listings of one channel (unknown ones are left out).
+  virtual std::vector<ListingRow> load(const std::string &channel, const std::vector<std::string> &external_ids) = 0;
+  // Listings of the given SKUs on the given channels.
+  virtual std::vector<ListingKey> listings_of_skus(const std::vector<std::string> &skus,
+                                                   const std::vector<std::string> &channels) = 0;
+  // All listings of a channel.
+  virtual std::vector<ListingKey> listings_of_channel(const std::string &channel) = 0;
+  // Listings of the given channels whose state needs a look: no state row,
+  // pending, in_flight, retry, acked with acked_qty <> desired_qty, shadow
+  // with pushed_qty <> desired_qty. Dead ones are left out.
+  virtual std::vector<ListingKey> diff(const std::vector<std::string> &channels) = 0;
+  // Listings that stocksync.retry_dead() revived (state pending).
+  virtual std::vector<ListingKey> revived(const std::vector<std::string> &channels) = 0;
+  // Dead listings per channel (metrics).
+  virtual std::int64_t count_dead(const std::vector<std::string> &channels) = 0;
+  // Upserts listing_state rows in one statement. An acked write never moves
+  // acked_version backwards.
+  virtual void write_states(const std::vector<StateWrite> &writes) = 0;
+  // SELECT stocksync.expire_holds(max_rows).
+  virtual int expire_holds(int max_rows) = 0;
+};
+
+}  // namespace stocksync::worker

@@ -1,0 +1,236 @@
+// Database on libpq; see pg_database.hpp.
+#include "sync/pg_database.hpp"
+
+#include <cstdlib>
+#include <ctime>
+
+namespace stocksync::worker {
+namespace {
+
+std::string iso(WallTime t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return std::string(buf) + "." + std::to_string(1000000 + us % 1000000).substr(1) + "+00";
+}
+
+// Epoch seconds (as text with fraction) -> WallTime.
+WallTime from_epoch(const char *s) {
+  double v = std::strtod(s, nullptr);
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(v)));
+}
+
+}  // namespace
+
+std::string pg_text_array(const std::vector<std::string> &v) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i)
+      out += ',';
+    out += '"';
+    for (char c : v[i]) {
+      if (c == '"' || c == '\\')
+        out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+PgDatabase::PgDatabase(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+
+void PgDatabase::ensure() {
+  if (conn_ && PQstatus(conn_.get()) == CONNECTION_OK)
+    return;
+  conn_.reset(PQconnectdb(conninfo_.c_str()));
+  if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
+    std::string msg = conn_ ? PQerrorMessage(conn_.get()) : "out of memory";
+    conn_.reset();
+    throw DbError("database connection failed: " + msg);
+  }
+  // Statements are short; a stuck one must not stall the loop forever.
+  Result r(PQexec(conn_.get(), "SET application_name = 'stocksync-worker'; SET statement_timeout = '10s'"));
+  Result c(PQexec(conn_.get(), "SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'stocksync.listing_state'::regclass "
+                               "AND attname = 'push_key' AND NOT attisdropped"));
+  has_push_key_ = c && PQresultStatus(c.get()) == PGRES_TUPLES_OK && PQntuples(c.get()) > 0;
+}
+
+PgDatabase::Result PgDatabase::run(const char *sql, const std::vector<std::optional<std::string>> &params,
+                                   ExecStatusType want) {
+  ensure();
+  std::vector<const char *> values;
+  for (auto &p : params)
+    values.push_back(p ? p->c_str() : nullptr);
+  Result r(PQexecParams(conn_.get(), sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
+  if (!r || PQresultStatus(r.get()) != want) {
+    std::string msg = r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_.get());
+    if (PQstatus(conn_.get()) != CONNECTION_OK)
+      conn_.reset();
+    throw DbError(msg);
+  }
+  return r;
+}
+
+void PgDatabase::exec(const std::string &sql) { run(sql.c_str(), {}, PGRES_COMMAND_OK); }
+
+bool PgDatabase::exists(const std::string &sql, const std::vector<std::string> &params) {
+  std::vector<std::optional<std::string>> p(params.begin(), params.end());
+  return PQntuples(run(sql.c_str(), p, PGRES_TUPLES_OK).get()) > 0;
+}
+
+std::vector<ListingKey> PgDatabase::keys(Result r) {
+  std::vector<ListingKey> out;
+  int n = PQntuples(r.get());
+  out.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    out.emplace_back(PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1));
+  return out;
+}
+
+std::vector<ListingRow> PgDatabase::load(const std::string &channel, const std::vector<std::string> &ids) {
+  std::string sql =
+      "SELECT t.channel, t.external_id, t.sku, t.channel_mode, t.desired_qty, t.inputs_version, "
+      "       s.state IS NOT NULL, s.state, s.acked_qty, s.acked_version, extract(epoch FROM s.acked_at), "
+      "       s.pushed_qty, s.attempts, s.last_error, extract(epoch FROM s.retry_at), " +
+      std::string(has_push_key_ ? "s.push_key" : "NULL::text") +
+      "  FROM stocksync.listing_target t"
+      "  LEFT JOIN stocksync.listing_state s ON s.channel = t.channel AND s.external_id = t.external_id"
+      " WHERE t.channel = $1 AND t.external_id = ANY ($2::text[])";
+  auto r = run(sql.c_str(), {channel, pg_text_array(ids)}, PGRES_TUPLES_OK);
+  std::vector<ListingRow> out;
+  int n = PQntuples(r.get());
+  auto v = [&](int i, int c) { return PQgetvalue(r.get(), i, c); };
+  auto null = [&](int i, int c) { return PQgetisnull(r.get(), i, c) != 0; };
+  for (int i = 0; i < n; ++i) {
+    ListingRow row;
+    row.channel = v(i, 0);
+    row.external_id = v(i, 1);
+    row.sku = v(i, 2);
+    row.mode = v(i, 3);
+    row.desired_qty = std::atoi(v(i, 4));
+    row.inputs_version = std::atoll(v(i, 5));
+    row.has_state = v(i, 6)[0] == 't';
+    row.state = v(i, 7);
+    if (!null(i, 8)) row.acked_qty = std::atoi(v(i, 8));
+    if (!null(i, 9)) row.acked_version = std::atoll(v(i, 9));
+    if (!null(i, 10)) row.acked_at = from_epoch(v(i, 10));
+    if (!null(i, 11)) row.pushed_qty = std::atoi(v(i, 11));
+    row.attempts = null(i, 12) ? 0 : std::atoi(v(i, 12));
+    row.last_error = v(i, 13);
+    if (!null(i, 14)) row.retry_at = from_epoch(v(i, 14));
+    row.push_key = v(i, 15);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::vector<ListingKey> PgDatabase::listings_of_skus(const std::vector<std::string> &skus,
+                                                     const std::vector<std::string> &channels) {
+  return keys(run("SELECT channel, external_id FROM stocksync.listing WHERE sku = ANY ($1::text[]) "
+                  "AND channel = ANY ($2::text[])",
+                  {pg_text_array(skus), pg_text_array(channels)}, PGRES_TUPLES_OK));
+}
+
+std::vector<ListingKey> PgDatabase::listings_of_channel(const std::string &channel) {
+  return keys(run("SELECT channel, external_id FROM stocksync.listing WHERE channel = $1", {channel}, PGRES_TUPLES_OK));
+}
+
+std::vector<ListingKey> PgDatabase::diff(const std::vector<std::string> &channels) {
+  return keys(run("SELECT t.channel, t.external_id FROM stocksync.listing_target t"
+                  "  LEFT JOIN stocksync.listing_state s ON s.channel = t.channel AND s.external_id = t.external_id"
+                  " WHERE t.channel = ANY ($1::text[]) AND t.channel_mode <> 'paused'"
+                  "   AND (s.state IS NULL OR s.state IN ('pending', 'in_flight', 'retry')"
+                  "        OR (s.state = 'acked' AND s.acked_qty IS DISTINCT FROM t.desired_qty)"
+                  "        OR (s.state = 'shadow' AND (t.channel_mode <> 'shadow' OR s.pushed_qty IS DISTINCT FROM t.desired_qty))"
+                  "        OR (s.state = 'acked' AND t.channel_mode = 'shadow'))",
+                  {pg_text_array(channels)}, PGRES_TUPLES_OK));
+}
+
+std::vector<ListingKey> PgDatabase::revived(const std::vector<std::string> &channels) {
+  return keys(run("SELECT channel, external_id FROM stocksync.listing_state WHERE state = 'pending' "
+                  "AND channel = ANY ($1::text[])",
+                  {pg_text_array(channels)}, PGRES_TUPLES_OK));
+}
+
+std::int64_t PgDatabase::count_dead(const std::vector<std::string> &channels) {
+  auto r = run("SELECT count(*) FROM stocksync.listing_state WHERE state = 'dead' AND channel = ANY ($1::text[])",
+               {pg_text_array(channels)}, PGRES_TUPLES_OK);
+  return std::atoll(PQgetvalue(r.get(), 0, 0));
+}
+
+void PgDatabase::write_states(const std::vector<StateWrite> &ws) {
+  if (ws.empty())
+    return;
+  // One upsert for the whole batch, rows passed as parallel arrays.
+  std::vector<std::string> ch, ext, st, setacked, aq, av, pq, at, le, ra, pk;
+  auto arr_opt = [](std::vector<std::string> &v, const std::optional<std::string> &s) {
+    v.push_back(s ? *s : std::string("\x01NULL"));
+  };
+  for (auto &w : ws) {
+    ch.push_back(w.channel);
+    ext.push_back(w.external_id);
+    st.push_back(w.state);
+    setacked.push_back(w.set_acked ? "t" : "f");
+    arr_opt(aq, w.acked_qty ? std::optional<std::string>(std::to_string(*w.acked_qty)) : std::nullopt);
+    arr_opt(av, w.acked_version ? std::optional<std::string>(std::to_string(*w.acked_version)) : std::nullopt);
+    arr_opt(pq, w.pushed_qty ? std::optional<std::string>(std::to_string(*w.pushed_qty)) : std::nullopt);
+    at.push_back(std::to_string(w.attempts));
+    arr_opt(le, w.last_error.empty() ? std::nullopt : std::optional<std::string>(w.last_error));
+    arr_opt(ra, w.retry_at ? std::optional<std::string>(iso(*w.retry_at)) : std::nullopt);
+    arr_opt(pk, w.push_key.empty() ? std::nullopt : std::optional<std::string>(w.push_key));
+  }
+  // NULLs inside arrays: an unquoted NULL element.
+  auto arr = [](const std::vector<std::string> &v) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i)
+        out += ',';
+      if (v[i] == "\x01NULL") {
+        out += "NULL";
+        continue;
+      }
+      out += '"';
+      for (char c : v[i]) {
+        if (c == '"' || c == '\\')
+          out += '\\';
+        out += c;
+      }
+      out += '"';
+    }
+    return out + "}";
+  };
+  std::string pk_col = has_push_key_ ? ", push_key" : "";
+  std::string pk_val = has_push_key_ ? ", w.pk" : "";
+  std::string pk_set = has_push_key_ ? ", push_key = EXCLUDED.push_key" : "";
+  std::string sql =
+      "INSERT INTO stocksync.listing_state AS s (channel, external_id, state, acked_qty, acked_version, acked_at,"
+      "       pushed_qty, attempts, last_error, retry_at, updated_at" + pk_col + ")"
+      " SELECT w.ch, w.ext, w.st, CASE WHEN w.sa THEN w.aq END, CASE WHEN w.sa THEN w.av END,"
+      "        CASE WHEN w.sa THEN now() END, w.pq, w.at, w.le, w.ra, now()" + pk_val +
+      "   FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::int[], $6::bigint[], $7::int[], $8::int[],"
+      "               $9::text[], $10::timestamptz[], $11::text[]) AS w (ch, ext, st, sa, aq, av, pq, at, le, ra, pk)"
+      "   JOIN stocksync.listing l ON l.channel = w.ch AND l.external_id = w.ext"
+      " ON CONFLICT (channel, external_id) DO UPDATE SET"
+      "   state = EXCLUDED.state,"
+      "   acked_qty = CASE WHEN EXCLUDED.acked_at IS NOT NULL THEN EXCLUDED.acked_qty ELSE s.acked_qty END,"
+      "   acked_version = CASE WHEN EXCLUDED.acked_at IS NOT NULL THEN EXCLUDED.acked_version ELSE s.acked_version END,"
+      "   acked_at = COALESCE(EXCLUDED.acked_at, s.acked_at),"
+      "   pushed_qty = COALESCE(EXCLUDED.pushed_qty, s.pushed_qty),"
+      "   attempts = EXCLUDED.attempts, last_error = EXCLUDED.last_error, retry_at = EXCLUDED.retry_at,"
+      "   updated_at = now()" + pk_set +
+      " WHERE EXCLUDED.acked_at IS NULL OR s.acked_version IS NULL OR EXCLUDED.acked_version >= s.acked_version";
+  run(sql.c_str(),
+      {arr(ch), arr(ext), arr(st), arr(setacked), arr(aq), arr(av), arr(pq), arr(at), arr(le), arr(ra), arr(pk)},
+      PGRES_COMMAND_OK);
+}
+
+int PgDatabase::expire_holds(int max_rows) {
+  auto r = run("SELECT stocksync.expire_holds($1)", {std::to_string(max_rows)}, PGRES_TUPLES_OK);
+  return std::atoi(PQgetvalue(r.get(), 0, 0));
+}
+
+}  // namespace stocksync::worker
