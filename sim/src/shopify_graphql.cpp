@@ -729,16 +729,7 @@ json ShopifyChannel::set_quantities(const json& input, double now) {
                          {"item", item_json(l)},
                          {"location", location_json(l.location_id)}});
   }
-  ++group_seq_;
-  json group = {{"__typename", "InventoryAdjustmentGroup"},
-                {"id", "gid://shopify/InventoryAdjustmentGroup/" + std::to_string(1000000 + group_seq_)},
-                {"createdAt", iso8601(now)},
-                {"reason", input["reason"]},
-                {"referenceDocumentUri", input.value("referenceDocumentUri", json(nullptr))},
-                {"app", nullptr},
-                {"changes", changes}};
-  return {{"__typename", "InventorySetQuantitiesPayload"}, {"inventoryAdjustmentGroup", group},
-          {"userErrors", json::array()}};
+  return adjustment_payload("InventorySetQuantitiesPayload", input, std::move(changes), now);
 }
 
 json ShopifyChannel::adjust_quantities(const json& input, double now) {
@@ -823,6 +814,12 @@ json ShopifyChannel::adjust_quantities(const json& input, double now) {
                          {"item", item_json(l)},
                          {"location", location_json(l.location_id)}});
   }
+  return adjustment_payload("InventoryAdjustQuantitiesPayload", input, std::move(changes), now);
+}
+
+// The payload both mutations answer with once applied: one adjustment group
+// holding every change.
+json ShopifyChannel::adjustment_payload(const char* payload_type, const json& input, json changes, double now) {
   ++group_seq_;
   json group = {{"__typename", "InventoryAdjustmentGroup"},
                 {"id", "gid://shopify/InventoryAdjustmentGroup/" + std::to_string(1000000 + group_seq_)},
@@ -830,9 +827,8 @@ json ShopifyChannel::adjust_quantities(const json& input, double now) {
                 {"reason", input["reason"]},
                 {"referenceDocumentUri", input.value("referenceDocumentUri", json(nullptr))},
                 {"app", nullptr},
-                {"changes", changes}};
-  return {{"__typename", "InventoryAdjustQuantitiesPayload"}, {"inventoryAdjustmentGroup", group},
-          {"userErrors", json::array()}};
+                {"changes", std::move(changes)}};
+  return {{"__typename", payload_type}, {"inventoryAdjustmentGroup", group}, {"userErrors", json::array()}};
 }
 
 json ShopifyChannel::item_json(const Listing& l) const {

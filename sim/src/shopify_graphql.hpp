@@ -61,6 +61,7 @@ class ShopifyChannel : public Channel {
                       double latency_s);
   json set_quantities(const json& input, double now);
   json adjust_quantities(const json& input, double now);
+  json adjustment_payload(const char* payload_type, const json& input, json changes, double now);
   json item_json(const Listing& l) const;
   json level_json(const Listing& l) const;
   json location_json(const std::string& id) const;
