@@ -196,6 +196,29 @@ struct FaultRates {
 
 // A channel and its adapter in one: applies pushes at send time, answers
 // after a latency.
+// The scheduler one core sees: the shared fake clock, except that the
+// callbacks of a core that "crashed" never run (a real crash takes the
+// process's timers with it; running them would touch freed memory).
+class CoreScheduler : public Scheduler {
+public:
+  explicit CoreScheduler(FakeScheduler &s) : s_(s) {}
+  SteadyTime now() const override { return s_.now(); }
+  WallTime wall_now() const override { return s_.wall_now(); }
+  void post(std::function<void()> fn) override { s_.post(guard(std::move(fn))); }
+  void call_at(SteadyTime t, std::function<void()> fn) override { s_.call_at(t, guard(std::move(fn))); }
+  void crash() { *alive_ = false; }
+
+private:
+  std::function<void()> guard(std::function<void()> fn) {
+    return [alive = alive_, fn = std::move(fn)] {
+      if (*alive)
+        fn();
+    };
+  }
+  FakeScheduler &s_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
 class FakeChannel : public ChannelAdapter {
 public:
   FakeChannel(FakeScheduler &s, std::mt19937_64 &rng, std::string code, bool cas, double rate, double burst,
@@ -403,8 +426,10 @@ SimResult run_sim(std::uint64_t seed) {
     cores_ch[static_cast<std::size_t>(i)].cfg.burst = burst;
     ++i;
   }
+  std::unique_ptr<CoreScheduler> core_sched;
   auto make_core = [&] {
-    auto c = std::make_unique<SyncCore>(s, db, cfg, cores_ch, nullptr, rng());
+    core_sched = std::make_unique<CoreScheduler>(s);
+    auto c = std::make_unique<SyncCore>(*core_sched, db, cfg, cores_ch, nullptr, rng());
     c->start();
     return c;
   };
@@ -469,6 +494,7 @@ SimResult run_sim(std::uint64_t seed) {
       // A crash: memory lost, in-flight replies never arrive.
       ++crashes;
       core->stop();
+      core_sched->crash();
       for (auto &[_, c] : chans)
         ++c->epoch;
       core.reset();
