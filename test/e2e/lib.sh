@@ -151,3 +151,174 @@ for i in range(n):
         print(f"SELECT stocksync.adjust('SKU-{s}', -{r.randint(1, 3)}, 'e2e');")
 PY
 }
+
+# ---------------------------------------------------------------------------
+# Helpers for the fault, shadow, slot and WAL tests (additions only).
+
+# config_set SECTION KEY VALUE: sets KEY (a TOML value, quoted by the caller
+# when it is a string) in [SECTION] of $WORK/worker.toml, replacing it when
+# present and adding the section when missing. Call after write_config.
+config_set() {
+  python3 - "$WORK/worker.toml" "$1" "$2" "$3" <<'PY'
+import re, sys
+path, section, key, value = sys.argv[1:]
+lines = open(path).read().split("\n")
+head = "[" + section + "]"
+out, in_sec, done, seen = [], False, False, False
+for ln in lines:
+    s = ln.strip()
+    if s.startswith("["):
+        if in_sec and not done:
+            out.append(f"{key} = {value}"); done = True
+        in_sec = s == head
+        seen = seen or in_sec
+    elif in_sec and not done and re.match(rf"{re.escape(key)}\s*=", s):
+        out.append(f"{key} = {value}"); done = True
+        continue
+    out.append(ln)
+if in_sec and not done:
+    out.append(f"{key} = {value}"); done = True
+if not seen:
+    out += [head, f"{key} = {value}"]
+open(path, "w").write("\n".join(out) + "\n")
+PY
+}
+
+# metrics_url: the worker's /metrics URL, from its latest start-up line.
+metrics_url() {
+  local u
+  u=$(grep -o 'metrics on http://[0-9.:]*/metrics' "$WORK/worker.log" 2>/dev/null | tail -n 1 | cut -d' ' -f3)
+  [[ -n $u ]] || return 1
+  echo "$u"
+}
+
+# worker_metric NAME [LABELS]: the value of one sample of the worker's
+# /metrics (e.g. worker_metric stocksync_dead_total 'channel="amz"'); 'none'
+# when absent.
+worker_metric() {
+  local url
+  url=$(metrics_url) || { echo none; return 0; }
+  curl -sf "$url" | python3 -c "
+import sys
+name, labels = sys.argv[1], sys.argv[2]
+want = name + ('{' + labels + '}' if labels else '')
+for ln in sys.stdin:
+    if ln.startswith('#'): continue
+    k, _, v = ln.rstrip('\n').rpartition(' ')
+    if k == want: print(int(float(v)) if float(v).is_integer() else v); break
+else: print('none')" "$1" "${2:-}"
+}
+
+# sim_post PATH JSON: a control call to the simulator (PATH below /_sim/).
+sim_post() {
+  curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$SIM_URL/_sim/$1" >/dev/null ||
+    fail "simulator control call $1 $2 failed"
+}
+
+# sim_stat CHANNEL EXPR: evaluates the Python expression EXPR over the
+# channel's part of /_sim/state, bound to `c` (e.g. "c['throttled']",
+# "sum(c['statuses'].values())").
+sim_stat() {
+  curl -sf "$SIM_URL/_sim/channels/$1" | python3 -c "
+import json, sys
+c = json.load(sys.stdin)
+print(eval(sys.argv[1]))" "$2"
+}
+
+# sim_requests CHANNEL: every request the channel answered (any status) plus
+# the ones it never answered (injected timeouts).
+sim_requests() { sim_stat "$1" "sum(c.get('statuses', {}).values()) + c.get('timeouts', 0)"; }
+
+# converged_only CHANNELS...: like converged, but only for the channels named
+# (each against its own listing_target), so that other channels may be dead,
+# shadowed or down meanwhile.
+converged_only() {
+  local c want
+  for c in "$@"; do
+    [[ $(sql "SELECT count(*) FROM stocksync.sync_status WHERE channel = '$c' AND (NOT in_sync OR state <> 'acked')") == 0 ]] || return 1
+    want=$(sql "SELECT string_agg(external_id || '=' || desired_qty, ' ') FROM stocksync.listing_target WHERE channel = '$c'")
+    curl -sf "$SIM_URL/_sim/channels/$c" | python3 -c "
+import json, sys
+ch = json.load(sys.stdin)
+want = dict(kv.split('=', 1) for kv in sys.argv[1].split())
+got = {l['id']: str(l['shown']) for l in ch.get('listings', [])}
+sys.exit(0 if got == want else 1)" "$want" || return 1
+  done
+}
+
+# amazon_scenario NAME N_SKUS [EXTRA_TOML]: a scenario fragment for a
+# simulated Amazon seller with listings SKU-1..N (quantity 0), applying
+# PATCHes at once (no processing delay); EXTRA_TOML goes after the listings
+# (e.g. a [channels.faults] table).
+amazon_scenario() {
+  local name=$1 n=$2 i
+  printf '[[channels]]\nname = "%s"\nkind = "amazon"\nprocessing_delay_min_s = 0\nprocessing_delay_max_s = 0\n' "$name"
+  for ((i = 1; i <= n; i++)); do
+    printf '  [[channels.listings]]\n  id = "SKU-%d"\n  sku = "SKU-%d"\n  quantity = 0\n' "$i" "$i"
+  done
+  [[ -n ${3:-} ]] && printf '%s\n' "$3"
+  return 0
+}
+
+# amazon_channel_config NAME: the worker's [channels.NAME] for a simulated
+# Amazon seller (the simulator's default LWA credentials and seller id).
+amazon_channel_config() {
+  cat <<TOML
+
+[channels.$1]
+kind = "amazon"
+base_url = "$SIM_URL/amazon/$1"
+[channels.$1.options]
+seller_id = "A1B2C3D4E5"
+auth_url = "$SIM_URL/amazon/$1/auth/o2/token"
+[channels.$1.credentials]
+client_id = "amzn1.application-oa2-client.sim"
+client_secret = "sim-lwa-secret"
+refresh_token = "Atzr|sim-refresh"
+TOML
+}
+
+# slot_lag: "<bytes behind restart_lsn> <bytes behind confirmed_flush_lsn>"
+# for this test's slot ("none" when it does not exist).
+slot_lag() {
+  local r
+  r=$(psql -qXAt -F ' ' -d postgres -c "SELECT pg_current_wal_lsn() - restart_lsn, pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$SLOT'")
+  echo "${r:-none}"
+}
+
+# steady_changes RATE SECONDS N_SKUS [SEED]: RATE single-statement
+# transactions a second for SECONDS (receive/adjust, SKU-1..N round-robin, so
+# that every SKU changes), paced in real time; run it in the background.
+steady_changes() {
+  python3 -u - "$1" "$2" "$3" "${4:-11}" 2>/dev/null <<'PY' | psql -qX -d "$DB" >/dev/null 2>>"$WORK/changes.log"
+import random, sys, time
+rate, secs, nskus, seed = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+r = random.Random(seed)
+start = time.monotonic()
+i = 0
+while True:
+    due = start + i / rate
+    now = time.monotonic()
+    if due - start >= secs:
+        break
+    if due > now:
+        time.sleep(due - now)
+    s = i % nskus + 1
+    if r.random() < 0.5:
+        print(f"SELECT stocksync.receive('SKU-{s}', {r.randint(1, 3)});", flush=True)
+    else:
+        print(f"SELECT stocksync.adjust('SKU-{s}', -{r.randint(1, 3)}, 'e2e');", flush=True)
+    i += 1
+PY
+}
+
+# on_exit CMD: runs CMD (eval'd, errors ignored) when the test exits, before
+# the usual cleanup (e.g. to reset a server setting the test changed).
+E2E_EXIT_HOOKS=()
+on_exit() {
+  E2E_EXIT_HOOKS+=("$1")
+  trap '__e2e_rc=$?; set +e; for __h in "${E2E_EXIT_HOOKS[@]}"; do eval "$__h" >/dev/null 2>&1; done; (exit $__e2e_rc); cleanup' EXIT
+}
+
+# count_log PATTERN: lines of the worker log matching the extended regex.
+count_log() { grep -cE "$1" "$WORK/worker.log" 2>/dev/null || true; }
