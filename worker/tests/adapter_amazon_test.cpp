@@ -194,9 +194,9 @@ TEST(AdapterAmazonConfig, ChecksKeysAndDefaults) {
   ASSERT_TRUE(o) << err;
   EXPECT_EQ(o->api_base, "http://127.0.0.1:8900/amazon/demo");
   EXPECT_EQ(o->rate, 5);
-  EXPECT_EQ(o->burst, 5);
+  EXPECT_EQ(o->burst, 4);  // one token of headroom below the documented 5
   EXPECT_EQ(o->batch, 1u);
-  EXPECT_EQ(o->in_flight, 5u);
+  EXPECT_EQ(o->in_flight, 4u);
   EXPECT_EQ(o->patch_op, "merge");
 }
 

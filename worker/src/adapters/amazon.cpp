@@ -93,7 +93,11 @@ std::optional<AmazonOptions> AmazonOptions::from_config(const ChannelConfig &cfg
       return bad("\"" + *u + "\" must be https (plain http only to a loopback simulator)");
   auto spec = std::make_pair(5.0, 5.0);  // patchListingsItem default plan (§2.5)
   o.rate = cfg.rate_per_sec > 0 ? cfg.rate_per_sec : spec.first;
-  o.burst = cfg.burst > 0 ? cfg.burst : spec.second;
+  // One token of headroom below the documented burst: Amazon's bucket counts
+  // arrivals, and a burst that leaves together can arrive bunched closer
+  // than it left (connection set-up delays the first calls more than the
+  // next ones), which a full-size burst turns into a 429.
+  o.burst = cfg.burst > 0 ? cfg.burst : std::max(1.0, spec.second - 1);
   o.batch = cfg.batch_size > 0 ? std::min<std::size_t>(cfg.batch_size, 25) : 1;
   // One PATCH per SKU: keep the burst busy unless the config says otherwise.
   o.in_flight = cfg.max_in_flight > 1 ? static_cast<std::size_t>(cfg.max_in_flight)
@@ -168,22 +172,25 @@ void AmazonAdapter::push(std::vector<ListingPush> batch, std::function<void(std:
     submit(job, i, false);
 }
 
-// Waits for the rate gate, then for a token, then sends item i's PATCH.
+// Gets a token, then waits for the rate gate, then sends item i's PATCH at
+// once: a call is counted when it leaves, so a slow token fetch cannot bunch
+// calls admitted earlier into a burst above the channel's limit.
 void AmazonAdapter::submit(const std::shared_ptr<PushJob> &job, std::size_t i, bool refreshed) {
   std::weak_ptr<char> alive = alive_;
-  gate_.acquire([this, alive, job, i, refreshed](bool admitted) {
-    if (!admitted || alive.expired()) {
-      job->set(i, retryable_result(job->item(i), "adapter shut down"));
+  tokens_.get([this, alive, job, i, refreshed](const TokenGrant &g) {
+    if (alive.expired())
+      return job->set(i, retryable_result(job->item(i), "adapter shut down"));
+    if (g.access_token.empty()) {
+      job->set(i, g.retryable ? retryable_result(job->item(i), g.error) : permanent_result(job->item(i), g.error));
       return;
     }
-    tokens_.get([this, alive, job, i, refreshed](const TokenGrant &g) {
-      if (alive.expired())
-        return job->set(i, retryable_result(job->item(i), "adapter shut down"));
-      if (g.access_token.empty()) {
-        job->set(i, g.retryable ? retryable_result(job->item(i), g.error) : permanent_result(job->item(i), g.error));
+    std::string token = g.access_token;
+    gate_.acquire([this, alive, job, i, refreshed, token](bool admitted) {
+      if (!admitted || alive.expired()) {
+        job->set(i, retryable_result(job->item(i), "adapter shut down"));
         return;
       }
-      send_patch(job, i, g.access_token, refreshed);
+      send_patch(job, i, token, refreshed);
     });
   });
 }
