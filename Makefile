@@ -34,9 +34,9 @@ include $(PGXS)
 override COMPILER = $(CXX) $(CXXFLAGS)
 
 -include $(OBJS:.o=.d)
-EXTRA_CLEAN = $(OBJS:.o=.d) test/isolation/output build
+EXTRA_CLEAN = $(OBJS:.o=.d) test/isolation/output build build-sanitize
 
-.PHONY: bootstrap cpp test demo bench format
+.PHONY: bootstrap cpp test demo bench format sanitize
 bootstrap:
 	./scripts/bootstrap
 
@@ -62,6 +62,12 @@ bench: bootstrap
 	$(MAKE) install
 	$(MAKE) cpp
 	./bench/run-all
+
+# The worker's and the simulator's unit tests under AddressSanitizer and UBSan.
+sanitize: bootstrap
+	cmake -S . -B build-sanitize -DSTOCKSYNC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-sanitize -j2 --target worker_tests sim_tests
+	ctest --test-dir build-sanitize --output-on-failure --no-tests=error
 
 format:
 	clang-format -i extension/src/*.cpp extension/src/*.hpp $(wildcard worker/*.cpp worker/*.hpp sim/src/*.cpp sim/src/*.hpp)
