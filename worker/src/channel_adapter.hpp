@@ -107,7 +107,7 @@ struct ChannelConfig {
   std::size_t batch_size = 0;     // 0 = the adapter's documented maximum
   double rate_per_sec = 0;        // 0 = the channel's documented default
   double burst = 0;               // 0 = the channel's documented default
-  int max_in_flight = 1;          // outstanding push() calls per channel
+  int max_in_flight = 0;          // outstanding push() calls per channel; 0 = the adapter's default
   std::chrono::milliseconds request_timeout{10000};
 };
 

@@ -118,14 +118,15 @@ int main(int argc, char **argv) {
   replication::Client repl(
       io, rc, metrics,
       {[&core](const replication::DirtyMarks &m, std::chrono::system_clock::time_point t) {
+         // m.xid: the core holds these until our queries see the transaction.
          for (auto &s : m.skus)
-           core.mark_sku(s, t);
+           core.mark_sku(s, t, m.xid);
          for (auto &[ch, ext] : m.listings)
-           core.mark_listing(ch, ext, t);
+           core.mark_listing(ch, ext, t, m.xid);
          for (auto &ch : m.channels)
-           core.mark_channel(ch, t);
+           core.mark_channel(ch, t, m.xid);
          if (m.full_diff)
-           core.request_full_diff();
+           core.request_full_diff(m.xid);
        },
        [&core] { core.request_full_diff(); }});
   repl.start();

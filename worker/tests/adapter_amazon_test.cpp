@@ -198,6 +198,10 @@ TEST(AdapterAmazonConfig, ChecksKeysAndDefaults) {
   EXPECT_EQ(o->batch, 1u);
   EXPECT_EQ(o->in_flight, 4u);
   EXPECT_EQ(o->patch_op, "merge");
+  cfg.max_in_flight = 1;  // an explicit 1 is honoured (0, the default, means the burst)
+  o = AmazonOptions::from_config(cfg, err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_EQ(o->in_flight, 1u);
 }
 
 }  // namespace

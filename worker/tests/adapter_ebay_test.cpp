@@ -200,5 +200,28 @@ TEST(AdapterEbayIds, ParsesListingIds) {
   EXPECT_FALSE(parse_ebay_listing_id(std::string(51, 'a')));
 }
 
+// The core keeps at most max_in_flight() push() calls outstanding: the
+// adapter must report the configured value (default 4), not the base class's 1.
+TEST(AdapterEbayConfig, MaxInFlightDefaultsToFourAndFollowsTheConfig) {
+  boost::asio::io_context io;
+  FakeHttpClient http{io, bulk_answer};
+  AdapterEnv env{io, http};
+  ChannelConfig cfg;
+  cfg.code = "eb";
+  cfg.kind = "ebay";
+  cfg.base_url = "https://api.ebay.com";
+  cfg.credentials = {{"access_token", "v^1.1#token"}};
+  std::string err;
+  auto a = make_adapter(cfg, env, err);
+  ASSERT_TRUE(a) << err;
+  EXPECT_EQ(a->max_in_flight(), 4u);
+  for (int n : {1, 2, 10}) {
+    cfg.max_in_flight = n;
+    a = make_adapter(cfg, env, err);
+    ASSERT_TRUE(a) << err;
+    EXPECT_EQ(a->max_in_flight(), static_cast<std::size_t>(n));
+  }
+}
+
 }  // namespace
 }  // namespace stocksync::worker

@@ -145,5 +145,28 @@ TEST(AdapterWooCommerceConfig, RequiresHttpsExceptLoopback) {
   EXPECT_EQ(o->base_url, "https://shop.example.com");
 }
 
+// The core keeps at most max_in_flight() push() calls outstanding: the
+// adapter must report the configured value (default 2), not the base class's 1.
+TEST(AdapterWooCommerceConfig, MaxInFlightDefaultsToTwoAndFollowsTheConfig) {
+  boost::asio::io_context io;
+  FakeHttpClient http{io, batch_answer};
+  AdapterEnv env{io, http};
+  ChannelConfig cfg;
+  cfg.code = "woo";
+  cfg.kind = "woocommerce";
+  cfg.base_url = "https://shop.example.com";
+  cfg.credentials = {{"consumer_key", "ck_1"}, {"consumer_secret", "cs_2"}};
+  std::string err;
+  auto a = make_adapter(cfg, env, err);
+  ASSERT_TRUE(a) << err;
+  EXPECT_EQ(a->max_in_flight(), 2u);
+  for (int n : {1, 3, 8}) {
+    cfg.max_in_flight = n;
+    a = make_adapter(cfg, env, err);
+    ASSERT_TRUE(a) << err;
+    EXPECT_EQ(a->max_in_flight(), static_cast<std::size_t>(n));
+  }
+}
+
 }  // namespace
 }  // namespace stocksync::worker

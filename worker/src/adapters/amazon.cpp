@@ -100,7 +100,7 @@ std::optional<AmazonOptions> AmazonOptions::from_config(const ChannelConfig &cfg
   o.burst = cfg.burst > 0 ? cfg.burst : std::max(1.0, spec.second - 1);
   o.batch = cfg.batch_size > 0 ? std::min<std::size_t>(cfg.batch_size, 25) : 1;
   // One PATCH per SKU: keep the burst busy unless the config says otherwise.
-  o.in_flight = cfg.max_in_flight > 1 ? static_cast<std::size_t>(cfg.max_in_flight)
+  o.in_flight = cfg.max_in_flight > 0 ? static_cast<std::size_t>(cfg.max_in_flight)
                                       : static_cast<std::size_t>(std::max(1.0, std::ceil(o.burst)));
   o.timeout = cfg.request_timeout;
   return o;

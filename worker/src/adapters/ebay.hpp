@@ -29,7 +29,7 @@
 // credentials access_token (fixed), or client_id + client_secret + refresh_token
 // (user token, refreshed), or client_id + client_secret (client credentials);
 // rate_per_sec/burst (ours: 23/25, the unverified 2,000,000 calls/day quota);
-// batch_size (25 at most).
+// batch_size (25 at most); max_in_flight (4).
 #pragma once
 
 #include "adapters/access_token.hpp"
@@ -53,6 +53,9 @@ struct EbayOptions {
   std::string access_token, client_id, client_secret, refresh_token;
   long long revisions_per_day = 250;
   double rate = 23, burst = 25;
+  // Outstanding push() calls (a call carries up to 25 SKUs; the rate is
+  // limited per day, not per connection). max_in_flight overrides it.
+  std::size_t in_flight = 4;
   std::size_t batch = 25;
   std::chrono::milliseconds timeout{10000};
 
@@ -93,6 +96,7 @@ public:
   ~EbayAdapter() override;
 
   std::size_t max_batch() const override { return opts_.batch; }
+  std::size_t max_in_flight() const override { return opts_.in_flight; }
   void push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) override;
   void shutdown() override;
 

@@ -48,7 +48,7 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const HttpResponse &r
 WebhookAdapter::WebhookAdapter(const ChannelConfig &cfg, AdapterEnv &env, std::string key,
                                std::function<std::int64_t()> unix_now)
     : cfg_(cfg), env_(env), key_(std::move(key)), unix_now_(std::move(unix_now)),
-      batch_(cfg.batch_size ? cfg.batch_size : 100), in_flight_(static_cast<std::size_t>(cfg.max_in_flight)) {
+      batch_(cfg.batch_size ? cfg.batch_size : 100), in_flight_(static_cast<std::size_t>(std::max(1, cfg.max_in_flight))) {
   if (!unix_now_)
     unix_now_ = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
 }

@@ -102,6 +102,8 @@ std::optional<WooOptions> WooOptions::from_config(const ChannelConfig &cfg, std:
   o.batch = cfg.batch_size > 0 ? std::min(cfg.batch_size, kMaxBatch) : kMaxBatch;
   o.rate = cfg.rate_per_sec > 0 ? cfg.rate_per_sec : o.rate;
   o.burst = cfg.burst > 0 ? cfg.burst : o.burst;
+  if (cfg.max_in_flight > 0)
+    o.in_flight = static_cast<std::size_t>(cfg.max_in_flight);
   o.timeout = cfg.request_timeout;
   return o;
 }

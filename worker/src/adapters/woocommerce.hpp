@@ -19,7 +19,8 @@
 //
 // Config: base_url (the site root; simulator http://127.0.0.1:PORT/woo/{name});
 // credentials consumer_key, consumer_secret; batch_size (100 at most);
-// rate_per_sec/burst (ours: 2/4, WooCommerce core has no limit).
+// rate_per_sec/burst (ours: 2/4, WooCommerce core has no limit); max_in_flight
+// (2).
 #pragma once
 
 #include "adapters/adapter_util.hpp"
@@ -38,6 +39,10 @@ struct WooOptions {
   std::string consumer_key, consumer_secret;
   std::size_t batch = 100;
   double rate = 2, burst = 4;
+  // Outstanding push() calls: each batch call runs up to 100 product saves
+  // in one PHP worker (§4.4), so two keep the site busy without taking all
+  // of a small host's workers. max_in_flight overrides it.
+  std::size_t in_flight = 2;
   std::chrono::milliseconds timeout{30000};  // a 100-item batch runs 100 product saves
 
   static std::optional<WooOptions> from_config(const ChannelConfig &cfg, std::string &error);
@@ -57,6 +62,7 @@ public:
   ~WooCommerceAdapter() override;
 
   std::size_t max_batch() const override { return opts_.batch; }
+  std::size_t max_in_flight() const override { return opts_.in_flight; }
   void push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) override;
   void shutdown() override;
 

@@ -9,6 +9,7 @@
 
 #include "replication/pgoutput.hpp"
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,9 @@ struct DirtyMarks {
   std::vector<std::pair<std::string, std::string>> listings;  // (channel, external_id)
   std::vector<std::string> channels;
   bool full_diff = false;
+  // The decoded transaction's id (pgoutput Begin; top-level, 32 bits): the
+  // core holds the marks until our queries can see that transaction.
+  std::uint32_t xid = 0;
   bool empty() const { return skus.empty() && listings.empty() && channels.empty() && !full_diff; }
 };
 

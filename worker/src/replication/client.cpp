@@ -218,6 +218,7 @@ StopReason Client::handle_xlogdata(const XLogData &m) {
   }
   if (auto *b = std::get_if<pgoutput::Begin>(&msg)) {
     feedback_.on_begin();
+    xid_ = b->xid;
     commit_time_ = std::chrono::system_clock::time_point(std::chrono::microseconds(pgoutput::to_unix_micros(b->commit_ts)));
     return StopReason::none;
   }
@@ -229,6 +230,7 @@ StopReason Client::handle_xlogdata(const XLogData &m) {
     return StopReason::none;
   }
   DirtyMarks marks;
+  marks.xid = xid_;
   std::string error;
   if (!collect_dirty(relations_, msg, marks, error)) {
     spdlog::error("replication: {}", error);

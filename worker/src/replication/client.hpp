@@ -53,7 +53,8 @@ struct ClientConfig {
 class Client {
 public:
   struct Callbacks {
-    // What a committed change makes dirty, with its commit time.
+    // What a committed change makes dirty (marks.xid: its transaction), with
+    // its commit time.
     std::function<void(const DirtyMarks &, std::chrono::system_clock::time_point)> on_marks;
     // The slot was missing or invalid and has been created anew: changes
     // may have been missed, run a full diff.
@@ -89,6 +90,7 @@ private:
   Feedback feedback_;
   pgoutput::RelationCache relations_;
   std::chrono::system_clock::time_point commit_time_{};
+  std::uint32_t xid_ = 0;  // of the transaction being decoded (Begin)
   std::chrono::milliseconds backoff_;
   bool streaming_ = false;
   bool stopping_ = false;

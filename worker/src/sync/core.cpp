@@ -128,30 +128,46 @@ void SyncCore::periodic_revived() {
   });
 }
 
-void SyncCore::mark_sku(const std::string &sku, WallTime t) {
-  auto [it, inserted] = dirty_skus_.emplace(sku, t);
+SyncCore::Awaiting *SyncCore::awaiting(std::uint32_t xid, WallTime t) {
+  if (xid == 0)
+    return nullptr;
+  auto [it, inserted] = awaiting_.try_emplace(xid);
+  if (inserted)
+    it->second.commit_time = t;
+  return &it->second;
+}
+
+void SyncCore::mark_sku(const std::string &sku, WallTime t, std::uint32_t xid) {
+  auto &marks = xid ? awaiting(xid, t)->skus : dirty_skus_;
+  auto [it, inserted] = marks.emplace(sku, t);
   if (!inserted && t < it->second)
     it->second = t;
   kick();
 }
 
-void SyncCore::mark_listing(const std::string &channel, const std::string &ext, WallTime t) {
+void SyncCore::mark_listing(const std::string &channel, const std::string &ext, WallTime t, std::uint32_t xid) {
   auto it = channels_.find(channel);
   if (it == channels_.end())
     return;  // not a channel this worker serves
-  add_dirty(it->second, ext, t);
+  if (auto *a = awaiting(xid, t))
+    a->listings.emplace_back(channel, ext);
+  else
+    add_dirty(it->second, ext, t);
   kick();
 }
 
-void SyncCore::mark_channel(const std::string &channel, WallTime t) {
+void SyncCore::mark_channel(const std::string &channel, WallTime t, std::uint32_t xid) {
   if (!channels_.count(channel))
     return;
-  dirty_channels_.emplace(channel, t);
+  (xid ? awaiting(xid, t)->channels : dirty_channels_).emplace(channel, t);
   kick();
 }
 
-void SyncCore::request_full_diff() {
-  full_diff_ = true;
+void SyncCore::request_full_diff(std::uint32_t xid) {
+  if (auto *a = awaiting(xid, sched_.wall_now()))
+    a->full_diff = true;
+  else
+    full_diff_ = true;
   kick();
 }
 
@@ -180,7 +196,7 @@ std::size_t SyncCore::in_flight_count() const {
 
 bool SyncCore::idle() const {
   return dirty_count() == 0 && in_flight_count() == 0 && dirty_skus_.empty() && dirty_channels_.empty() &&
-         !full_diff_;
+         !full_diff_ && awaiting_.empty();
 }
 
 void SyncCore::kick() {
@@ -245,7 +261,7 @@ void SyncCore::process() {
     return;
   if (sched_.now() < db_retry_at_)
     return;  // db_failed() scheduled the next try
-  if (resolve_marks()) {
+  if (release_visible() && resolve_marks()) {
     for (auto &[_, cs] : channels_) {
       try {
         run_channel(cs);
@@ -256,6 +272,65 @@ void SyncCore::process() {
     }
   }
   update_gauges();
+}
+
+// Moves the marks of decoded transactions that our queries can see now into
+// the dirty sets; the others wait (rule in core.hpp). False on a database
+// error (db_failed() schedules the next try; nothing is lost).
+bool SyncCore::release_visible() {
+  if (awaiting_.empty())
+    return true;
+  std::vector<std::uint32_t> xids;
+  for (auto &[x, _] : awaiting_)
+    xids.push_back(x);
+  std::vector<std::uint32_t> running;
+  try {
+    running = db_.still_running(xids);
+  } catch (const DbError &e) {
+    db_failed("visibility", e);
+    return false;
+  }
+  std::set<std::uint32_t> still(running.begin(), running.end());
+  std::optional<std::chrono::milliseconds> next;
+  for (auto it = awaiting_.begin(); it != awaiting_.end();) {
+    if (!still.count(it->first)) {
+      release(it->second);
+      it = awaiting_.erase(it);
+      continue;
+    }
+    next = next ? std::min(*next, it->second.delay) : it->second.delay;
+    it->second.delay = std::min(it->second.delay * 2, std::chrono::milliseconds(100));
+    ++it;
+  }
+  if (next) {
+    auto t = sched_.now() + *next;
+    if (visibility_check_at_ == SteadyTime{} || t < visibility_check_at_) {
+      visibility_check_at_ = t;
+      auto g = gen_;
+      sched_.call_at(t, [this, g, t] {
+        if (g != gen_)
+          return;
+        if (visibility_check_at_ == t)
+          visibility_check_at_ = SteadyTime{};
+        kick();
+      });
+    }
+  }
+  return true;
+}
+
+void SyncCore::release(Awaiting &a) {
+  for (auto &[sku, t] : a.skus) {
+    auto [it, inserted] = dirty_skus_.emplace(sku, t);
+    if (!inserted && t < it->second)
+      it->second = t;
+  }
+  for (auto &[ch, ext] : a.listings)
+    add_dirty(channels_.at(ch), ext, a.commit_time);
+  for (auto &[ch, t] : a.channels)
+    dirty_channels_.emplace(ch, t);
+  if (a.full_diff)
+    full_diff_ = true;
 }
 
 bool SyncCore::resolve_marks() {
@@ -275,16 +350,14 @@ bool SyncCore::resolve_marks() {
       std::vector<std::string> skus;
       for (auto &[s, _] : dirty_skus_)
         skus.push_back(s);
-      auto keys = db_.listings_of_skus(skus, channel_codes_);
-      // Every listing of a SKU gets the SKU's earliest change time; the
-      // lookup returns (channel, external_id) without the SKU, so look it
-      // up per SKU only when there is one (the common case).
-      std::optional<WallTime> t;
-      for (auto &[_, w] : dirty_skus_)
-        t = t ? std::min(*t, w) : w;
-      for (auto &[ch, ext] : keys)
-        if (auto it = channels_.find(ch); it != channels_.end())
-          add_dirty(it->second, ext, t);
+      // Every listing gets its own SKU's earliest unpushed commit time (the
+      // commit-to-acknowledge lag is measured from it).
+      for (auto &l : db_.listings_of_skus(skus, channel_codes_))
+        if (auto it = channels_.find(l.channel); it != channels_.end()) {
+          auto t = dirty_skus_.find(l.sku);
+          add_dirty(it->second, l.external_id,
+                    t != dirty_skus_.end() ? std::optional<WallTime>(t->second) : std::nullopt);
+        }
       dirty_skus_.clear();
     }
     while (!dirty_channels_.empty()) {

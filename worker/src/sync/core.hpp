@@ -21,6 +21,21 @@
 // desired_qty from stocksync.listing_target at that moment: the core never
 // pushes a remembered quantity.
 //
+// Decoded before visible: with synchronous_commit on, a commit is flushed and
+// sent by the walsender before the committing backend leaves the ProcArray,
+// so a mark can arrive while a query of ours still sees the old rows; deciding
+// then would find "in sync" and drop the change until the next full diff.
+// Rule: a mark carries its transaction's xid (pgoutput Begin) and is held
+// aside, not resolved, until Database::still_running() no longer reports that
+// xid (PostgreSQL's own pg_visible_in_snapshot() rule against a snapshot
+// taken now). Every later query then sees the transaction, because once a
+// backend left the ProcArray its commit is visible to all new snapshots. A
+// held mark is looked at again after 1 ms, doubling to 100 ms per xid; it is
+// never dropped (a transaction that was decoded as committed always becomes
+// visible: at the latest when its backend ends). This is exact for every
+// published table (stock_level, item, listing, channel, TRUNCATE), unlike a
+// per-row version check, and costs one query per round while marks wait.
+//
 // Ordering and batching per channel: listings already in flight wait for
 // their answer (one outstanding push per listing, so versions only move
 // forward); decreases go before increases; batches up to the adapter's
@@ -59,14 +74,17 @@ public:
   // Stops scheduling new work (outstanding callbacks are ignored).
   void stop();
 
-  // Dirty marks from logical decoding; commit_time is the commit's wall time.
-  void mark_sku(const std::string &sku, WallTime commit_time);
-  void mark_listing(const std::string &channel, const std::string &external_id, WallTime commit_time);
-  void mark_channel(const std::string &channel, WallTime commit_time);
-  void request_full_diff();
+  // Dirty marks from logical decoding; commit_time is the commit's wall time,
+  // xid the decoded transaction's id (0: none, taken as visible already).
+  void mark_sku(const std::string &sku, WallTime commit_time, std::uint32_t xid = 0);
+  void mark_listing(const std::string &channel, const std::string &external_id, WallTime commit_time,
+                    std::uint32_t xid = 0);
+  void mark_channel(const std::string &channel, WallTime commit_time, std::uint32_t xid = 0);
+  void request_full_diff(std::uint32_t xid = 0);
 
   // Introspection for tests and /healthz.
   std::size_t dirty_count() const;
+  std::size_t awaiting_visibility() const { return awaiting_.size(); }  // transactions held aside
   std::size_t in_flight_count() const;
   bool idle() const;  // nothing dirty, nothing in flight, no unresolved marks
 
@@ -88,9 +106,21 @@ private:
     bool wake_scheduled = false;
     SteadyTime wake_at{};
   };
+  // Marks of one decoded transaction not yet visible to our queries.
+  struct Awaiting {
+    std::map<std::string, WallTime> skus;
+    std::vector<std::pair<std::string, std::string>> listings;  // (channel, external_id)
+    std::map<std::string, WallTime> channels;
+    WallTime commit_time{};
+    bool full_diff = false;
+    std::chrono::milliseconds delay{1};  // next look after this
+  };
 
   void kick();
   void process();
+  Awaiting *awaiting(std::uint32_t xid, WallTime commit_time);
+  bool release_visible();
+  void release(Awaiting &a);
   bool resolve_marks();
   void run_channel(ChannelState &cs);
   void dispatch(ChannelState &cs, std::vector<InFlight> batch);
@@ -117,6 +147,8 @@ private:
   std::vector<std::string> channel_codes_;
   std::map<std::string, WallTime> dirty_skus_;
   std::map<std::string, WallTime> dirty_channels_;
+  std::map<std::uint32_t, Awaiting> awaiting_;  // by xid
+  SteadyTime visibility_check_at_{};            // a kick is scheduled then (when awaiting_)
   bool full_diff_ = false;
   bool process_scheduled_ = false;
   bool stopped_ = false;

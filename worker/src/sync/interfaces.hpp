@@ -37,6 +37,13 @@ struct DbError : std::runtime_error {
 
 using ListingKey = std::pair<std::string, std::string>;  // (channel, external_id)
 
+// A listing of a SKU (Database::listings_of_skus).
+struct SkuListing {
+  std::string sku;
+  std::string channel;
+  std::string external_id;
+};
+
 // One listing as the core sees it at push time: stocksync.listing_target
 // joined with stocksync.listing_state.
 struct ListingRow {
@@ -79,8 +86,8 @@ public:
   virtual ~Database() = default;
   // Rows of the given listings of one channel (unknown ones are left out).
   virtual std::vector<ListingRow> load(const std::string &channel, const std::vector<std::string> &external_ids) = 0;
-  // Listings of the given SKUs on the given channels.
-  virtual std::vector<ListingKey> listings_of_skus(const std::vector<std::string> &skus,
+  // Listings of the given SKUs on the given channels, each with its SKU.
+  virtual std::vector<SkuListing> listings_of_skus(const std::vector<std::string> &skus,
                                                    const std::vector<std::string> &channels) = 0;
   // All listings of a channel.
   virtual std::vector<ListingKey> listings_of_channel(const std::string &channel) = 0;
@@ -95,6 +102,11 @@ public:
   // Upserts listing_state rows in one statement. An acked write never moves
   // acked_version backwards.
   virtual void write_states(const std::vector<StateWrite> &writes) = 0;
+  // Of the given transaction ids (32-bit, as pgoutput's Begin reports them),
+  // those a snapshot taken now still sees as running: committed and decoded,
+  // but their backend has not left the ProcArray yet, so a query now would
+  // not see their changes. See SyncCore::release_visible().
+  virtual std::vector<std::uint32_t> still_running(const std::vector<std::uint32_t> &xids) = 0;
   // SELECT stocksync.expire_holds(max_rows).
   virtual int expire_holds(int max_rows) = 0;
 };

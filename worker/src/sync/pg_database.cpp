@@ -128,11 +128,17 @@ std::vector<ListingRow> PgDatabase::load(const std::string &channel, const std::
   return out;
 }
 
-std::vector<ListingKey> PgDatabase::listings_of_skus(const std::vector<std::string> &skus,
+std::vector<SkuListing> PgDatabase::listings_of_skus(const std::vector<std::string> &skus,
                                                      const std::vector<std::string> &channels) {
-  return keys(run("SELECT channel, external_id FROM stocksync.listing WHERE sku = ANY ($1::text[]) "
-                  "AND channel = ANY ($2::text[])",
-                  {pg_text_array(skus), pg_text_array(channels)}, PGRES_TUPLES_OK));
+  auto r = run("SELECT sku, channel, external_id FROM stocksync.listing WHERE sku = ANY ($1::text[]) "
+               "AND channel = ANY ($2::text[])",
+               {pg_text_array(skus), pg_text_array(channels)}, PGRES_TUPLES_OK);
+  std::vector<SkuListing> out;
+  int n = PQntuples(r.get());
+  out.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    out.push_back(SkuListing{PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2)});
+  return out;
 }
 
 std::vector<ListingKey> PgDatabase::listings_of_channel(const std::string &channel) {
@@ -226,6 +232,33 @@ void PgDatabase::write_states(const std::vector<StateWrite> &ws) {
   run(sql.c_str(),
       {arr(ch), arr(ext), arr(st), arr(setacked), arr(aq), arr(av), arr(pq), arr(at), arr(le), arr(ra), arr(pk)},
       PGRES_COMMAND_OK);
+}
+
+std::vector<std::uint32_t> PgDatabase::still_running(const std::vector<std::uint32_t> &xids) {
+  // Exactly PostgreSQL's own rule, pg_visible_in_snapshot() against a
+  // snapshot taken now: an xid is still running when it is in the snapshot's
+  // xip list (the committing backend has not left the ProcArray yet) or not
+  // below its xmax (latestCompletedXid + 1: a just-committed xid that was the
+  // newest one is there, not in xip). pgoutput sends 32-bit xids; the full
+  // xid8 is the one within 2^31 of the snapshot's xmax (the decoded
+  // transaction is recent; TransactionIdPrecedes() makes the same assumption).
+  std::string list = "{";
+  for (std::size_t i = 0; i < xids.size(); ++i)
+    list += (i ? "," : "") + std::to_string(xids[i]);
+  list += "}";
+  auto r = run("SELECT x.xid"
+               "  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap) s,"
+               "       LATERAL (SELECT pg_catalog.pg_snapshot_xmax(s.snap)::text::bigint AS xmax) m,"
+               "       unnest($1::bigint[]) AS x (xid),"
+               "       LATERAL (SELECT (m.xmax % 4294967296 - x.xid + 4294967296) % 4294967296 AS d) dd"
+               " WHERE NOT pg_catalog.pg_visible_in_snapshot("
+               "         (m.xmax - CASE WHEN dd.d >= 2147483648 THEN dd.d - 4294967296 ELSE dd.d END)::text::xid8,"
+               "         s.snap)",
+               {list}, PGRES_TUPLES_OK);
+  std::vector<std::uint32_t> out;
+  for (int i = 0, n = PQntuples(r.get()); i < n; ++i)
+    out.push_back(static_cast<std::uint32_t>(std::strtoull(PQgetvalue(r.get(), i, 0), nullptr, 10)));
+  return out;
 }
 
 int PgDatabase::expire_holds(int max_rows) {
