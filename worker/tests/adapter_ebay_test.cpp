@@ -211,16 +211,7 @@ TEST(AdapterEbayConfig, MaxInFlightDefaultsToFourAndFollowsTheConfig) {
   cfg.kind = "ebay";
   cfg.base_url = "https://api.ebay.com";
   cfg.credentials = {{"access_token", "v^1.1#token"}};
-  std::string err;
-  auto a = make_adapter(cfg, env, err);
-  ASSERT_TRUE(a) << err;
-  EXPECT_EQ(a->max_in_flight(), 4u);
-  for (int n : {1, 2, 10}) {
-    cfg.max_in_flight = n;
-    a = make_adapter(cfg, env, err);
-    ASSERT_TRUE(a) << err;
-    EXPECT_EQ(a->max_in_flight(), static_cast<std::size_t>(n));
-  }
+  expect_max_in_flight(cfg, env, 4, {1, 2, 10});
 }
 
 }  // namespace

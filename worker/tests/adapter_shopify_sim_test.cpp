@@ -35,22 +35,25 @@ access_token = "shpat_sim_test"
   quantity = 5
 )";
 
-struct AdapterShopifySim : ::testing::Test {
+struct AdapterShopifySim : SimFixture {
   void SetUp() override {
-    sim = std::make_unique<SimProcess>(kScenario);
-    if (!sim->running())
-      GTEST_SKIP() << "stocksync-sim not built (target stocksync-sim) or did not start";
-    http = std::make_unique<CurlHttpClient>(io);
+    if (!start_sim(kScenario))
+      GTEST_SKIP() << kNotRunning;
+    std::string err;
+    adapter = make_shop_adapter("shpat_sim_test", err);
+    ASSERT_TRUE(adapter) << err;
+  }
+
+  // A Shopify adapter for the simulator's "shop" with this access token.
+  std::unique_ptr<ChannelAdapter> make_shop_adapter(const std::string &access_token, std::string &err) {
     ChannelConfig cfg;
     cfg.code = "shop";
     cfg.kind = "shopify";
     cfg.base_url = sim->base() + "/shopify/shop";
-    cfg.credentials = {{"access_token", "shpat_sim_test"}};
+    cfg.credentials = {{"access_token", access_token}};
     cfg.options = {{"location_id", "124656943"}};
-    std::string err;
-    AdapterEnv env{io, *http};
-    adapter = make_adapter(cfg, env, err);
-    ASSERT_TRUE(adapter) << err;
+    AdapterEnv e = env();
+    return make_adapter(cfg, e, err);
   }
   void TearDown() override { adapter.reset(); }
 
@@ -58,23 +61,15 @@ struct AdapterShopifySim : ::testing::Test {
 
   // POST /_sim/channels/shop/orders: a buyer takes `qty` on the channel.
   long sell(const std::string &id, int qty) {
-    std::optional<HttpResponse> got;
     HttpRequest r;
     r.method = "POST";
     r.url = sim->base() + "/_sim/channels/shop/orders";
     r.headers = {{"Content-Type", "application/json"}};
     r.body = nlohmann::json{{"listing", id}, {"quantity", qty}}.dump();
-    http->send(r, [&](HttpResponse x) { got = std::move(x); });
-    for (int i = 0; i < 500 && !got; ++i) {
-      io.restart();
-      io.run_for(std::chrono::milliseconds(10));
-    }
+    auto got = SimProcess::send_and_wait(io, *http, r);
     return got ? got->status : 0;
   }
 
-  boost::asio::io_context io;
-  std::unique_ptr<SimProcess> sim;
-  std::unique_ptr<CurlHttpClient> http;
   std::unique_ptr<ChannelAdapter> adapter;
 };
 
@@ -140,15 +135,8 @@ TEST_F(AdapterShopifySim, UnknownItemIsPermanentAndWrongTokenIs401) {
   EXPECT_FALSE(res["30322695"].counts_as_attempt);
   EXPECT_EQ(shown("30322695"), 20);
 
-  ChannelConfig cfg;
-  cfg.code = "shop";
-  cfg.kind = "shopify";
-  cfg.base_url = sim->base() + "/shopify/shop";
-  cfg.credentials = {{"access_token", "wrong"}};
-  cfg.options = {{"location_id", "124656943"}};
   std::string err;
-  AdapterEnv env{io, *http};
-  auto bad = make_adapter(cfg, env, err);
+  auto bad = make_shop_adapter("wrong", err);
   ASSERT_TRUE(bad) << err;
   res = push_and_wait(io, *bad, {listing("30322695", 19, 20)});
   EXPECT_EQ(res["30322695"].outcome, PushOutcome::permanent);

@@ -68,17 +68,11 @@ consumer_secret = "cs_t"
   quantity = 4
 )";
 
-struct AdapterSim : ::testing::Test {
+struct AdapterSim : SimFixture {
   void SetUp() override {
-    sim = std::make_unique<SimProcess>(kScenario);
-    if (!sim->running())
-      GTEST_SKIP() << "stocksync-sim not built (target stocksync-sim) or did not start";
-    http = std::make_unique<CurlHttpClient>(io);
+    if (!start_sim(kScenario))
+      GTEST_SKIP() << kNotRunning;
   }
-  boost::asio::io_context io;
-  std::unique_ptr<SimProcess> sim;
-  std::unique_ptr<CurlHttpClient> http;
-  AdapterEnv env() { return AdapterEnv{io, *http}; }
 };
 
 TEST_F(AdapterSim, AmazonPatchReachesSimulator) {

@@ -8,8 +8,10 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace stocksync::worker::testing {
@@ -55,6 +57,23 @@ inline std::map<std::string, PushResult> push_and_wait(boost::asio::io_context &
     ADD_FAILURE() << "push never finished";
   }
   return out;
+}
+
+// The core keeps at most max_in_flight() push() calls outstanding: the
+// adapter made from cfg must report expected_default (not the base class's
+// 1) when the config leaves it unset, and each of `configured` when set.
+inline void expect_max_in_flight(ChannelConfig cfg, AdapterEnv &env, std::size_t expected_default,
+                                 std::initializer_list<int> configured) {
+  std::string err;
+  auto a = make_adapter(cfg, env, err);
+  ASSERT_TRUE(a) << err;
+  EXPECT_EQ(a->max_in_flight(), expected_default);
+  for (int n : configured) {
+    cfg.max_in_flight = n;
+    a = make_adapter(cfg, env, err);
+    ASSERT_TRUE(a) << err;
+    EXPECT_EQ(a->max_in_flight(), static_cast<std::size_t>(n));
+  }
 }
 
 }  // namespace stocksync::worker::testing

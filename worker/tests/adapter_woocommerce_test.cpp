@@ -156,16 +156,7 @@ TEST(AdapterWooCommerceConfig, MaxInFlightDefaultsToTwoAndFollowsTheConfig) {
   cfg.kind = "woocommerce";
   cfg.base_url = "https://shop.example.com";
   cfg.credentials = {{"consumer_key", "ck_1"}, {"consumer_secret", "cs_2"}};
-  std::string err;
-  auto a = make_adapter(cfg, env, err);
-  ASSERT_TRUE(a) << err;
-  EXPECT_EQ(a->max_in_flight(), 2u);
-  for (int n : {1, 3, 8}) {
-    cfg.max_in_flight = n;
-    a = make_adapter(cfg, env, err);
-    ASSERT_TRUE(a) << err;
-    EXPECT_EQ(a->max_in_flight(), static_cast<std::size_t>(n));
-  }
+  expect_max_in_flight(cfg, env, 2, {1, 3, 8});
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // binary (build/sim/stocksync-sim); tests skip when it is not built.
 #pragma once
 
+#include "channel_adapter.hpp"
 #include "http/curl_http_client.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -13,6 +14,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -81,16 +83,23 @@ public:
   bool running() const { return port_ != 0; }
   std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
-  // GET /_sim/state through a CurlHttpClient on io.
-  nlohmann::json state(boost::asio::io_context &io, HttpClient &http) const {
+  // Sends r through http and runs io until the answer (or about 5 s).
+  static std::optional<HttpResponse> send_and_wait(boost::asio::io_context &io, HttpClient &http,
+                                                   const HttpRequest &r) {
     std::optional<HttpResponse> got;
-    HttpRequest r;
-    r.url = base() + "/_sim/state";
     http.send(r, [&](HttpResponse x) { got = std::move(x); });
     for (int i = 0; i < 500 && !got; ++i) {
       io.restart();
       io.run_for(std::chrono::milliseconds(10));
     }
+    return got;
+  }
+
+  // GET /_sim/state through a CurlHttpClient on io.
+  nlohmann::json state(boost::asio::io_context &io, HttpClient &http) const {
+    HttpRequest r;
+    r.url = base() + "/_sim/state";
+    auto got = send_and_wait(io, http, r);
     if (!got || got->status != 200)
       return {};
     return nlohmann::json::parse(got->body, nullptr, false);
@@ -112,6 +121,26 @@ private:
   std::string binary_, dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+};
+
+// Fixture base for tests against the simulator: an io_context, the simulator
+// and a CurlHttpClient on io. SetUp calls start_sim(scenario) and skips when
+// it answers false.
+struct SimFixture : ::testing::Test {
+  static constexpr const char *kNotRunning = "stocksync-sim not built (target stocksync-sim) or did not start";
+
+  bool start_sim(const std::string &scenario_toml) {
+    sim = std::make_unique<SimProcess>(scenario_toml);
+    if (!sim->running())
+      return false;
+    http = std::make_unique<CurlHttpClient>(io);
+    return true;
+  }
+  AdapterEnv env() { return AdapterEnv{io, *http}; }
+
+  boost::asio::io_context io;
+  std::unique_ptr<SimProcess> sim;
+  std::unique_ptr<CurlHttpClient> http;
 };
 
 }  // namespace stocksync::worker::testing

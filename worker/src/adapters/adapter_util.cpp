@@ -1,9 +1,13 @@
 // Shared adapter helpers; see adapter_util.hpp.
 #include "adapters/adapter_util.hpp"
 
+#include "http/classify.hpp"
+#include "http/rate_gate.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace stocksync::worker {
@@ -51,6 +55,17 @@ void PushJob::set_rest(const PushResult &r) {
       set(i, r);
 }
 
+std::shared_ptr<PushJob> start_push(boost::asio::io_context &io, std::vector<ListingPush> batch,
+                                    std::function<void(std::vector<PushResult>)> done, bool stopped) {
+  auto job = std::make_shared<PushJob>(io, std::move(batch), std::move(done));
+  if (!stopped)
+    return job;
+  PushResult r;
+  r.message = "adapter shut down";
+  job->set_rest(r);
+  return nullptr;
+}
+
 PushResult acked_result(const ListingPush &p, int qty, std::string message) {
   PushResult r;
   r.external_id = p.external_id;
@@ -79,6 +94,38 @@ PushResult retryable_result(const ListingPush &p, std::string message,
   r.throttled = throttled;
   r.maybe_applied = maybe_applied;
   return r;
+}
+
+PushResult failed_call_result(const ListingPush &p, const HttpResponse &r, const std::string &message,
+                              std::optional<std::chrono::milliseconds> retry_after) {
+  if (r.status == 429)
+    return retryable_result(p, message, retry_after, true);
+  if (classify(r) == ResponseClass::retryable)
+    return retryable_result(p, message, retry_after);
+  return permanent_result(p, message);
+}
+
+void hold_gate(RateGate &gate, std::optional<std::chrono::milliseconds> retry_after) {
+  if (retry_after)
+    gate.pause_for(*retry_after);
+  else
+    gate.drain();
+}
+
+double expires_in_or(const nlohmann::json &answer, double fallback) {
+  auto e = answer.find("expires_in");
+  if (e != answer.end() && e->is_number() && e->get<double>() > 0)
+    return std::min(e->get<double>(), 86400.0);
+  return fallback;
+}
+
+void refuse_token(TokenGrant &g, const HttpResponse &r, const std::optional<nlohmann::json> &answer,
+                  const std::string &what) {
+  std::string why = "HTTP " + std::to_string(r.status);
+  if (answer && answer->is_object())
+    why += " " + answer->value("error", std::string()) + ": " + answer->value("error_description", std::string());
+  g.error = clip(what + " token refresh refused: " + why);
+  g.retryable = classify(r) == ResponseClass::retryable;
 }
 
 std::string percent_encode(std::string_view s) {

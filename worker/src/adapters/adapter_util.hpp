@@ -4,7 +4,11 @@
 // ChannelConfig options.
 #pragma once
 
+#include "adapters/access_token.hpp"
 #include "channel_adapter.hpp"
+#include "http/http_client.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -52,12 +56,33 @@ private:
   std::function<void(std::vector<PushResult>)> done_;
 };
 
+// Starts one push(): the job for the batch, or, when the adapter is stopped,
+// nullptr after every slot got "adapter shut down".
+std::shared_ptr<PushJob> start_push(boost::asio::io_context &io, std::vector<ListingPush> batch,
+                                    std::function<void(std::vector<PushResult>)> done, bool stopped);
+
 // Builders for the usual results.
 PushResult acked_result(const ListingPush &p, int qty, std::string message = {});
 PushResult permanent_result(const ListingPush &p, std::string message);
 PushResult retryable_result(const ListingPush &p, std::string message,
                             std::optional<std::chrono::milliseconds> retry_after = std::nullopt,
                             bool throttled = false, bool maybe_applied = false);
+
+// The result of a failed (non-2xx) call the adapter did not handle itself:
+// 429 retryable and throttled, else retryable or permanent as classify() says.
+PushResult failed_call_result(const ListingPush &p, const HttpResponse &r, const std::string &message,
+                              std::optional<std::chrono::milliseconds> retry_after);
+
+class RateGate;
+// A 429: holds the whole gate for Retry-After, or drains it when there is none.
+void hold_gate(RateGate &gate, std::optional<std::chrono::milliseconds> retry_after);
+
+// An OAuth token answer's expires_in (capped at a day), else the fallback.
+double expires_in_or(const nlohmann::json &answer, double fallback);
+// Fills g for a refused token refresh: "<what> token refresh refused: HTTP
+// <status> <error>: <error_description>", retryable as classify() says.
+void refuse_token(TokenGrant &g, const HttpResponse &r, const std::optional<nlohmann::json> &answer,
+                  const std::string &what);
 
 // RFC 3986 percent-encoding of everything but unreserved characters.
 std::string percent_encode(std::string_view s);
@@ -69,6 +94,26 @@ std::string option_or(const ChannelConfig &cfg, const std::string &key, std::str
 std::string credential_or(const ChannelConfig &cfg, const std::string &key, std::string fallback = {});
 // Parses a positive integer option; error set on a bad value.
 bool positive_option(const ChannelConfig &cfg, const std::string &key, long long &value, std::string &error);
+
+// from_config's error setter: bad("what") sets error to "channel <code>:
+// what" and returns std::nullopt.
+inline auto config_error(const ChannelConfig &cfg, std::string &error) {
+  return [&cfg, &error](const std::string &what) {
+    error = "channel " + cfg.code + ": " + what;
+    return std::nullopt;
+  };
+}
+
+// make_<channel>_adapter: Options::from_config, then the adapter on env's
+// io_context and HTTP client; nullptr (error set) on a bad config.
+template <class Adapter, class Options>
+std::unique_ptr<ChannelAdapter> make_adapter_from_config(const ChannelConfig &cfg, AdapterEnv &env,
+                                                         std::string &error) {
+  auto opts = Options::from_config(cfg, error);
+  if (!opts)
+    return nullptr;
+  return std::make_unique<Adapter>(std::move(*opts), env.io, env.http);
+}
 
 // Removes trailing slashes (base URLs are joined with "/path").
 std::string strip_trailing_slash(std::string url);

@@ -78,10 +78,7 @@ std::optional<AmazonOptions> AmazonOptions::from_config(const ChannelConfig &cfg
   o.client_id = credential_or(cfg, "client_id");
   o.client_secret = credential_or(cfg, "client_secret");
   o.refresh_token = credential_or(cfg, "refresh_token");
-  auto bad = [&](const std::string &what) {
-    error = "channel " + cfg.code + ": " + what;
-    return std::nullopt;
-  };
+  auto bad = config_error(cfg, error);
   if (o.seller_id.empty())
     return bad("options.seller_id is required for amazon (the merchant token, e.g. A1B2C3D4E5)");
   if (o.client_id.empty() || o.client_secret.empty() || o.refresh_token.empty())
@@ -139,10 +136,7 @@ void AmazonAdapter::fetch_token(std::function<void(TokenGrant)> cb) {
     auto j = parse_bounded_json(r.body);
     if (r.status == 200 && j && j->is_object() && j->contains("access_token") && (*j)["access_token"].is_string()) {
       g.access_token = (*j)["access_token"].get<std::string>();
-      g.expires_in_s = 3600;
-      auto e = j->find("expires_in");
-      if (e != j->end() && e->is_number() && e->get<double>() > 0)
-        g.expires_in_s = std::min(e->get<double>(), 86400.0);
+      g.expires_in_s = expires_in_or(*j, 3600);
       if (g.access_token.size() > 8192) {
         g.access_token.clear();
         g.error = "LWA answered an access token longer than 8 KiB";
@@ -151,23 +145,15 @@ void AmazonAdapter::fetch_token(std::function<void(TokenGrant)> cb) {
     }
     // {"error": "invalid_grant", "error_description": "..."}: the credentials
     // are wrong; a 5xx or 429 may pass.
-    std::string why = "HTTP " + std::to_string(r.status);
-    if (j && j->is_object())
-      why += " " + j->value("error", std::string()) + ": " + j->value("error_description", std::string());
-    g.error = clip("LWA token refresh refused: " + why);
-    g.retryable = classify(r) == ResponseClass::retryable;
+    refuse_token(g, r, j, "LWA");
     cb(g);
   });
 }
 
 void AmazonAdapter::push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) {
-  auto job = std::make_shared<PushJob>(io_, std::move(batch), std::move(done));
-  if (stopped_) {
-    PushResult r;
-    r.message = "adapter shut down";
-    job->set_rest(r);
+  auto job = start_push(io_, std::move(batch), std::move(done), stopped_);
+  if (!job)
     return;
-  }
   for (std::size_t i = 0; i < job->size(); ++i)
     submit(job, i, false);
 }
@@ -244,10 +230,7 @@ void AmazonAdapter::on_patch(const std::shared_ptr<PushJob> &job, std::size_t i,
   if (r.status == 429) {
     // QuotaExceeded: our bucket was optimistic. No Retry-After is documented;
     // the next token at the applied rate is the earliest sensible retry.
-    if (wait)
-      gate_.pause_for(*wait);
-    else
-      gate_.drain();
+    hold_gate(gate_, wait);
     auto next = wait.value_or(std::chrono::milliseconds(static_cast<long long>(1000.0 / gate_.bucket().rate())));
     job->set(i, retryable_result(p, sp_error_text(r), next, true));
     return;
@@ -283,10 +266,7 @@ void AmazonAdapter::on_patch(const std::shared_ptr<PushJob> &job, std::size_t i,
 }
 
 std::unique_ptr<ChannelAdapter> make_amazon_adapter(const ChannelConfig &cfg, AdapterEnv &env, std::string &error) {
-  auto opts = AmazonOptions::from_config(cfg, error);
-  if (!opts)
-    return nullptr;
-  return std::make_unique<AmazonAdapter>(std::move(*opts), env.io, env.http);
+  return make_adapter_from_config<AmazonAdapter, AmazonOptions>(cfg, env, error);
 }
 
 }  // namespace stocksync::worker

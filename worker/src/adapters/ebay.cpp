@@ -138,10 +138,7 @@ std::optional<EbayOptions> EbayOptions::from_config(const ChannelConfig &cfg, st
   o.client_id = credential_or(cfg, "client_id");
   o.client_secret = credential_or(cfg, "client_secret");
   o.refresh_token = credential_or(cfg, "refresh_token");
-  auto bad = [&](const std::string &what) {
-    error = "channel " + cfg.code + ": " + what;
-    return std::nullopt;
-  };
+  auto bad = config_error(cfg, error);
   if (o.access_token.empty() && (o.client_id.empty() || o.client_secret.empty()))
     return bad("credentials access_token, or client_id and client_secret (with refresh_token), are required for ebay");
   if (!positive_option(cfg, "revisions_per_day", o.revisions_per_day, error))
@@ -199,17 +196,10 @@ void EbayAdapter::fetch_token(std::function<void(TokenGrant)> cb) {
     if (r.status == 200 && j && j->is_object() && j->contains("access_token") && (*j)["access_token"].is_string() &&
         (*j)["access_token"].get<std::string>().size() <= 8192) {
       g.access_token = (*j)["access_token"].get<std::string>();
-      g.expires_in_s = 7200;
-      auto e = j->find("expires_in");
-      if (e != j->end() && e->is_number() && e->get<double>() > 0)
-        g.expires_in_s = std::min(e->get<double>(), 86400.0);
+      g.expires_in_s = expires_in_or(*j, 7200);
       return cb(g);
     }
-    std::string why = "HTTP " + std::to_string(r.status);
-    if (j && j->is_object())
-      why += " " + j->value("error", std::string()) + ": " + j->value("error_description", std::string());
-    g.error = clip("eBay token refresh refused: " + why);
-    g.retryable = classify(r) == ResponseClass::retryable;
+    refuse_token(g, r, j, "eBay");
     cb(g);
   });
 }
@@ -217,13 +207,9 @@ void EbayAdapter::fetch_token(std::function<void(TokenGrant)> cb) {
 void EbayAdapter::with_token(std::function<void(const TokenGrant &)> cb) { tokens_.get(std::move(cb)); }
 
 void EbayAdapter::push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) {
-  auto job = std::make_shared<PushJob>(io_, std::move(batch), std::move(done));
-  if (stopped_) {
-    PushResult r;
-    r.message = "adapter shut down";
-    job->set_rest(r);
+  auto job = start_push(io_, std::move(batch), std::move(done), stopped_);
+  if (!job)
     return;
-  }
   auto ids = std::make_shared<std::vector<EbayListingId>>(job->size());
   std::vector<std::size_t> todo;
   std::int64_t now = clock_.wall();
@@ -419,23 +405,13 @@ void EbayAdapter::on_bulk(const std::shared_ptr<Call> &call, const std::string &
     return;
   }
   auto wait = retry_after(r, static_cast<std::time_t>(now));
-  if (r.status == 429) {
-    // The application's call quota (errorId 2001): nothing gets through
-    // until it resets, so hold the whole gate.
-    if (wait)
-      gate_.pause_for(*wait);
-    else
-      gate_.drain();
+  // A 429 is the application's call quota (errorId 2001): nothing gets
+  // through until it resets, so hold the whole gate.
+  if (r.status == 429)
+    hold_gate(gate_, wait);
+  if (r.status == 429 || classify(r) != ResponseClass::ok) {
     std::string msg = ebay_error_text(r);
-    each([&](std::size_t i, const ListingPush &p) { job.set(i, retryable_result(p, msg, wait, true)); });
-    return;
-  }
-  if (classify(r) != ResponseClass::ok) {
-    bool retry = classify(r) == ResponseClass::retryable;
-    std::string msg = ebay_error_text(r);
-    each([&](std::size_t i, const ListingPush &p) {
-      job.set(i, retry ? retryable_result(p, msg, wait) : permanent_result(p, msg));
-    });
+    each([&](std::size_t i, const ListingPush &p) { job.set(i, failed_call_result(p, r, msg, wait)); });
     return;
   }
   std::string err;
@@ -488,10 +464,7 @@ void EbayAdapter::on_bulk(const std::shared_ptr<Call> &call, const std::string &
 }
 
 std::unique_ptr<ChannelAdapter> make_ebay_adapter(const ChannelConfig &cfg, AdapterEnv &env, std::string &error) {
-  auto opts = EbayOptions::from_config(cfg, error);
-  if (!opts)
-    return nullptr;
-  return std::make_unique<EbayAdapter>(std::move(*opts), env.io, env.http);
+  return make_adapter_from_config<EbayAdapter, EbayOptions>(cfg, env, error);
 }
 
 }  // namespace stocksync::worker

@@ -119,6 +119,31 @@ std::string http_error_text(const HttpResponse &r) {
   return clip(out);
 }
 
+// A POST of a GraphQL body to the shop's Admin API endpoint.
+HttpRequest graphql_request(const ShopifyOptions &opts, std::string body) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = opts.endpoint();
+  req.timeout = opts.timeout;
+  req.headers = {{"X-Shopify-Access-Token", opts.access_token},
+                 {"Content-Type", "application/json"},
+                 {"Accept", "application/json"}};
+  req.body = std::move(body);
+  return req;
+}
+
+// A GraphQL answer's body (none after a transport failure or when it does
+// not parse: parse_error says why) and its extensions.cost, for the bucket.
+std::optional<json> read_answer(const HttpResponse &r, std::string &parse_error, ShopifyQueryCost &qc) {
+  std::optional<json> body;
+  if (!r.transport_failed()) {
+    body = parse_bounded_json(r.body, &parse_error);
+    if (body)
+      qc = parse_shopify_query_cost(*body);
+  }
+  return body;
+}
+
 }  // namespace
 
 // One inventorySetQuantities request and where its answers go.
@@ -153,10 +178,7 @@ std::optional<ShopifyOptions> ShopifyOptions::from_config(const ChannelConfig &c
   o.base_url = strip_trailing_slash(cfg.base_url);
   o.access_token = credential_or(cfg, "access_token");
   o.reason = option_or(cfg, "reason", o.reason);
-  auto bad = [&](const std::string &what) {
-    error = "channel " + cfg.code + ": " + what;
-    return std::nullopt;
-  };
+  auto bad = config_error(cfg, error);
   if (o.base_url.empty())
     return bad("base_url (the shop's root, e.g. https://example.myshopify.com) is required for shopify");
   if (o.base_url.find("/admin/") != std::string::npos)
@@ -303,13 +325,9 @@ void ShopifyAdapter::pump() {
 }
 
 void ShopifyAdapter::push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) {
-  auto job = std::make_shared<PushJob>(io_, std::move(batch), std::move(done));
-  if (stopped_) {
-    PushResult r;
-    r.message = "adapter shut down";
-    job->set_rest(r);
+  auto job = start_push(io_, std::move(batch), std::move(done), stopped_);
+  if (!job)
     return;
-  }
   forget_calls();
   // True retries of a call whose answer was lost go back as that call;
   // everything else is new.
@@ -400,14 +418,7 @@ void ShopifyAdapter::send_call(const std::shared_ptr<PushJob> &job, std::shared_
           job->set(*s, retryable_result(job->item(*s), "adapter shut down"));
       return;
     }
-    HttpRequest req;
-    req.method = "POST";
-    req.url = opts_.endpoint();
-    req.timeout = opts_.timeout;
-    req.headers = {{"X-Shopify-Access-Token", opts_.access_token},
-                   {"Content-Type", "application/json"},
-                   {"Accept", "application/json"}};
-    req.body = call->body;
+    HttpRequest req = graphql_request(opts_, call->body);
     http_.send(std::move(req), [this, alive, job, call](HttpResponse r) {
       if (alive.expired()) {
         for (auto &s : call->slot)
@@ -423,14 +434,9 @@ void ShopifyAdapter::send_call(const std::shared_ptr<PushJob> &job, std::shared_
 // An inventorySetQuantities answer: HTTP level, top-level errors, then the payload.
 void ShopifyAdapter::on_call(const std::shared_ptr<PushJob> &job, const std::shared_ptr<Call> &call,
                              const HttpResponse &r, double cost) {
-  std::optional<json> body;
   std::string parse_error;
   ShopifyQueryCost qc;
-  if (!r.transport_failed()) {
-    body = parse_bounded_json(r.body, &parse_error);
-    if (body)
-      qc = parse_shopify_query_cost(*body);
-  }
+  std::optional<json> body = read_answer(r, parse_error, qc);
   bucket_.complete(clock_.mono(), cost, qc);
   pump();
   auto all = [&](auto &&make) {
@@ -730,27 +736,15 @@ void ShopifyAdapter::read_chunk(std::vector<ShopifyLevelId> levels, QuantitiesDo
       auto [qs, es] = fail_all("adapter shut down");
       return done(std::move(qs), std::move(es));
     }
-    HttpRequest req;
-    req.method = "POST";
-    req.url = opts_.endpoint();
-    req.timeout = opts_.timeout;
-    req.headers = {{"X-Shopify-Access-Token", opts_.access_token},
-                   {"Content-Type", "application/json"},
-                   {"Accept", "application/json"}};
-    req.body = json{{"query", q}}.dump();
+    HttpRequest req = graphql_request(opts_, json{{"query", q}}.dump());
     http_.send(std::move(req), [this, alive, cost, n, fail_all, done = std::move(done)](HttpResponse r) mutable {
       if (alive.expired()) {
         auto [qs, es] = fail_all("adapter shut down");
         return done(std::move(qs), std::move(es));
       }
-      std::optional<json> body;
       std::string perr;
       ShopifyQueryCost qc;
-      if (!r.transport_failed()) {
-        body = parse_bounded_json(r.body, &perr);
-        if (body)
-          qc = parse_shopify_query_cost(*body);
-      }
+      std::optional<json> body = read_answer(r, perr, qc);
       bucket_.complete(clock_.mono(), cost, qc);
       pump();
       std::string why;
@@ -796,10 +790,7 @@ void ShopifyAdapter::read_chunk(std::vector<ShopifyLevelId> levels, QuantitiesDo
 }
 
 std::unique_ptr<ChannelAdapter> make_shopify_adapter(const ChannelConfig &cfg, AdapterEnv &env, std::string &error) {
-  auto opts = ShopifyOptions::from_config(cfg, error);
-  if (!opts)
-    return nullptr;
-  return std::make_unique<ShopifyAdapter>(std::move(*opts), env.io, env.http);
+  return make_adapter_from_config<ShopifyAdapter, ShopifyOptions>(cfg, env, error);
 }
 
 }  // namespace stocksync::worker

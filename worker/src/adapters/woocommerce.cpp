@@ -87,10 +87,7 @@ std::optional<WooOptions> WooOptions::from_config(const ChannelConfig &cfg, std:
   o.base_url = strip_trailing_slash(cfg.base_url);
   o.consumer_key = credential_or(cfg, "consumer_key");
   o.consumer_secret = credential_or(cfg, "consumer_secret");
-  auto bad = [&](const std::string &what) {
-    error = "channel " + cfg.code + ": " + what;
-    return std::nullopt;
-  };
+  auto bad = config_error(cfg, error);
   if (o.base_url.empty())
     return bad("base_url (the shop's site root, e.g. https://shop.example.com) is required for woocommerce");
   if (!is_https(o.base_url) && !is_loopback_http(o.base_url))
@@ -122,13 +119,9 @@ void WooCommerceAdapter::shutdown() {
 }
 
 void WooCommerceAdapter::push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) {
-  auto job = std::make_shared<PushJob>(io_, std::move(batch), std::move(done));
-  if (stopped_) {
-    PushResult r;
-    r.message = "adapter shut down";
-    job->set_rest(r);
+  auto job = start_push(io_, std::move(batch), std::move(done), stopped_);
+  if (!job)
     return;
-  }
   // Products go to products/batch, variations to their parent's batch route.
   std::map<std::string, std::vector<std::size_t>> routes;
   for (std::size_t i = 0; i < job->size(); ++i) {
@@ -198,18 +191,11 @@ void WooCommerceAdapter::on_batch(const std::shared_ptr<PushJob> &job, const std
     std::string msg = wp_error_text(r) + " (batch limit now " + std::to_string(opts_.batch) + ")";
     return all([&](const ListingPush &p) { return retryable_result(p, msg, std::chrono::milliseconds(0)); });
   }
-  if (r.status == 429) {
-    if (wait)
-      gate_.pause_for(*wait);
-    else
-      gate_.drain();
+  if (r.status == 429)
+    hold_gate(gate_, wait);
+  if (r.status == 429 || classify(r) != ResponseClass::ok) {
     std::string msg = wp_error_text(r);
-    return all([&](const ListingPush &p) { return retryable_result(p, msg, wait, true); });
-  }
-  if (classify(r) != ResponseClass::ok) {
-    bool retry = classify(r) == ResponseClass::retryable;
-    std::string msg = wp_error_text(r);
-    return all([&](const ListingPush &p) { return retry ? retryable_result(p, msg, wait) : permanent_result(p, msg); });
+    return all([&](const ListingPush &p) { return failed_call_result(p, r, msg, wait); });
   }
   std::string err;
   auto j = parse_bounded_json(r.body, &err);
@@ -256,10 +242,7 @@ void WooCommerceAdapter::on_batch(const std::shared_ptr<PushJob> &job, const std
 
 std::unique_ptr<ChannelAdapter> make_woocommerce_adapter(const ChannelConfig &cfg, AdapterEnv &env,
                                                          std::string &error) {
-  auto opts = WooOptions::from_config(cfg, error);
-  if (!opts)
-    return nullptr;
-  return std::make_unique<WooCommerceAdapter>(std::move(*opts), env.io, env.http);
+  return make_adapter_from_config<WooCommerceAdapter, WooOptions>(cfg, env, error);
 }
 
 }  // namespace stocksync::worker
