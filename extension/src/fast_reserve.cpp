@@ -11,13 +11,13 @@
 
 #include "direct.hpp"
 #include "fast_reserve.hpp"
+#include "movement.hpp"
 
 extern "C" {
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/pg_collation.h"
 #include "catalog/pg_trigger.h"
 #include "commands/sequence.h"
 #include "executor/tuptable.h"
@@ -47,16 +47,6 @@ Column(TupleTableSlot *slot, int attnum)
 	return DatumGetInt32(slot->tts_values[attnum - 1]);
 }
 
-Datum
-OneElementArray(Datum value, Oid type)
-{
-	int16 typlen;
-	bool typbyval;
-	char typalign;
-	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_array(&value, 1, type, typlen, typbyval, typalign));
-}
-
 struct Relations
 {
 	Relation stock;
@@ -72,12 +62,6 @@ struct Relations
 		table_close(stock, NoLock);
 	}
 };
-
-bool
-SameText(Datum a, Datum b)
-{
-	return DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, a, b));
-}
 
 // Waits out an in-flight insert of the same order key; true if the order
 // exists (committed, or inserted earlier in this transaction).
@@ -107,9 +91,12 @@ OrderExists(Relation reservation, Oid pkey, const Datum *key)
 }  // namespace
 
 FastReserve
-ReserveFast(Datum channel, Datum order_ref, Datum sku, Datum location, int32 qty, Datum ttl, int64 *reservation_id,
+ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, int64 *reservation_id,
 			TimestampTz *expires_at)
 {
+	Datum sku = line.sku;
+	Datum location = line.location;
+	int32 qty = line.qty;
 	const DirectCatalog *cat = GetDirectCatalog();
 	if (cat == nullptr)
 		return FastReserve::kFallback;
@@ -142,8 +129,8 @@ ReserveFast(Datum channel, Datum order_ref, Datum sku, Datum location, int32 qty
 											GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
 											TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
 		slot_getallattrs(stock);
-		locked = result == TM_Ok && SameText(stock->tts_values[kSku - 1], sku) &&
-				 SameText(stock->tts_values[kLocation - 1], location);
+		locked = result == TM_Ok && CompareText(stock->tts_values[kSku - 1], sku) == 0 &&
+				 CompareText(stock->tts_values[kLocation - 1], location) == 0;
 	}
 	UnregisterSnapshot(snapshot);
 	if (!locked)
@@ -179,9 +166,9 @@ ReserveFast(Datum channel, Datum order_ref, Datum sku, Datum location, int32 qty
 					 channel,
 					 order_ref,
 					 CStringGetTextDatum("reserved"),
-					 OneElementArray(sku, TEXTOID),
-					 OneElementArray(location, TEXTOID),
-					 OneElementArray(Int32GetDatum(qty), INT4OID),
+					 TextArray(&line, 1, false),
+					 TextArray(&line, 1, true),
+					 IntArray(&line.qty, 1),
 					 (Datum) 0,
 					 (Datum) 0,
 					 (Datum) 0,

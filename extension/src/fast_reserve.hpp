@@ -5,6 +5,8 @@
 
 #include "pg.hpp"
 
+#include "order.hpp"
+
 namespace stocksync {
 
 enum class FastReserve
@@ -14,7 +16,7 @@ enum class FastReserve
 	kHeld,		// order inserted, units held, ledger row appended
 };
 
-FastReserve ReserveFast(Datum channel, Datum order_ref, Datum sku, Datum location, int32 qty, Datum ttl,
-						int64 *reservation_id, TimestampTz *expires_at);
+FastReserve ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, int64 *reservation_id,
+						TimestampTz *expires_at);
 
 }  // namespace stocksync

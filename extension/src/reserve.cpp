@@ -272,53 +272,6 @@ SaveShortages(const ReserveRequest &req)
 			args, nullptr);
 }
 
-// The common case of a single pessimistic line as one statement: insert the
-// order, take the units if they are available and append the ledger row. Each
-// step feeds the next (hold reads res, the ledger insert reads hold), so a
-// replay (no new order row) touches no stock, and a shortage leaves the order
-// row for the caller to either refuse (rolling it back) or record. One SPI
-// execution instead of three is what keeps reserve() near a bare decrement.
-enum class FastPath
-{
-	kReplay,	 // the order exists already (or the channel is unknown)
-	kHeld,		 // order inserted, units held, ledger row written
-	kShort,		 // order inserted, nothing held yet
-};
-
-FastPath
-ReserveSingleLine(const ReserveRequest &req, ReserveResult *result)
-{
-	static SPIPlanPtr plan = nullptr;
-	static const Oid types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, INTERVALOID};
-	const OrderLine &line = req.lines[0];
-	Datum args[] = {req.channel, req.order_ref, line.sku, line.location, Int32GetDatum(line.qty), req.ttl};
-	uint64 rows = RunPlan(
-		KeptPlan(&plan,
-				 "WITH res AS ("
-				 "  INSERT INTO stocksync.reservation (channel, order_ref, skus, locations, quantities, expires_at) "
-				 "  SELECT c.code, $2, ARRAY[$3], ARRAY[$4], ARRAY[$5], pg_catalog.now() + $6 "
-				 "    FROM stocksync.channel c WHERE c.code = $1 "
-				 "  ON CONFLICT (channel, order_ref) DO NOTHING RETURNING id, expires_at), "
-				 "hold AS ("
-				 "  UPDATE stocksync.stock_level s SET reserved = s.reserved + $5, version = s.version + 1 "
-				 "    FROM res WHERE s.sku = $3 AND s.location = $4 "
-				 "     AND s.on_hand - s.reserved - s.committed - s.damaged - s.quality_control - s.safety_stock >= $5 "
-				 "  RETURNING res.id), "
-				 "led AS ("
-				 "  INSERT INTO stocksync.ledger (kind, sku, location, qty, d_reserved, reservation_id) "
-				 "  SELECT 'RESERVE', $3, $4, $5, $5, hold.id FROM hold) "
-				 "SELECT res.id, res.expires_at, EXISTS (SELECT 1 FROM hold) FROM res",
-				 6, types),
-		args, nullptr);
-	if (rows == 0)
-		return FastPath::kReplay;
-	result->reservation_id = ColumnInt64(0, 1);
-	result->shortage = 0;
-	result->has_expiry = true;
-	result->expires_at = DatumGetTimestampTz(ColumnDatum(0, 2));
-	return DatumGetBool(ColumnDatum(0, 3)) ? FastPath::kHeld : FastPath::kShort;
-}
-
 void
 AppendReserveLedger(const OrderLine &line, int64 reservation_id)
 {
@@ -333,13 +286,15 @@ Reserve(ReserveRequest &req)
 {
 	req.count = NormalizeLines(req.lines, req.count);
 	ReserveResult result;
+	// The common case, one pessimistic line with enough stock, is written
+	// without the executor (fast_reserve.cpp); every other case, and that one
+	// when the fast path steps aside, takes the general path below.
 	if (req.count == 1 && req.strategy == Strategy::kPessimistic)
 	{
-		const OrderLine &line = req.lines[0];
 		result.shortage = 0;
 		result.has_expiry = true;
-		switch (ReserveFast(req.channel, req.order_ref, line.sku, line.location, line.qty, req.ttl,
-							&result.reservation_id, &result.expires_at))
+		switch (ReserveFast(req.channel, req.order_ref, req.lines[0], req.ttl, &result.reservation_id,
+							&result.expires_at))
 		{
 			case FastReserve::kHeld:
 				return result;
@@ -347,20 +302,6 @@ Reserve(ReserveRequest &req)
 				return ReplayResult(req);
 			case FastReserve::kFallback:
 				break;
-		}
-		switch (ReserveSingleLine(req, &result))
-		{
-			case FastPath::kReplay:
-				return ReplayResult(req);
-			case FastPath::kHeld:
-				return result;
-			case FastPath::kShort:
-				req.lines[0].shortage = HoldLocked(req, req.lines[0]);
-				result.shortage = req.lines[0].shortage;
-				AppendReserveLedger(req.lines[0], result.reservation_id);
-				if (result.shortage > 0)
-					SaveShortages(req);
-				return result;
 		}
 	}
 	if (!InsertReservation(req, &result))

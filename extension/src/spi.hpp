@@ -26,11 +26,4 @@ int64 ColumnInt64(uint64 row, int column);
 // materialized result; the query's columns must match the declared result.
 void MaterializeLastResult(FunctionCallInfo fcinfo);
 
-// Text argument as a C string, for messages.
-inline const char *
-ArgCString(FunctionCallInfo fcinfo, int argno)
-{
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
-
 }  // namespace stocksync
