@@ -1,8 +1,6 @@
 // The level-triggered sync core; see core.hpp for the state machine.
 #include "sync/core.hpp"
 
-#include "util/crypto.hpp"
-
 #include <algorithm>
 #include <cstdio>
 
@@ -420,6 +418,8 @@ void SyncCore::run_channel(ChannelState &cs) {
   std::size_t max_batch = std::max<std::size_t>(1, ad ? ad->max_batch() : 1);
   if (cs.ch.cfg.batch_size > 0)
     max_batch = std::min(max_batch, cs.ch.cfg.batch_size);
+  bool cas = ad && ad->compare_and_set();
+  ChannelMetrics *m = metrics_ ? &metrics_->channel(cs.ch.cfg.code) : nullptr;
   auto now = sched_.now();
   auto wall = sched_.wall_now();
   while (!cs.dirty.empty() && cs.batches_in_flight < max_in_flight) {
@@ -477,8 +477,8 @@ void SyncCore::run_channel(ChannelState &cs) {
         StateWrite w = state_write(row.channel, row.external_id, "shadow");
         w.pushed_qty = row.desired_qty;
         writes.push_back(std::move(w));
-        if (metrics_)
-          ++metrics_->channel(row.channel).shadow_recorded;
+        if (m)
+          ++m->shadow_recorded;
         if (fc != cs.first_change.end())
           cs.first_change.erase(fc);
         break;
@@ -493,7 +493,7 @@ void SyncCore::run_channel(ChannelState &cs) {
         InFlight f;
         if (fc != cs.first_change.end())
           f.first_change = fc->second;
-        f.row = row;
+        f.row = std::move(row);
         pushes.push_back(std::move(f));
         break;
       }
@@ -531,7 +531,7 @@ void SyncCore::run_channel(ChannelState &cs) {
         // uncertain push itself (same variables, same key): the channel
         // answers with the original result, so a later push never compares
         // against a value the channel passed through (A-B-A).
-        if (ad && ad->compare_and_set() && (f.row.state == "retry" || f.row.state == "in_flight") &&
+        if (cas && (f.row.state == "retry" || f.row.state == "in_flight") &&
             f.row.pushed_qty && f.row.pushed_qty != f.row.acked_qty)
           p.desired_qty = *f.row.pushed_qty;
         p.inputs_version = f.row.inputs_version;
@@ -661,7 +661,7 @@ void SyncCore::on_results(std::uint64_t g, const std::string &code, std::vector<
         w.attempts = attempts;
         w.last_error = r.message.empty() ? "retryable error" : r.message;
         writes.push_back(std::move(w));
-          if (m)
+        if (m)
           ++m->dead;
         break;
       }

@@ -23,6 +23,17 @@ WallTime from_epoch(const char *s) {
   return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(v)));
 }
 
+// A double-quoted array element, with " and backslash escaped.
+void append_quoted(std::string &out, const std::string &s) {
+  out += '"';
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
 }  // namespace
 
 std::string pg_text_array(const std::vector<std::string> &v) {
@@ -30,13 +41,7 @@ std::string pg_text_array(const std::vector<std::string> &v) {
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (i)
       out += ',';
-    out += '"';
-    for (char c : v[i]) {
-      if (c == '"' || c == '\\')
-        out += '\\';
-      out += c;
-    }
-    out += '"';
+    append_quoted(out, v[i]);
   }
   return out + "}";
 }
@@ -199,13 +204,7 @@ void PgDatabase::write_states(const std::vector<StateWrite> &ws) {
         out += "NULL";
         continue;
       }
-      out += '"';
-      for (char c : v[i]) {
-        if (c == '"' || c == '\\')
-          out += '\\';
-        out += c;
-      }
-      out += '"';
+      append_quoted(out, v[i]);
     }
     return out + "}";
   };

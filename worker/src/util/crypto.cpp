@@ -12,6 +12,17 @@
 #include <vector>
 
 namespace stocksync::worker {
+namespace {
+
+// The first 16 bytes of b as a lower-case UUID with dashes.
+std::string format_uuid(const unsigned char *b) {
+  char s[37];
+  std::snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return s;
+}
+
+}  // namespace
 
 std::string hmac_sha256(std::string_view key, std::string_view msg) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -62,10 +73,7 @@ std::string random_uuid() {
     throw std::runtime_error("RAND_bytes failed");
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char s[37];
-  std::snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return s;
+  return format_uuid(b);
 }
 
 std::string uuid_from_name(std::string_view name) {
@@ -75,10 +83,7 @@ std::string uuid_from_name(std::string_view name) {
     throw std::runtime_error("SHA-256 failed");
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x80);
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char s[37];
-  std::snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return s;
+  return format_uuid(b);
 }
 
 std::optional<std::string> std_webhook_key(std::string_view secret) {
