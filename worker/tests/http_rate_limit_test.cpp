@@ -1,7 +1,6 @@
-// Limiter and backoff arithmetic: token bucket, Shopify cost bucket, full
-// jitter, Retry-After and x-amzn-RateLimit-Limit parsing, classification,
+// Limiter arithmetic: token bucket, Shopify cost bucket,
+// Retry-After and x-amzn-RateLimit-Limit parsing, classification,
 // bounded JSON, and the RateGate on a real io_context.
-#include "http/backoff.hpp"
 #include "http/bounded_json.hpp"
 #include "http/classify.hpp"
 #include "http/rate_defaults.hpp"
@@ -122,39 +121,6 @@ TEST(HttpShopifyCostBucket, FollowsPlanFromResponses) {
   b.complete(0, 0, plus);
   EXPECT_EQ(b.maximum(), 20000);
   EXPECT_EQ(b.restore_rate(), 1000);
-}
-
-TEST(HttpBackoff, FullJitterWithinCappedCeiling) {
-  BackoffPolicy p{500ms, 60000ms};
-  EXPECT_EQ(backoff_ceiling(p, 1), 500ms);
-  EXPECT_EQ(backoff_ceiling(p, 2), 1000ms);
-  EXPECT_EQ(backoff_ceiling(p, 5), 8000ms);
-  EXPECT_EQ(backoff_ceiling(p, 8), 60000ms);
-  EXPECT_EQ(backoff_ceiling(p, 1000), 60000ms);  // no overflow
-  EXPECT_EQ(full_jitter_delay(p, 3, 0.0), 0ms);
-  EXPECT_EQ(full_jitter_delay(p, 3, 0.5), 1000ms);
-  EXPECT_EQ(full_jitter_delay(p, 3, 0.9999999), 1999ms);
-  EXPECT_EQ(full_jitter_delay(p, 3, 0.1, 7000ms), 7000ms) << "Retry-After is a floor";
-  Backoff b(p, 42);
-  for (int a = 1; a < 30; ++a) {
-    auto d = b.delay(a);
-    EXPECT_GE(d, 0ms);
-    EXPECT_LT(d, backoff_ceiling(p, a));
-  }
-}
-
-TEST(HttpBackoff, SeededSequenceReplaysExactly) {
-  BackoffPolicy p;
-  Backoff a(p, 7), b(p, 7), c(p, 8);
-  bool differs = false;
-  for (int i = 1; i <= 20; ++i) {
-    auto x = a.delay(i), y = b.delay(i), z = c.delay(i);
-    EXPECT_EQ(x, y);
-    differs = differs || x != z;
-  }
-  EXPECT_TRUE(differs);
-  SplitMix64 r(0);
-  EXPECT_EQ(r.next(), 0xE220A8397B1DCDAFull);  // SplitMix64 reference value for seed 0
 }
 
 TEST(HttpClassify, StatusClasses) {

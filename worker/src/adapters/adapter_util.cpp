@@ -201,6 +201,10 @@ bool is_loopback_http(std::string_view url) {
   return false;
 }
 
+bool all_digits(const std::string &s) {
+  return !s.empty() && s.size() <= 19 && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
 std::string clip(std::string s, std::size_t max) {
   if (s.size() > max) {
     s.resize(max);

@@ -121,6 +121,9 @@ std::string strip_trailing_slash(std::string url);
 bool is_loopback_http(std::string_view url);
 bool is_https(std::string_view url);
 
+// A decimal id of 1 to 19 digits (fits a signed 64-bit integer).
+bool all_digits(const std::string &s);
+
 // Truncates a message for PushResult::message (a channel may answer with
 // kilobytes of text).
 std::string clip(std::string s, std::size_t max = 300);

@@ -3,6 +3,7 @@
 
 #include "http/bounded_json.hpp"
 #include "http/classify.hpp"
+#include "http/rate_defaults.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -88,13 +89,13 @@ std::optional<AmazonOptions> AmazonOptions::from_config(const ChannelConfig &cfg
   for (const std::string *u : {&o.api_base, &o.auth_url})
     if (!is_https(*u) && !is_loopback_http(*u))
       return bad("\"" + *u + "\" must be https (plain http only to a loopback simulator)");
-  auto spec = std::make_pair(5.0, 5.0);  // patchListingsItem default plan (§2.5)
-  o.rate = cfg.rate_per_sec > 0 ? cfg.rate_per_sec : spec.first;
+  const RateSpec spec = *documented_rate("amazon", "patchListingsItem");  // default plan (§2.5)
+  o.rate = cfg.rate_per_sec > 0 ? cfg.rate_per_sec : spec.rate;
   // One token of headroom below the documented burst: Amazon's bucket counts
   // arrivals, and a burst that leaves together can arrive bunched closer
   // than it left (connection set-up delays the first calls more than the
   // next ones), which a full-size burst turns into a 429.
-  o.burst = cfg.burst > 0 ? cfg.burst : std::max(1.0, spec.second - 1);
+  o.burst = cfg.burst > 0 ? cfg.burst : std::max(1.0, spec.burst - 1);
   o.batch = cfg.batch_size > 0 ? std::min<std::size_t>(cfg.batch_size, 25) : 1;
   // One PATCH per SKU: keep the burst busy unless the config says otherwise.
   o.in_flight = cfg.max_in_flight > 0 ? static_cast<std::size_t>(cfg.max_in_flight)

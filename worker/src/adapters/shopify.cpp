@@ -29,10 +29,6 @@ constexpr std::size_t kMaxRemembered = 20000;    // listing keys of calls with a
 constexpr const char *kItemGid = "gid://shopify/InventoryItem/";
 constexpr const char *kLocationGid = "gid://shopify/Location/";
 
-bool all_digits(const std::string &s) {
-  return !s.empty() && s.size() <= 19 && s.find_first_not_of("0123456789") == std::string::npos;
-}
-
 // "N" or "gid://shopify/<Type>/N" -> "N"; nullopt for anything else.
 std::optional<std::string> numeric_id(const std::string &s, const std::string &gid_prefix) {
   std::string n = s.rfind(gid_prefix, 0) == 0 ? s.substr(gid_prefix.size()) : s;

@@ -1,6 +1,8 @@
 // Standard Webhooks stock events; see webhook.hpp.
 #include "adapters/webhook.hpp"
 
+#include "adapters/adapter_util.hpp"
+#include "http/classify.hpp"
 #include "util/crypto.hpp"
 
 #include <boost/asio/post.hpp>
@@ -33,17 +35,6 @@ std::string hex(std::string_view bytes) {
 }
 
 }  // namespace
-
-std::optional<std::chrono::milliseconds> parse_retry_after(const HttpResponse &resp) {
-  auto v = resp.header("Retry-After");
-  if (!v || v->empty() || v->size() > 64)
-    return std::nullopt;
-  char *end = nullptr;
-  double secs = std::strtod(v->c_str(), &end);
-  if (end && *end == '\0' && secs >= 0 && secs < 86400)
-    return std::chrono::milliseconds(static_cast<long long>(secs * 1000));
-  return std::chrono::milliseconds(1000);
-}
 
 WebhookAdapter::WebhookAdapter(const ChannelConfig &cfg, AdapterEnv &env, std::string key,
                                std::function<std::int64_t()> unix_now)
@@ -80,6 +71,7 @@ HttpRequest WebhookAdapter::build_request(const std::vector<ListingPush> &batch,
 }
 
 std::vector<PushResult> WebhookAdapter::map_response(const std::vector<ListingPush> &batch, const HttpResponse &resp) {
+  const ResponseClass cls = classify(resp);
   std::vector<PushResult> out;
   out.reserve(batch.size());
   for (const auto &p : batch) {
@@ -89,16 +81,16 @@ std::vector<PushResult> WebhookAdapter::map_response(const std::vector<ListingPu
       r.outcome = PushOutcome::retryable;
       r.maybe_applied = resp.timed_out;
       r.message = "transport: " + resp.error;
-    } else if (resp.status >= 200 && resp.status < 300) {
+    } else if (cls == ResponseClass::ok) {
       r.outcome = PushOutcome::acked;
       r.acked_qty = p.desired_qty;
-    } else if (resp.status == 429 || resp.status >= 500) {
+    } else if (cls == ResponseClass::retryable) {
       r.outcome = PushOutcome::retryable;
       r.throttled = resp.status == 429;
-      r.retry_after = parse_retry_after(resp);
+      r.retry_after = retry_after(resp, std::time(nullptr));
       r.message = "HTTP " + std::to_string(resp.status);
     } else {
-      r.outcome = resp.status == 408 ? PushOutcome::retryable : PushOutcome::permanent;
+      r.outcome = PushOutcome::permanent;
       r.message = "HTTP " + std::to_string(resp.status) + ": " + resp.body.substr(0, 200);
     }
     out.push_back(std::move(r));
@@ -114,12 +106,12 @@ void WebhookAdapter::push(std::vector<ListingPush> batch, std::function<void(std
 }
 
 std::unique_ptr<ChannelAdapter> make_webhook_adapter(const ChannelConfig &cfg, AdapterEnv &env, std::string &error) {
-  auto it = cfg.credentials.find("secret");
-  if (it == cfg.credentials.end() || it->second.empty()) {
+  std::string secret = credential_or(cfg, "secret");
+  if (secret.empty()) {
     error = "channel " + cfg.code + ": credentials.secret (the whsec_ signing secret) is required for kind webhook";
     return nullptr;
   }
-  auto key = std_webhook_key(it->second);
+  auto key = std_webhook_key(secret);
   if (!key || key->empty()) {
     error = "channel " + cfg.code + ": credentials.secret is not a valid whsec_<base64> secret";
     return nullptr;

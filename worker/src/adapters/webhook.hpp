@@ -8,9 +8,10 @@
 //   body: {"type":"stock.changed","timestamp":"<ISO 8601>","data":[{"sku":<external_id>,
 //          "available":<qty>,"stocksync_sku":<sku>,"version":<inputs_version>}, ...]}
 // The key is the base64-decoded part of the whsec_ secret
-// (credentials.secret). 2xx acknowledges every listing of the batch; 429,
-// 502, 503, 504 and other 5xx are retryable (Retry-After honoured); 410 and
-// other 4xx are permanent; a 3xx is not followed and counts as a failure.
+// (credentials.secret). Answers map as classify() says (http/classify.hpp):
+// 2xx acknowledges every listing of the batch; 429, 408 and 5xx are
+// retryable (Retry-After honoured); 410 and other 4xx are permanent; a 3xx
+// is not followed and counts as a failure.
 #pragma once
 
 #include "channel_adapter.hpp"
@@ -46,8 +47,5 @@ private:
 };
 
 std::unique_ptr<ChannelAdapter> make_webhook_adapter(const ChannelConfig &cfg, AdapterEnv &env, std::string &error);
-
-// Parses Retry-After (delta seconds; an HTTP date counts as 1 s). nullopt if absent or invalid.
-std::optional<std::chrono::milliseconds> parse_retry_after(const HttpResponse &resp);
 
 }  // namespace stocksync::worker

@@ -17,10 +17,6 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxBatch = 100;  // create + update + delete per request (§4.3)
 
-bool all_digits(const std::string &s) {
-  return !s.empty() && s.size() <= 19 && s.find_first_not_of("0123456789") == std::string::npos;
-}
-
 // "HTTP 413 woocommerce_rest_request_entity_too_large: Unable to accept ..." from
 // the WP REST error shape {"code", "message", "data": {"status"}}.
 std::string wp_error_text(const HttpResponse &r) {

@@ -14,15 +14,6 @@ constexpr std::size_t kMaxHeaderValue = 64;         // longer than any valid dat
 constexpr long long kMaxRetryAfterMs = 24LL * 3600 * 1000;
 }  // namespace
 
-const char *to_string(ResponseClass c) {
-  switch (c) {
-  case ResponseClass::ok: return "ok";
-  case ResponseClass::retryable: return "retryable";
-  case ResponseClass::permanent: return "permanent";
-  }
-  return "unknown";
-}
-
 ResponseClass classify(const HttpResponse &r) {
   if (r.transport_failed() || r.status == 0)
     return ResponseClass::retryable;

@@ -20,8 +20,6 @@ namespace stocksync::worker {
 
 enum class ResponseClass { ok, retryable, permanent };
 
-const char *to_string(ResponseClass c);
-
 ResponseClass classify(const HttpResponse &response);
 
 // Retry-After (RFC 9110 §10.2.3): delta-seconds or an HTTP-date, relative to
