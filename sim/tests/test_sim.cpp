@@ -124,8 +124,18 @@ kind = "ebay"
   EXPECT_EQ(ch.find("A")->shown, 0);
   EXPECT_GT(ch.stats.buyer_arrivals_without_stock, 0);
   // Every history step is an order taking exactly its quantity.
+  // (At least three orders: at most 2 each, 5 in all; the loop below must not
+  // pass vacuously on an empty history.)
   auto& hist = ch.find("A")->history;
-  for (size_t i = 1; i < hist.size(); ++i) EXPECT_EQ(hist[i].cause, "order");
+  const auto& orders = ch.orders();
+  ASSERT_GE(orders.size(), 3u);
+  ASSERT_EQ(hist.size(), orders.size() + 1);
+  EXPECT_EQ(hist[0].cause, "initial");
+  EXPECT_EQ(hist[0].quantity, 5);
+  for (size_t i = 1; i < hist.size(); ++i) {
+    EXPECT_EQ(hist[i].cause, "order");
+    EXPECT_EQ(hist[i].quantity, hist[i - 1].quantity - orders[i - 1].quantity) << "history step " << i;
+  }
 }
 
 TEST(SimBuyers, SpikesRaiseTheRate) {

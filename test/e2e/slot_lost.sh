@@ -58,7 +58,10 @@ changes 200 $NSKU
 check_recreated "(a)" "$r0" "$s0" "$d0" "$l0"
 log "(a) slot recreated after one reconnect, full diff, converged"
 
-if [[ ${E2E_SLOT_INVALIDATION:-1} == 1 ]]; then
+# Only an explicit E2E_SLOT_INVALIDATION=0 skips (b); any other value runs it.
+if [[ ${E2E_SLOT_INVALIDATION:-1} == 0 ]]; then
+  log "(b) SKIPPED: E2E_SLOT_INVALIDATION=0"
+else
   r0=$(metric stocksync_replication_reconnects_total) s0=$(metric stocksync_slot_recreated_total)
   d0=$(metric stocksync_full_diffs_total) l0=$(count_log "replication slot $SLOT created; running a full diff")
   on_exit "psql -qX -d postgres -c 'ALTER SYSTEM RESET max_slot_wal_keep_size' -c 'SELECT pg_reload_conf()'"

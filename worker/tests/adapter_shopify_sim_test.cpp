@@ -37,8 +37,8 @@ access_token = "shpat_sim_test"
 
 struct AdapterShopifySim : SimFixture {
   void SetUp() override {
-    if (!start_sim(kScenario))
-      GTEST_SKIP() << kNotRunning;
+    start_sim(kScenario);
+    STOCKSYNC_REQUIRE_SIM(*sim);
     std::string err;
     adapter = make_shop_adapter("shpat_sim_test", err);
     ASSERT_TRUE(adapter) << err;
@@ -149,8 +149,7 @@ TEST(AdapterShopifySimBatch, TwoHundredFiftyOneListingsGoAsTwoCalls) {
     scenario += "  [[channels.listings]]\n  id = \"" + std::to_string(1000 + i) + "\"\n  sku = \"S" +
                 std::to_string(i) + "\"\n  quantity = 1\n";
   SimProcess sim(scenario);
-  if (!sim.running())
-    GTEST_SKIP() << "stocksync-sim not built (target stocksync-sim) or did not start";
+  STOCKSYNC_REQUIRE_SIM(sim);
   boost::asio::io_context io;
   CurlHttpClient http(io);
   ChannelConfig cfg;

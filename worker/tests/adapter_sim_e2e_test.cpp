@@ -70,8 +70,8 @@ consumer_secret = "cs_t"
 
 struct AdapterSim : SimFixture {
   void SetUp() override {
-    if (!start_sim(kScenario))
-      GTEST_SKIP() << kNotRunning;
+    start_sim(kScenario);
+    STOCKSYNC_REQUIRE_SIM(*sim);
   }
 };
 
