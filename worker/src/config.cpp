@@ -233,14 +233,19 @@ WorkerConfig build(const toml::table &root) {
       if (!kinds.count(*kind))
         fail(prefix + ".kind", "must be one of shopify, amazon, ebay, woocommerce, webhook");
       ch.kind = *kind;
+      // Amazon and eBay have one public endpoint each (the adapter's default);
+      // a shop, a WooCommerce site or a webhook consumer has its own address.
       auto url = get_string(t, prefix, "base_url");
-      if (!url)
+      const bool has_public_endpoint = ch.kind == "amazon" || ch.kind == "ebay";
+      if (!url && !has_public_endpoint)
         fail(prefix + ".base_url", "missing");
-      if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0)
-        fail(prefix + ".base_url", "must start with http:// or https://");
-      while (!url->empty() && url->back() == '/')
-        url->pop_back();
-      ch.base_url = *url;
+      if (url) {
+        if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0)
+          fail(prefix + ".base_url", "must start with http:// or https://");
+        while (!url->empty() && url->back() == '/')
+          url->pop_back();
+        ch.base_url = *url;
+      }
       if (auto b = get_int(t, prefix, "batch_size", 1, 100000))
         ch.batch_size = static_cast<std::size_t>(*b);
       if (auto r = get_number(t, prefix, "rate_per_sec"))

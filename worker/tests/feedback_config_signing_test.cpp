@@ -117,12 +117,24 @@ TEST(WorkerConfig, BadKeysAreNamed) {
       {"[database]\nconninfo='x'\nslot='Bad-Slot'\n[channels.a]\nkind='webhook'\nbase_url='http://x'", "database.slot"},
       {"[database]\nconninfo='x'\n[channels.a]\nkind='webhook'\nbase_url='http://x'\n[channels.a.credentials]\nsecret_env='WORKER_TEST_UNSET_VAR'", "channels.a.credentials.secret_env"},
       {"[database]\nconninfo='x'", "channels"},
+      {"[database]\nconninfo='x'\n[channels.a]\nkind='woocommerce'", "channels.a.base_url"},
   };
   for (auto &c : cases) {
     std::string err;
     EXPECT_FALSE(parse_config(c.toml, "t.toml", err)) << c.toml;
     EXPECT_NE(err.find(std::string("\"") + c.key + "\""), std::string::npos) << err;
   }
+}
+
+// Amazon and eBay have one public endpoint each: base_url may be left out
+// (the adapter's default); every other kind must name its own address.
+TEST(WorkerConfig, PublicEndpointsNeedNoBaseUrl) {
+  std::string err;
+  auto c = parse_config("[database]\nconninfo='x'\n[channels.amzn]\nkind='amazon'\n[channels.e]\nkind='ebay'",
+                        "t.toml", err);
+  ASSERT_TRUE(c) << err;
+  for (auto &ch : c->channels)
+    EXPECT_EQ(ch.base_url, "") << ch.code;
 }
 
 TEST(WorkerConfig, SecretsNeverAppearInErrors) {
