@@ -277,19 +277,27 @@ CREATE INDEX ledger_at_brin ON stocksync.ledger USING brin (at);
 
 -- The simple SKUs a bundle is made of, with the units of each per bundle
 -- (quantities multiplied down nested bundles, summed over several paths).
+-- PL/pgSQL rather than SQL here and below: it keeps its plans for the
+-- session, where a SQL function's body is planned again on every call
+-- (listing_target calls these once per bundle listing).
 CREATE FUNCTION stocksync.bundle_leaves(bundle text)
     RETURNS TABLE (component_sku text, qty integer)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
-        WITH RECURSIVE walk (sku, qty) AS (
-            SELECT b.component_sku, b.qty FROM stocksync.bom b WHERE b.bundle_sku = bundle_leaves.bundle
-            UNION ALL
-            SELECT b.component_sku, w.qty * b.qty FROM walk w JOIN stocksync.bom b ON b.bundle_sku = w.sku)
-        SELECT w.sku, pg_catalog.sum(w.qty)::integer
-          FROM walk w JOIN stocksync.item i ON i.sku = w.sku
-         WHERE i.kind = 'simple'
-         GROUP BY w.sku;
-    END;
+    LANGUAGE plpgsql STABLE ROWS 4 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    WITH RECURSIVE walk (sku, qty) AS (
+        SELECT b.component_sku, b.qty FROM stocksync.bom b WHERE b.bundle_sku = bundle_leaves.bundle
+        UNION ALL
+        -- OFFSET 0 and the correlated kind keep both steps index probes; the
+        -- planner would otherwise hash whole tables for a few rows.
+        SELECT b.component_sku, w.qty * b.qty
+          FROM walk w CROSS JOIN LATERAL (
+               SELECT x.component_sku, x.qty FROM stocksync.bom x WHERE x.bundle_sku = w.sku OFFSET 0) b)
+    SELECT w.sku::text, pg_catalog.sum(w.qty)::integer
+      FROM walk w
+     WHERE (SELECT i.kind FROM stocksync.item i WHERE i.sku = w.sku) = 'simple'
+     GROUP BY w.sku;
+END $$;
 COMMENT ON FUNCTION stocksync.bundle_leaves IS 'The simple SKUs a bundle is made of and the units of each per bundle, nested bundles resolved.';
 
 -- Every bundle that contains sku, directly or nested, once each.
@@ -300,20 +308,22 @@ CREATE FUNCTION stocksync.bundle_ancestors(sku text)
         WITH RECURSIVE up (sku) AS (
             SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku = bundle_ancestors.sku
             UNION
-            SELECT b.bundle_sku FROM up JOIN stocksync.bom b ON b.component_sku = up.sku)
+            SELECT b.bundle_sku FROM up CROSS JOIN LATERAL (
+                   SELECT x.bundle_sku FROM stocksync.bom x WHERE x.component_sku = up.sku OFFSET 0) b)
         SELECT up.sku FROM up;
     END;
 COMMENT ON FUNCTION stocksync.bundle_ancestors IS 'Every bundle that contains sku, directly or through nested bundles.';
 
--- Raises the version of every bundle containing sku, once each, in byte
--- order (the lock order of every stocksync function).
+-- Raises the version of every bundle containing sku, once each, locking them
+-- in byte order (every stocksync function's lock order). The stock cascade
+-- trigger runs the same statement as a plan it keeps (bundles.cpp).
 CREATE FUNCTION stocksync.raise_bundle_versions(sku text)
     RETURNS void
     LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     BEGIN ATOMIC
         WITH locked AS (
             SELECT i.sku FROM stocksync.item i
-             WHERE i.sku IN (SELECT a FROM stocksync.bundle_ancestors(raise_bundle_versions.sku) a)
+             WHERE i.sku = ANY (ARRAY(SELECT a FROM stocksync.bundle_ancestors(raise_bundle_versions.sku) a))
              ORDER BY i.sku FOR NO KEY UPDATE)
         UPDATE stocksync.item i SET version = i.version + 1 FROM locked WHERE i.sku = locked.sku;
     END;
@@ -334,7 +344,8 @@ BEGIN
        OR EXISTS (WITH RECURSIVE down (sku) AS (
                       SELECT b.component_sku FROM stocksync.bom b WHERE b.bundle_sku = NEW.component_sku
                       UNION
-                      SELECT b.component_sku FROM down JOIN stocksync.bom b ON b.bundle_sku = down.sku)
+                      SELECT b.component_sku FROM down CROSS JOIN LATERAL (
+                             SELECT x.component_sku FROM stocksync.bom x WHERE x.bundle_sku = down.sku OFFSET 0) b)
                   SELECT 1 FROM down WHERE down.sku = NEW.bundle_sku) THEN
         RAISE EXCEPTION 'bundle "%" cannot contain "%": the bill of materials would be a cycle',
                         NEW.bundle_sku, NEW.component_sku
@@ -502,33 +513,46 @@ CREATE TRIGGER channel_check BEFORE UPDATE ON stocksync.channel
     FOR EACH ROW EXECUTE FUNCTION stocksync.channel_check();
 
 -- A per-SKU override, or a listing added to or removed from a split channel,
--- changes what that SKU's listings show: raise the SKU's version.
+-- changes what that SKU's listings show: raise the SKU's version. Per
+-- statement, so that a bulk load of listings costs one UPDATE.
 CREATE FUNCTION stocksync.sku_rules_changed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    affected text[];
+    channels text[] := '{}';
+    skus text[] := '{}';
 BEGIN
+    -- Each transition table exists only for its events (plpgsql plans a
+    -- statement when it first runs it).
     IF TG_OP <> 'DELETE' THEN
-        affected := affected || ARRAY[NEW.sku::text];
+        SELECT channels || pg_catalog.array_agg(n.channel::text), skus || pg_catalog.array_agg(n.sku::text)
+          INTO channels, skus FROM new_rows n;
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        affected := affected || ARRAY[OLD.sku::text];
+        SELECT channels || pg_catalog.array_agg(o.channel::text), skus || pg_catalog.array_agg(o.sku::text)
+          INTO channels, skus FROM old_rows o;
     END IF;
-    IF TG_TABLE_NAME = 'listing' AND NOT EXISTS (
-           SELECT 1 FROM stocksync.channel_rule r
-            WHERE r.listing_split = 'split'
-              AND r.channel IN (CASE WHEN TG_OP <> 'DELETE' THEN NEW.channel END,
-                                CASE WHEN TG_OP <> 'INSERT' THEN OLD.channel END)) THEN
-        RETURN NULL;  -- shared listings do not depend on each other
-    END IF;
-    UPDATE stocksync.item SET version = version + 1
-     WHERE sku IN (SELECT DISTINCT s FROM pg_catalog.unnest(affected) s);
+    WITH affected AS (
+        SELECT DISTINCT c.sku FROM unnest(channels, skus) AS c (channel, sku)  -- syntax, not a function
+         WHERE TG_TABLE_NAME <> 'listing'
+            OR EXISTS (SELECT 1 FROM stocksync.channel_rule r
+                        WHERE r.channel = c.channel AND r.listing_split = 'split'))
+    UPDATE stocksync.item i SET version = i.version + 1 FROM affected a WHERE i.sku = a.sku;
     RETURN NULL;
 END $$;
-CREATE TRIGGER channel_sku_rule_changed AFTER INSERT OR UPDATE OR DELETE ON stocksync.channel_sku_rule
-    FOR EACH ROW EXECUTE FUNCTION stocksync.sku_rules_changed();
-CREATE TRIGGER listing_changed AFTER INSERT OR UPDATE OF sku, channel OR DELETE ON stocksync.listing
-    FOR EACH ROW EXECUTE FUNCTION stocksync.sku_rules_changed();
+CREATE TRIGGER channel_sku_rule_inserted AFTER INSERT ON stocksync.channel_sku_rule
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
+CREATE TRIGGER channel_sku_rule_updated AFTER UPDATE ON stocksync.channel_sku_rule
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
+CREATE TRIGGER channel_sku_rule_deleted AFTER DELETE ON stocksync.channel_sku_rule
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
+CREATE TRIGGER listing_inserted AFTER INSERT ON stocksync.listing
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
+CREATE TRIGGER listing_updated AFTER UPDATE ON stocksync.listing
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
+CREATE TRIGGER listing_deleted AFTER DELETE ON stocksync.listing
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
 
 -- stocksync-worker reports the p99 of its commit-to-acknowledgement lag per
 -- channel; the dynamic buffer protects twice that by default.
@@ -553,8 +577,9 @@ COMMENT ON FUNCTION stocksync.report_push_lag IS 'Records a channel''s observed 
 -- counts below 0.
 CREATE FUNCTION stocksync.channel_available(channel text, sku text)
     RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (
         WITH places AS (
             SELECT l.code FROM stocksync.location l
              WHERE NOT EXISTS (SELECT 1 FROM stocksync.channel_location cl WHERE cl.channel = channel_available.channel)
@@ -562,7 +587,6 @@ CREATE FUNCTION stocksync.channel_available(channel text, sku text)
                                WHERE cl.channel = channel_available.channel)),
         leaves AS (
             SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves(channel_available.sku) b
-             WHERE EXISTS (SELECT 1 FROM stocksync.item i WHERE i.sku = channel_available.sku AND i.kind = 'bundle')
             UNION ALL
             SELECT i.sku, 1 FROM stocksync.item i WHERE i.sku = channel_available.sku AND i.kind = 'simple'),
         per_place AS (
@@ -573,16 +597,17 @@ CREATE FUNCTION stocksync.channel_available(channel text, sku text)
               FROM places p CROSS JOIN leaves lv
               LEFT JOIN stocksync.stock_level s ON s.sku = lv.component_sku AND s.location = p.code
              GROUP BY p.code)
-        SELECT COALESCE(pg_catalog.sum(units), 0)::integer FROM per_place;
-    END;
+        SELECT COALESCE(pg_catalog.sum(units), 0)::integer FROM per_place);
+END $$;
 COMMENT ON FUNCTION stocksync.channel_available IS 'Units of sku (simple or bundle) available to a channel: its locations only; a bundle as min over components of floor(available / qty).';
 
 -- Units sold (reserved) of sku per second over `span`; a bundle's velocity is
 -- the fastest any of its components is consumed, in bundles.
 CREATE FUNCTION stocksync.sales_velocity(sku text, span interval)
     RETURNS double precision
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (
         WITH leaves AS (
             SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves(sales_velocity.sku) b
             UNION ALL
@@ -595,8 +620,8 @@ CREATE FUNCTION stocksync.sales_velocity(sku text, span interval)
               FROM leaves lv)
         SELECT COALESCE(pg_catalog.max(units::double precision / qty), 0)
                / GREATEST(EXTRACT(epoch FROM sales_velocity.span)::double precision, 1e-6)
-          FROM sold;
-    END;
+          FROM sold);
+END $$;
 COMMENT ON FUNCTION stocksync.sales_velocity IS 'Units of sku reserved per second over the last span (a bundle: its fastest-consumed component, in bundles).';
 
 -- Per channel and SKU: what is available to the channel, its buffer, its pool
@@ -656,8 +681,9 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
       SELECT CASE WHEN c.mode = 'paused' THEN 'channel paused'
                   WHEN i.status <> 'active' THEN 'sku ' || i.status
                   WHEN i.kind = 'bundle' AND EXISTS (
-                           SELECT 1 FROM stocksync.bundle_leaves(i.sku) lv JOIN stocksync.item ci ON ci.sku = lv.component_sku
-                            WHERE ci.status <> 'active') THEN 'component not active'
+                           SELECT 1 FROM stocksync.bundle_leaves(i.sku) lv
+                            WHERE lv.component_sku IN (SELECT ci.sku FROM stocksync.item ci
+                                                        WHERE ci.status <> 'active')) THEN 'component not active'
                   END AS blocked
       OFFSET 0) x;
 COMMENT ON VIEW stocksync.channel_sku_target IS 'Per channel and SKU: available to the channel, buffer, pool cap, the quantity it may publish, what limits it, and the version of its inputs.';
@@ -687,7 +713,10 @@ SELECT l.channel, l.external_id, l.sku, c.kind AS channel_kind, t.channel_mode, 
        t.inputs_version, t.buffer, t.pool_cap, t.published, t.limited_by, t.listing_split
   FROM stocksync.listing l
   JOIN stocksync.channel c ON c.code = l.channel
-  JOIN stocksync.channel_sku_target t ON t.channel = l.channel AND t.sku = l.sku
+ -- Evaluated per listing (OFFSET 0 keeps the planner from flattening it into
+ -- a channel x item product first): a few index probes each.
+ CROSS JOIN LATERAL (
+      SELECT * FROM stocksync.channel_sku_target t WHERE t.channel = l.channel AND t.sku = l.sku OFFSET 0) t
  CROSS JOIN LATERAL (
       SELECT CASE WHEN t.listing_split = 'split' THEN (
                  SELECT t.published / pg_catalog.count(*)
@@ -941,8 +970,6 @@ GRANT INSERT, UPDATE, DELETE ON stocksync.bom, stocksync.channel_location, stock
 GRANT EXECUTE ON FUNCTION stocksync.bundle_leaves(text), stocksync.bundle_ancestors(text),
     stocksync.channel_available(text, text), stocksync.sales_velocity(text, interval),
     stocksync.published_quantity(text, text) TO stocksync_reader;
--- The deferred cascade runs as whoever commits a stock change: a writer.
-GRANT EXECUTE ON FUNCTION stocksync.raise_bundle_versions(text) TO stocksync_writer;
 
 -- stocksync-worker records what channels acknowledged.
 GRANT INSERT, UPDATE, DELETE ON stocksync.listing_state TO stocksync_worker;

@@ -79,10 +79,10 @@ ReadBundleLeaves(Datum bundle)
 							"WITH RECURSIVE walk (sku, qty) AS ("
 							"  SELECT b.component_sku, b.qty FROM stocksync.bom b WHERE b.bundle_sku = $1"
 							"  UNION ALL"
-							"  SELECT b.component_sku, w.qty * b.qty FROM walk w"
-							"    JOIN stocksync.bom b ON b.bundle_sku = w.sku) "
+							"  SELECT b.component_sku, w.qty * b.qty FROM walk w CROSS JOIN LATERAL ("
+							"    SELECT x.component_sku, x.qty FROM stocksync.bom x WHERE x.bundle_sku = w.sku OFFSET 0) b) "
 							"SELECT w.sku, pg_catalog.sum(w.qty)::integer FROM walk w "
-							"  JOIN stocksync.item i ON i.sku = w.sku WHERE i.kind = 'simple' GROUP BY w.sku",
+							"WHERE (SELECT i.kind FROM stocksync.item i WHERE i.sku = w.sku) = 'simple' GROUP BY w.sku",
 							1, types),
 				   args, nullptr);
 }
@@ -187,12 +187,24 @@ stocksync_stock_level_bundle_cascade(PG_FUNCTION_ARGS)
 	Datum sku = heap_getattr(row, 1, RelationGetDescr(trigger->tg_relation), &isnull);
 	if (isnull || !stocksync::IsBundleComponent(sku) || !stocksync::FirstCascadeOf(sku))
 		return PointerGetDatum(nullptr);
+	// stocksync.raise_bundle_versions() as a kept plan: a SQL function's body
+	// would be planned again at every commit. The bundles' rows are locked in
+	// byte order.
 	SPI_connect();
 	static SPIPlanPtr plan = nullptr;
 	static const Oid types[] = {TEXTOID};
 	Datum args[] = {sku};
-	stocksync::RunPlan(stocksync::KeptPlan(&plan, "SELECT stocksync.raise_bundle_versions($1)", 1, types), args,
-					   nullptr);
+	stocksync::RunPlan(stocksync::KeptPlan(&plan,
+										   "WITH RECURSIVE up (sku) AS ("
+										   "  SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku = $1"
+										   "  UNION"
+										   "  SELECT b.bundle_sku FROM up CROSS JOIN LATERAL ("
+										   "    SELECT x.bundle_sku FROM stocksync.bom x WHERE x.component_sku = up.sku OFFSET 0) b), "
+										   "locked AS (SELECT i.sku FROM stocksync.item i "
+										   "  WHERE i.sku = ANY (ARRAY(SELECT up.sku FROM up)) ORDER BY i.sku FOR NO KEY UPDATE) "
+										   "UPDATE stocksync.item i SET version = i.version + 1 FROM locked WHERE i.sku = locked.sku",
+										   1, types),
+					   args, nullptr);
 	SPI_finish();
 	return PointerGetDatum(nullptr);
 }
