@@ -378,8 +378,11 @@ CREATE TRIGGER bom_cascade AFTER INSERT OR UPDATE OR DELETE ON stocksync.bom
 -- projection row of the transaction and only for the instant of the commit.
 -- The reservation fast path steps aside for components (direct.cpp), so this
 -- trigger sees every change of a component.
+-- It fires at commit, outside the SECURITY DEFINER function that changed the
+-- stock: it is one itself, with the pinned search_path.
 CREATE FUNCTION stocksync.stock_level_bundle_cascade() RETURNS trigger
-    LANGUAGE c AS 'MODULE_PATHNAME', 'stocksync_stock_level_bundle_cascade';
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_stock_level_bundle_cascade';
 CREATE CONSTRAINT TRIGGER stock_level_bundle_cascade AFTER INSERT OR UPDATE ON stocksync.stock_level
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION stocksync.stock_level_bundle_cascade();
