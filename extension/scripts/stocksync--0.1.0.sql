@@ -435,11 +435,14 @@ CREATE TRIGGER item_cascade AFTER UPDATE OF status ON stocksync.item
 -- The channel's rules or locations changed: raise channel.version (the
 -- worker re-diffs the channel's listings). The observed push lag matters only
 -- to a dynamic buffer without an explicit protection window.
-CREATE FUNCTION stocksync.raise_channel_version(channel text)
+-- Raises the versions of a row's channel before and after the change (NULL
+-- where there is no such row: an insert has no old one, a delete no new one).
+CREATE FUNCTION stocksync.raise_channel_versions(new_channel text, old_channel text)
     RETURNS void
     LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     BEGIN ATOMIC
-        UPDATE stocksync.channel SET version = version + 1 WHERE code = raise_channel_version.channel;
+        UPDATE stocksync.channel SET version = version + 1
+         WHERE code IN (raise_channel_versions.new_channel, raise_channel_versions.old_channel);
     END;
 
 CREATE FUNCTION stocksync.channel_rule_changed() RETURNS trigger
@@ -454,12 +457,8 @@ BEGIN
             OR NEW.velocity_window IS NULL OR NEW.protection_window IS NOT NULL) THEN
         RETURN NULL;  -- nothing any quantity depends on moved
     END IF;
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM stocksync.raise_channel_version(NEW.channel);
-    END IF;
-    IF TG_OP <> 'INSERT' AND (TG_OP = 'DELETE' OR OLD.channel <> NEW.channel) THEN
-        PERFORM stocksync.raise_channel_version(OLD.channel);
-    END IF;
+    PERFORM stocksync.raise_channel_versions(CASE WHEN TG_OP <> 'DELETE' THEN NEW.channel END,
+                                             CASE WHEN TG_OP <> 'INSERT' THEN OLD.channel END);
     RETURN NULL;
 END $$;
 CREATE TRIGGER channel_rule_changed AFTER INSERT OR UPDATE OR DELETE ON stocksync.channel_rule
@@ -468,12 +467,8 @@ CREATE TRIGGER channel_rule_changed AFTER INSERT OR UPDATE OR DELETE ON stocksyn
 CREATE FUNCTION stocksync.channel_location_changed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM stocksync.raise_channel_version(NEW.channel);
-    END IF;
-    IF TG_OP <> 'INSERT' THEN
-        PERFORM stocksync.raise_channel_version(OLD.channel);
-    END IF;
+    PERFORM stocksync.raise_channel_versions(CASE WHEN TG_OP <> 'DELETE' THEN NEW.channel END,
+                                             CASE WHEN TG_OP <> 'INSERT' THEN OLD.channel END);
     RETURN NULL;
 END $$;
 CREATE TRIGGER channel_location_changed AFTER INSERT OR UPDATE OR DELETE ON stocksync.channel_location
