@@ -653,16 +653,18 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
              COALESCE(sr.buffer_min, cr.buffer_min, 0) AS buffer_min,
              cr.velocity_window, COALESCE(cr.protection_window, 2 * cr.push_lag_p99) AS protection_window,
              cr.pool_percent) r
+ -- A simple SKU's stock versions rise with each of its changes; a bundle has
+ -- no stock rows (0 here), its changes raise its item.version (the cascade).
  CROSS JOIN LATERAL (
-      -- A simple SKU's stock versions rise with each of its changes; a
-      -- bundle's changes raise its item.version (the cascade).
-      SELECT CASE WHEN i.kind = 'simple'
-                  THEN (SELECT COALESCE(pg_catalog.sum(sl.version), 0) FROM stocksync.stock_level sl WHERE sl.sku = i.sku)
-                  ELSE 0 END AS stock_version,
-             CASE WHEN i.kind = 'simple' AND NOT EXISTS (SELECT 1 FROM stocksync.channel_location cl WHERE cl.channel = c.code)
-                  THEN (SELECT COALESCE(pg_catalog.sum(GREATEST(sl.on_hand - sl.reserved - sl.committed - sl.damaged
-                                                                - sl.quality_control - sl.safety_stock, 0)), 0)
-                          FROM stocksync.stock_level sl WHERE sl.sku = i.sku)::integer
+      SELECT COALESCE(pg_catalog.sum(sl.version), 0) AS stock_version,
+             COALESCE(pg_catalog.sum(GREATEST(sl.on_hand - sl.reserved - sl.committed - sl.damaged
+                                               - sl.quality_control - sl.safety_stock, 0)), 0)::integer AS everywhere
+        FROM stocksync.stock_level sl WHERE sl.sku = i.sku) s
+ CROSS JOIN LATERAL (
+      SELECT s.stock_version,
+             CASE WHEN i.kind = 'simple'
+                       AND NOT EXISTS (SELECT 1 FROM stocksync.channel_location cl WHERE cl.channel = c.code)
+                  THEN s.everywhere
                   ELSE stocksync.channel_available(c.code, i.sku) END AS available
       OFFSET 0) v
  CROSS JOIN LATERAL (
