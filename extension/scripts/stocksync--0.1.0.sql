@@ -199,30 +199,532 @@ SELECT channel, order_ref, reservation_id, state, sku, location, qty, shortage
  WHERE shortage > 0;
 COMMENT ON VIEW stocksync.oversold IS 'Order lines recorded with on_shortage => ''record'' that found less stock than they took.';
 
+-- ===========================================================================
+-- Bundles, channel rules, allocation pools and the SKU lifecycle.
+-- (docs/sql-reference.md, "Bundles and channel rules", gives every formula.)
+--
+-- Versions: listing_target's inputs_version must rise with every commit that
+-- may change a listing's desired quantity, and the change must reach
+-- stocksync-worker through the tables it already decodes (stock_level, item,
+-- channel, listing). So every new input raises a version there:
+--   item.version     the SKU's own rules (status, per-channel overrides) and,
+--                    for a bundle, any change to a component or to its bill
+--                    of materials, nested bundles included (the cascade);
+--   channel.version  the channel's rules, locations and observed push lag.
+-- ===========================================================================
+
+ALTER TABLE stocksync.item ADD COLUMN version bigint NOT NULL DEFAULT 0;
+ALTER TABLE stocksync.channel ADD COLUMN version bigint NOT NULL DEFAULT 0;
+COMMENT ON COLUMN stocksync.item.version IS 'Rises with every change to the SKU''s rules and, for a bundle, to any component or to its bill of materials.';
+COMMENT ON COLUMN stocksync.channel.version IS 'Rises with every change to the channel''s rules, locations or observed push lag.';
+
+-- Bill of materials: a bundle is qty units of each component; a component may
+-- itself be a bundle (nested), never the bundle itself or one containing it.
+CREATE TABLE stocksync.bom (
+    bundle_sku    text COLLATE "C" NOT NULL REFERENCES stocksync.item (sku) ON UPDATE CASCADE,
+    component_sku text COLLATE "C" NOT NULL REFERENCES stocksync.item (sku) ON UPDATE CASCADE,
+    qty           integer NOT NULL CHECK (qty > 0),
+    PRIMARY KEY (bundle_sku, component_sku)
+);
+-- The cascade and the reservation fast path ask "is this SKU a component?".
+CREATE INDEX bom_component_idx ON stocksync.bom (component_sku, bundle_sku);
+COMMENT ON TABLE stocksync.bom IS 'Bill of materials: bundle_sku is made of qty units of component_sku.';
+
+-- Which locations a channel sells from; a channel without rows sells from all.
+CREATE TABLE stocksync.channel_location (
+    channel  text COLLATE "C" NOT NULL REFERENCES stocksync.channel (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    location text COLLATE "C" NOT NULL REFERENCES stocksync.location (code) ON UPDATE CASCADE,
+    PRIMARY KEY (channel, location)
+);
+COMMENT ON TABLE stocksync.channel_location IS 'The locations a channel sells from; none listed means every location.';
+
+-- A channel's rules; a channel without a row has no buffer, no pool, shared listings.
+CREATE TABLE stocksync.channel_rule (
+    channel           text COLLATE "C" PRIMARY KEY REFERENCES stocksync.channel (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    buffer_percent    numeric NOT NULL DEFAULT 0 CHECK (buffer_percent BETWEEN 0 AND 100),
+    buffer_min        integer NOT NULL DEFAULT 0 CHECK (buffer_min >= 0),
+    -- The dynamic buffer: sales over velocity_window (NULL: off) times the
+    -- protection window (NULL: twice the observed p99 push lag).
+    velocity_window   interval CHECK (velocity_window > interval '0'),
+    protection_window interval CHECK (protection_window >= interval '0'),
+    push_lag_p99      interval CHECK (push_lag_p99 >= interval '0'),
+    -- Allocation pool: the share of available this channel may show (NULL: all).
+    pool_percent      numeric CHECK (pool_percent BETWEEN 0 AND 100),
+    pool_mode         text NOT NULL DEFAULT 'soft' CHECK (pool_mode IN ('hard', 'soft')),
+    -- Several listings of one SKU on this channel: each shows the whole
+    -- quantity (shared) or they divide it (split).
+    listing_split     text NOT NULL DEFAULT 'shared' CHECK (listing_split IN ('shared', 'split'))
+);
+COMMENT ON TABLE stocksync.channel_rule IS 'Per channel: safety buffer (percent, minimum, sales velocity), allocation pool, and how several listings of one SKU share it.';
+
+-- Per-SKU overrides of a channel's buffer.
+CREATE TABLE stocksync.channel_sku_rule (
+    channel        text COLLATE "C" NOT NULL REFERENCES stocksync.channel (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    sku            text COLLATE "C" NOT NULL REFERENCES stocksync.item (sku) ON UPDATE CASCADE ON DELETE CASCADE,
+    buffer_percent numeric CHECK (buffer_percent BETWEEN 0 AND 100),
+    buffer_min     integer CHECK (buffer_min >= 0),
+    PRIMARY KEY (channel, sku)
+);
+COMMENT ON TABLE stocksync.channel_sku_rule IS 'Per channel and SKU: a buffer percent or minimum that replaces the channel''s (NULL keeps it).';
+
+-- The velocity buffer sums recent RESERVE rows; a BRIN index on the
+-- append-only ledger's time costs next to nothing per insert.
+CREATE INDEX ledger_at_brin ON stocksync.ledger USING brin (at);
+
+-- ---------------------------------------------------------------------------
+-- Bill of materials: leaves, ancestors, refusals.
+-- ---------------------------------------------------------------------------
+
+-- The simple SKUs a bundle is made of, with the units of each per bundle
+-- (quantities multiplied down nested bundles, summed over several paths).
+-- PL/pgSQL rather than SQL here and below: it keeps its plans for the
+-- session, where a SQL function's body is planned again on every call
+-- (listing_target calls these once per bundle listing).
+CREATE FUNCTION stocksync.bundle_leaves(bundle text)
+    RETURNS TABLE (component_sku text, qty integer)
+    LANGUAGE plpgsql STABLE ROWS 4 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    WITH RECURSIVE walk (sku, qty) AS (
+        SELECT b.component_sku, b.qty FROM stocksync.bom b WHERE b.bundle_sku = bundle_leaves.bundle
+        UNION ALL
+        -- OFFSET 0 and the correlated kind keep both steps index probes; the
+        -- planner would otherwise hash whole tables for a few rows.
+        SELECT b.component_sku, w.qty * b.qty
+          FROM walk w CROSS JOIN LATERAL (
+               SELECT x.component_sku, x.qty FROM stocksync.bom x WHERE x.bundle_sku = w.sku OFFSET 0) b)
+    SELECT w.sku::text, pg_catalog.sum(w.qty)::integer
+      FROM walk w
+     WHERE (SELECT i.kind FROM stocksync.item i WHERE i.sku = w.sku) = 'simple'
+     GROUP BY w.sku;
+END $$;
+COMMENT ON FUNCTION stocksync.bundle_leaves IS 'The simple SKUs a bundle is made of and the units of each per bundle, nested bundles resolved.';
+
+-- Every bundle that contains sku, directly or nested, once each.
+CREATE FUNCTION stocksync.bundle_ancestors(sku text)
+    RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        WITH RECURSIVE up (sku) AS (
+            SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku = bundle_ancestors.sku
+            UNION
+            SELECT b.bundle_sku FROM up CROSS JOIN LATERAL (
+                   SELECT x.bundle_sku FROM stocksync.bom x WHERE x.component_sku = up.sku OFFSET 0) b)
+        SELECT up.sku FROM up;
+    END;
+COMMENT ON FUNCTION stocksync.bundle_ancestors IS 'Every bundle that contains sku, directly or through nested bundles.';
+
+-- Raises the version of every bundle containing sku, once each, locking them
+-- in byte order (every stocksync function's lock order). The stock cascade
+-- trigger runs the same statement as a plan it keeps (bundles.cpp).
+CREATE FUNCTION stocksync.raise_bundle_versions(sku text)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        WITH locked AS (
+            SELECT i.sku FROM stocksync.item i
+             WHERE i.sku = ANY (ARRAY(SELECT a FROM stocksync.bundle_ancestors(raise_bundle_versions.sku) a))
+             ORDER BY i.sku FOR NO KEY UPDATE)
+        UPDATE stocksync.item i SET version = i.version + 1 FROM locked WHERE i.sku = locked.sku;
+    END;
+
+-- BOM rows name a bundle and a component other than itself, and never close
+-- a cycle. Checks are serialized by a transaction lock so two concurrent
+-- inserts (A in B, B in A) cannot both pass.
+CREATE FUNCTION stocksync.bom_check() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock('stocksync.bom'::pg_catalog.regclass::oid::integer, 0);
+    IF NOT EXISTS (SELECT 1 FROM stocksync.item WHERE sku = NEW.bundle_sku AND kind = 'bundle') THEN
+        RAISE EXCEPTION 'sku "%" is not a bundle', NEW.bundle_sku
+            USING ERRCODE = 'SS012',
+                  HINT = 'Create it with kind => ''bundle'' in stocksync.item first.';
+    END IF;
+    IF NEW.component_sku = NEW.bundle_sku
+       OR EXISTS (WITH RECURSIVE down (sku) AS (
+                      SELECT b.component_sku FROM stocksync.bom b WHERE b.bundle_sku = NEW.component_sku
+                      UNION
+                      SELECT b.component_sku FROM down CROSS JOIN LATERAL (
+                             SELECT x.component_sku FROM stocksync.bom x WHERE x.bundle_sku = down.sku OFFSET 0) b)
+                  SELECT 1 FROM down WHERE down.sku = NEW.bundle_sku) THEN
+        RAISE EXCEPTION 'bundle "%" cannot contain "%": the bill of materials would be a cycle',
+                        NEW.bundle_sku, NEW.component_sku
+            USING ERRCODE = 'SS012',
+                  DETAIL = 'A bundle may contain other bundles, but never itself, directly or nested.';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER bom_check BEFORE INSERT OR UPDATE ON stocksync.bom
+    FOR EACH ROW EXECUTE FUNCTION stocksync.bom_check();
+
+-- A BOM change changes the bundle and every bundle containing it.
+CREATE FUNCTION stocksync.bom_cascade() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    b text;
+BEGIN
+    FOR b IN SELECT DISTINCT x FROM (SELECT NEW.bundle_sku UNION ALL SELECT OLD.bundle_sku) AS s (x)
+              WHERE x IS NOT NULL ORDER BY x LOOP
+        UPDATE stocksync.item SET version = version + 1 WHERE sku = b;
+        PERFORM stocksync.raise_bundle_versions(b);
+    END LOOP;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER bom_cascade AFTER INSERT OR UPDATE OR DELETE ON stocksync.bom
+    FOR EACH ROW EXECUTE FUNCTION stocksync.bom_cascade();
+
+-- Any change of a component's stock raises every bundle containing it, at
+-- commit: deferred, so that the bundles' rows are locked after every
+-- projection row of the transaction and only for the instant of the commit.
+-- The reservation fast path steps aside for components (direct.cpp), so this
+-- trigger sees every change of a component.
+-- It fires at commit, outside the SECURITY DEFINER function that changed the
+-- stock: it is one itself, with the pinned search_path.
+CREATE FUNCTION stocksync.stock_level_bundle_cascade() RETURNS trigger
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_stock_level_bundle_cascade';
+CREATE CONSTRAINT TRIGGER stock_level_bundle_cascade AFTER INSERT OR UPDATE ON stocksync.stock_level
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION stocksync.stock_level_bundle_cascade();
+
+-- ---------------------------------------------------------------------------
+-- SKU lifecycle: active <-> paused, either -> discontinued, for good.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION stocksync.item_check() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF OLD.status = 'discontinued' AND NEW.status <> 'discontinued' THEN
+        RAISE EXCEPTION 'sku "%" is discontinued and cannot become %', OLD.sku, NEW.status
+            USING ERRCODE = 'SS013',
+                  DETAIL = 'Discontinued is final: active <-> paused, and either -> discontinued.',
+                  HINT = 'Create a new SKU to sell the item again.';
+    END IF;
+    IF NEW.kind = 'bundle' AND OLD.kind = 'simple'
+       AND EXISTS (SELECT 1 FROM stocksync.stock_level WHERE sku = OLD.sku) THEN
+        RAISE EXCEPTION 'sku "%" has stock and cannot become a bundle', OLD.sku
+            USING ERRCODE = 'SS009', HINT = 'A bundle holds no stock of its own; create a new SKU for it.';
+    END IF;
+    IF NEW.kind = 'simple' AND OLD.kind = 'bundle'
+       AND EXISTS (SELECT 1 FROM stocksync.bom WHERE bundle_sku = OLD.sku) THEN
+        RAISE EXCEPTION 'sku "%" has a bill of materials and cannot become simple', OLD.sku
+            USING ERRCODE = 'SS009', HINT = 'Delete its rows from stocksync.bom first.';
+    END IF;
+    IF NEW.version = OLD.version AND (NEW.status, NEW.kind) IS DISTINCT FROM (OLD.status, OLD.kind) THEN
+        NEW.version := OLD.version + 1;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER item_check BEFORE UPDATE ON stocksync.item
+    FOR EACH ROW EXECUTE FUNCTION stocksync.item_check();
+
+-- A paused or discontinued component makes its bundles show 0.
+CREATE FUNCTION stocksync.item_cascade() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM stocksync.raise_bundle_versions(NEW.sku);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER item_cascade AFTER UPDATE OF status ON stocksync.item
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION stocksync.item_cascade();
+
+-- ---------------------------------------------------------------------------
+-- Rule changes raise the versions the worker reads.
+-- ---------------------------------------------------------------------------
+
+-- The channel's rules or locations changed: raise channel.version (the
+-- worker re-diffs the channel's listings). The observed push lag matters only
+-- to a dynamic buffer without an explicit protection window.
+-- Raises the versions of a row's channel before and after the change (NULL
+-- where there is no such row: an insert has no old one, a delete no new one).
+CREATE FUNCTION stocksync.raise_channel_versions(new_channel text, old_channel text)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        UPDATE stocksync.channel SET version = version + 1
+         WHERE code IN (raise_channel_versions.new_channel, raise_channel_versions.old_channel);
+    END;
+
+CREATE FUNCTION stocksync.channel_rule_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE'
+       AND (NEW.channel, NEW.buffer_percent, NEW.buffer_min, NEW.velocity_window, NEW.protection_window,
+            NEW.pool_percent, NEW.pool_mode, NEW.listing_split)
+           IS NOT DISTINCT FROM (OLD.channel, OLD.buffer_percent, OLD.buffer_min, OLD.velocity_window,
+                                 OLD.protection_window, OLD.pool_percent, OLD.pool_mode, OLD.listing_split)
+       AND (NEW.push_lag_p99 IS NOT DISTINCT FROM OLD.push_lag_p99
+            OR NEW.velocity_window IS NULL OR NEW.protection_window IS NOT NULL) THEN
+        RETURN NULL;  -- nothing any quantity depends on moved
+    END IF;
+    PERFORM stocksync.raise_channel_versions(CASE WHEN TG_OP <> 'DELETE' THEN NEW.channel END,
+                                             CASE WHEN TG_OP <> 'INSERT' THEN OLD.channel END);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER channel_rule_changed AFTER INSERT OR UPDATE OR DELETE ON stocksync.channel_rule
+    FOR EACH ROW EXECUTE FUNCTION stocksync.channel_rule_changed();
+
+CREATE FUNCTION stocksync.channel_location_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM stocksync.raise_channel_versions(CASE WHEN TG_OP <> 'DELETE' THEN NEW.channel END,
+                                             CASE WHEN TG_OP <> 'INSERT' THEN OLD.channel END);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER channel_location_changed AFTER INSERT OR UPDATE OR DELETE ON stocksync.channel_location
+    FOR EACH ROW EXECUTE FUNCTION stocksync.channel_location_changed();
+
+-- Hard pools partition a SKU's stock: their shares never add up above 100 %
+-- (what is left is held back). Serialized like the BOM checks.
+CREATE FUNCTION stocksync.channel_rule_check() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    total numeric;
+BEGIN
+    IF NEW.pool_mode = 'hard' AND NEW.pool_percent IS NOT NULL THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock('stocksync.channel_rule'::pg_catalog.regclass::oid::integer, 0);
+        SELECT COALESCE(pg_catalog.sum(pool_percent), 0) + NEW.pool_percent INTO total
+          FROM stocksync.channel_rule WHERE pool_mode = 'hard' AND channel <> NEW.channel;
+        IF total > 100 THEN
+            RAISE EXCEPTION 'hard allocation pools would add up to % %%', total
+                USING ERRCODE = 'SS014',
+                      DETAIL = pg_catalog.format('Channel "%s" asks for %s %%; hard pools partition the stock.',
+                                                 NEW.channel, NEW.pool_percent),
+                      HINT = 'Lower another channel''s hard pool first, or make this one a soft cap.';
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER channel_rule_check BEFORE INSERT OR UPDATE ON stocksync.channel_rule
+    FOR EACH ROW EXECUTE FUNCTION stocksync.channel_rule_check();
+
+-- A channel's mode change raises its version (desired becomes 0 or returns).
+CREATE FUNCTION stocksync.channel_check() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NEW.version = OLD.version AND NEW.mode IS DISTINCT FROM OLD.mode THEN
+        NEW.version := OLD.version + 1;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER channel_check BEFORE UPDATE ON stocksync.channel
+    FOR EACH ROW EXECUTE FUNCTION stocksync.channel_check();
+
+-- A per-SKU override, or a listing added to or removed from a split channel,
+-- changes what that SKU's listings show: raise the SKU's version. Per
+-- statement, so that a bulk load of listings costs one UPDATE.
+CREATE FUNCTION stocksync.sku_rules_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    channels text[] := '{}';
+    skus text[] := '{}';
+BEGIN
+    -- Each transition table exists only for its events (plpgsql plans a
+    -- statement when it first runs it).
+    IF TG_OP <> 'DELETE' THEN
+        SELECT channels || pg_catalog.array_agg(n.channel::text), skus || pg_catalog.array_agg(n.sku::text)
+          INTO channels, skus FROM new_rows n;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        SELECT channels || pg_catalog.array_agg(o.channel::text), skus || pg_catalog.array_agg(o.sku::text)
+          INTO channels, skus FROM old_rows o;
+    END IF;
+    WITH affected AS (
+        SELECT DISTINCT c.sku FROM unnest(channels, skus) AS c (channel, sku)  -- syntax, not a function
+         WHERE TG_TABLE_NAME <> 'listing'
+            OR EXISTS (SELECT 1 FROM stocksync.channel_rule r
+                        WHERE r.channel = c.channel AND r.listing_split = 'split'))
+    UPDATE stocksync.item i SET version = i.version + 1 FROM affected a WHERE i.sku = a.sku;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER channel_sku_rule_inserted AFTER INSERT ON stocksync.channel_sku_rule
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
+CREATE TRIGGER channel_sku_rule_updated AFTER UPDATE ON stocksync.channel_sku_rule
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
+CREATE TRIGGER channel_sku_rule_deleted AFTER DELETE ON stocksync.channel_sku_rule
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
+CREATE TRIGGER listing_inserted AFTER INSERT ON stocksync.listing
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
+CREATE TRIGGER listing_updated AFTER UPDATE ON stocksync.listing
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
+CREATE TRIGGER listing_deleted AFTER DELETE ON stocksync.listing
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
+
+-- stocksync-worker reports the p99 of its commit-to-acknowledgement lag per
+-- channel; the dynamic buffer protects twice that by default.
+CREATE FUNCTION stocksync.report_push_lag(channel text, p99 interval)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        INSERT INTO stocksync.channel_rule AS r (channel, push_lag_p99)
+        VALUES (report_push_lag.channel, report_push_lag.p99)
+        ON CONFLICT (channel) DO UPDATE SET push_lag_p99 = EXCLUDED.push_lag_p99
+         WHERE r.push_lag_p99 IS DISTINCT FROM EXCLUDED.push_lag_p99;
+    END;
+COMMENT ON FUNCTION stocksync.report_push_lag IS 'Records a channel''s observed p99 push lag, the default protection window of its dynamic buffer (twice that).';
+
+-- ---------------------------------------------------------------------------
+-- What a channel may show of a SKU.
+-- ---------------------------------------------------------------------------
+
+-- Sellable units of sku for a channel: over the channel's locations (all when
+-- it names none); a bundle per location the minimum over its components of
+-- floor(available / units per bundle), summed over locations. A location never
+-- counts below 0.
+CREATE FUNCTION stocksync.channel_available(channel text, sku text)
+    RETURNS integer
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (
+        WITH places AS (
+            SELECT l.code FROM stocksync.location l
+             WHERE NOT EXISTS (SELECT 1 FROM stocksync.channel_location cl WHERE cl.channel = channel_available.channel)
+                OR l.code IN (SELECT cl.location FROM stocksync.channel_location cl
+                               WHERE cl.channel = channel_available.channel)),
+        leaves AS (
+            SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves(channel_available.sku) b
+            UNION ALL
+            SELECT i.sku, 1 FROM stocksync.item i WHERE i.sku = channel_available.sku AND i.kind = 'simple'),
+        per_place AS (
+            SELECT p.code,
+                   pg_catalog.min(pg_catalog.div(GREATEST(COALESCE(s.on_hand - s.reserved - s.committed - s.damaged
+                                                                   - s.quality_control - s.safety_stock, 0), 0),
+                                                 lv.qty)) AS units
+              FROM places p CROSS JOIN leaves lv
+              LEFT JOIN stocksync.stock_level s ON s.sku = lv.component_sku AND s.location = p.code
+             GROUP BY p.code)
+        SELECT COALESCE(pg_catalog.sum(units), 0)::integer FROM per_place);
+END $$;
+COMMENT ON FUNCTION stocksync.channel_available IS 'Units of sku (simple or bundle) available to a channel: its locations only; a bundle as min over components of floor(available / qty).';
+
+-- Units sold (reserved) of sku per second over `span`; a bundle's velocity is
+-- the fastest any of its components is consumed, in bundles.
+CREATE FUNCTION stocksync.sales_velocity(sku text, span interval)
+    RETURNS double precision
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (
+        WITH leaves AS (
+            SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves(sales_velocity.sku) b
+            UNION ALL
+            SELECT i.sku, 1 FROM stocksync.item i WHERE i.sku = sales_velocity.sku AND i.kind = 'simple'),
+        sold AS (
+            SELECT lv.component_sku, lv.qty,
+                   (SELECT COALESCE(pg_catalog.sum(g.qty), 0) FROM stocksync.ledger g
+                     WHERE g.at >= pg_catalog.now() - sales_velocity.span AND g.kind = 'RESERVE'
+                       AND g.sku = lv.component_sku) AS units
+              FROM leaves lv)
+        SELECT COALESCE(pg_catalog.max(units::double precision / qty), 0)
+               / GREATEST(EXTRACT(epoch FROM sales_velocity.span)::double precision, 1e-6)
+          FROM sold);
+END $$;
+COMMENT ON FUNCTION stocksync.sales_velocity IS 'Units of sku reserved per second over the last span (a bundle: its fastest-consumed component, in bundles).';
+
+-- Per channel and SKU: what is available to the channel, its buffer, its pool
+-- cap and the quantity it may publish, with why and the version of the inputs.
+--   buffer    = max(buffer_min, ceil(available * buffer_percent / 100),
+--                   ceil(velocity * protection window))
+--   pool_cap  = floor(available * pool_percent / 100)   (NULL: no pool)
+--   hard pool: published = max(0, min(available, pool_cap) - buffer)
+--   soft cap:  published = max(0, min(available - buffer, pool_cap))
+-- and 0 for a paused channel, a paused or discontinued SKU or component.
+CREATE VIEW stocksync.channel_sku_target AS
+SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.listing_split,
+       v.available, b.buffer, p.pool_cap,
+       CASE WHEN x.blocked IS NOT NULL THEN 0
+            WHEN r.pool_mode = 'hard' THEN GREATEST(0, LEAST(v.available, COALESCE(p.pool_cap, v.available)) - b.buffer)
+            ELSE GREATEST(0, LEAST(v.available - b.buffer, COALESCE(p.pool_cap, v.available))) END AS published,
+       CASE WHEN x.blocked IS NOT NULL THEN x.blocked
+            WHEN v.available <= 0 THEN 'nothing available'
+            WHEN p.pool_cap IS NOT NULL AND r.pool_mode = 'hard' THEN 'hard pool less buffer'
+            WHEN p.pool_cap IS NOT NULL AND p.pool_cap < v.available - b.buffer THEN 'pool cap'
+            WHEN b.buffer > 0 THEN 'available less buffer'
+            ELSE 'available' END AS limited_by,
+       (i.version + c.version + v.stock_version)::bigint AS inputs_version
+  FROM stocksync.channel c
+ CROSS JOIN stocksync.item i
+  LEFT JOIN stocksync.channel_rule cr ON cr.channel = c.code
+  LEFT JOIN stocksync.channel_sku_rule sr ON sr.channel = c.code AND sr.sku = i.sku
+ CROSS JOIN LATERAL (
+      SELECT COALESCE(cr.pool_mode, 'soft') AS pool_mode, COALESCE(cr.listing_split, 'shared') AS listing_split,
+             COALESCE(sr.buffer_percent, cr.buffer_percent, 0) AS buffer_percent,
+             COALESCE(sr.buffer_min, cr.buffer_min, 0) AS buffer_min,
+             cr.velocity_window, COALESCE(cr.protection_window, 2 * cr.push_lag_p99) AS protection_window,
+             cr.pool_percent) r
+ -- A simple SKU's stock versions rise with each of its changes; a bundle has
+ -- no stock rows (0 here), its changes raise its item.version (the cascade).
+ CROSS JOIN LATERAL (
+      SELECT COALESCE(pg_catalog.sum(sl.version), 0) AS stock_version,
+             COALESCE(pg_catalog.sum(GREATEST(sl.on_hand - sl.reserved - sl.committed - sl.damaged
+                                               - sl.quality_control - sl.safety_stock, 0)), 0)::integer AS everywhere
+        FROM stocksync.stock_level sl WHERE sl.sku = i.sku) s
+ CROSS JOIN LATERAL (
+      SELECT s.stock_version,
+             CASE WHEN i.kind = 'simple'
+                       AND NOT EXISTS (SELECT 1 FROM stocksync.channel_location cl WHERE cl.channel = c.code)
+                  THEN s.everywhere
+                  ELSE stocksync.channel_available(c.code, i.sku) END AS available
+      OFFSET 0) v
+ CROSS JOIN LATERAL (
+      SELECT GREATEST(r.buffer_min,
+                      pg_catalog.ceil(v.available * r.buffer_percent / 100)::integer,
+                      CASE WHEN r.velocity_window IS NOT NULL AND r.protection_window IS NOT NULL
+                           THEN pg_catalog.ceil(stocksync.sales_velocity(i.sku, r.velocity_window)
+                                                * EXTRACT(epoch FROM r.protection_window))::integer
+                           ELSE 0 END) AS buffer
+      OFFSET 0) b
+ CROSS JOIN LATERAL (
+      SELECT pg_catalog.floor(v.available * r.pool_percent / 100)::integer AS pool_cap) p
+ CROSS JOIN LATERAL (
+      SELECT CASE WHEN c.mode = 'paused' THEN 'channel paused'
+                  WHEN i.status <> 'active' THEN 'sku ' || i.status
+                  WHEN i.kind = 'bundle' AND EXISTS (
+                           SELECT 1 FROM stocksync.bundle_leaves(i.sku) lv
+                            WHERE lv.component_sku IN (SELECT ci.sku FROM stocksync.item ci
+                                                        WHERE ci.status <> 'active')) THEN 'component not active'
+                  END AS blocked
+      OFFSET 0) x;
+COMMENT ON VIEW stocksync.channel_sku_target IS 'Per channel and SKU: available to the channel, buffer, pool cap, the quantity it may publish, what limits it, and the version of its inputs.';
+
+CREATE FUNCTION stocksync.published_quantity(channel text, sku text)
+    RETURNS integer
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        SELECT t.published FROM stocksync.channel_sku_target t
+         WHERE t.channel = published_quantity.channel AND t.sku = published_quantity.sku;
+    END;
+COMMENT ON FUNCTION stocksync.published_quantity IS 'The quantity channel may show of sku (before dividing it among split listings): never below 0, 0 when paused or discontinued.';
+
 -- ---------------------------------------------------------------------------
 -- Channel sync: what each listing should show (desired, computed at read
 -- time, never stored) and what its channel last acknowledged (stored by
 -- stocksync-worker).
 -- ---------------------------------------------------------------------------
 
--- The quantity each listing should show, and the version of its inputs: the
--- sum of the versions of the SKU's projection rows, which rises with every
--- change to any of them. Paused or discontinued items and paused channels
--- show 0; nothing shows less than 0.
+-- The quantity each listing should show, why, and the version of its inputs
+-- (channel_sku_target): a channel's published quantity of the SKU, or on a
+-- channel whose listings split it, an even share of it (the remainder going to
+-- the first listings in external_id order).
 CREATE VIEW stocksync.listing_target AS
-SELECT l.channel, l.external_id, l.sku, c.kind AS channel_kind, c.mode AS channel_mode,
-       COALESCE(s.available, 0)::integer AS available,
-       CASE WHEN c.mode = 'paused' OR i.status <> 'active' THEN 0
-            ELSE GREATEST(COALESCE(s.available, 0), 0) END::integer AS desired_qty,
-       COALESCE(s.version, 0)::bigint AS inputs_version
+SELECT l.channel, l.external_id, l.sku, c.kind AS channel_kind, t.channel_mode, t.available,
+       CASE WHEN t.listing_split = 'split' THEN s.share ELSE t.published END::integer AS desired_qty,
+       t.inputs_version, t.buffer, t.pool_cap, t.published, t.limited_by, t.listing_split
   FROM stocksync.listing l
   JOIN stocksync.channel c ON c.code = l.channel
-  JOIN stocksync.item i ON i.sku = l.sku
-  LEFT JOIN LATERAL (
-      SELECT pg_catalog.sum(on_hand - reserved - committed - damaged - quality_control - safety_stock) AS available,
-             pg_catalog.sum(version) AS version
-        FROM stocksync.stock_level sl WHERE sl.sku = l.sku) s ON true;
-COMMENT ON VIEW stocksync.listing_target IS 'Per listing: the quantity it should show now, and the version of the inputs it was computed from.';
+ -- Evaluated per listing (OFFSET 0 keeps the planner from flattening it into
+ -- a channel x item product first): a few index probes each.
+ CROSS JOIN LATERAL (
+      SELECT * FROM stocksync.channel_sku_target t WHERE t.channel = l.channel AND t.sku = l.sku OFFSET 0) t
+ CROSS JOIN LATERAL (
+      SELECT CASE WHEN t.listing_split = 'split' THEN (
+                 SELECT t.published / pg_catalog.count(*)
+                        + CASE WHEN pg_catalog.count(*) FILTER (WHERE o.external_id < l.external_id)
+                                    < t.published % pg_catalog.count(*) THEN 1 ELSE 0 END
+                   FROM stocksync.listing o WHERE o.sku = l.sku AND o.channel = l.channel) END AS share
+      OFFSET 0) s;
+COMMENT ON VIEW stocksync.listing_target IS 'Per listing: the quantity it should show now, why (available, buffer, pool cap), and the version of the inputs it was computed from.';
 
 -- What the channel acknowledged per listing, and where its push stands:
 -- pending -> in_flight -> acked, or retry (at retry_at) and, after too many
@@ -461,9 +963,17 @@ GRANT EXECUTE ON FUNCTION
     stocksync.expire_holds(integer)
     TO stocksync_writer;
 
+-- Bundles and channel rules: configuration for writers, the computed
+-- quantities for readers, the observed push lag for the worker.
+GRANT INSERT, UPDATE, DELETE ON stocksync.bom, stocksync.channel_location, stocksync.channel_rule,
+    stocksync.channel_sku_rule TO stocksync_writer;
+GRANT EXECUTE ON FUNCTION stocksync.bundle_leaves(text), stocksync.bundle_ancestors(text),
+    stocksync.channel_available(text, text), stocksync.sales_velocity(text, interval),
+    stocksync.published_quantity(text, text) TO stocksync_reader;
+
 -- stocksync-worker records what channels acknowledged.
 GRANT INSERT, UPDATE, DELETE ON stocksync.listing_state TO stocksync_worker;
-GRANT EXECUTE ON FUNCTION stocksync.retry_dead(text) TO stocksync_worker;
+GRANT EXECUTE ON FUNCTION stocksync.retry_dead(text), stocksync.report_push_lag(text, interval) TO stocksync_worker;
 
 -- Catalog tables are configuration: pg_dump keeps their rows.
 SELECT pg_catalog.pg_extension_config_dump('stocksync.item', '');
@@ -476,3 +986,7 @@ SELECT pg_catalog.pg_extension_config_dump('stocksync.reservation', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.order_document', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.source_version', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.listing_state', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.bom', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.channel_location', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.channel_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.channel_sku_rule', '');

@@ -47,7 +47,9 @@ const char *const kLedgerColumns[] = {"id",
 									  "reservation_id",
 									  "reason",
 									  "reference"};
-const char *const kChannelColumns[] = {"code", "kind", "mode", "created_at"};
+const char *const kChannelColumns[] = {"code", "kind", "mode", "created_at", "version"};
+// The bundle cascade trigger on stock_level (see HasUserTrigger).
+constexpr const char *kBundleCascadeTrigger = "stock_level_bundle_cascade";
 
 void
 ForgetCatalog(Datum arg, Oid relid)
@@ -55,7 +57,7 @@ ForgetCatalog(Datum arg, Oid relid)
 	if (!catalog_valid)
 		return;
 	if (relid == InvalidOid || relid == catalog.stock_level || relid == catalog.reservation ||
-		relid == catalog.ledger || relid == catalog.channel)
+		relid == catalog.ledger || relid == catalog.channel || relid == catalog.bom)
 		catalog_valid = false;
 }
 
@@ -104,6 +106,15 @@ GetDirectCatalog()
 		!LookupTable(schema, "ledger", kLedgerColumns, lengthof(kLedgerColumns), &c.ledger, &unused) ||
 		!LookupTable(schema, "channel", kChannelColumns, lengthof(kChannelColumns), &c.channel, &c.channel_pkey))
 		return nullptr;
+	c.bom = get_relname_relid("bom", schema);
+	c.bom_component_idx = get_relname_relid("bom_component_idx", schema);
+	if (c.bom == InvalidOid || c.bom_component_idx == InvalidOid)
+		return nullptr;
+	Relation bom = table_open(c.bom, AccessShareLock);
+	c.bom_pkey = RelationGetPrimaryKeyIndex(bom);
+	table_close(bom, AccessShareLock);
+	if (c.bom_pkey == InvalidOid)
+		return nullptr;
 	c.reservation_id_seq = getIdentitySequence(c.reservation, 1, true);
 	c.ledger_id_seq = getIdentitySequence(c.ledger, 1, true);
 	if (c.reservation_id_seq == InvalidOid || c.ledger_id_seq == InvalidOid)
@@ -122,7 +133,7 @@ HasUserTrigger(Relation rel, int16 event)
 	for (int i = 0; i < triggers->numtriggers; i++)
 	{
 		const Trigger &t = triggers->triggers[i];
-		if (!t.tgisinternal && (t.tgtype & event) != 0)
+		if (!t.tgisinternal && (t.tgtype & event) != 0 && strcmp(t.tgname, kBundleCascadeTrigger) != 0)
 			return true;
 	}
 	return false;

@@ -28,6 +28,11 @@ struct DirectCatalog
 	Oid ledger_id_seq;
 	Oid channel;
 	Oid channel_pkey;
+	// The bill of materials: its primary key (bundle_sku, component_sku) and
+	// bom_component_idx (component_sku, bundle_sku), probed by prefix.
+	Oid bom;
+	Oid bom_pkey;
+	Oid bom_component_idx;
 };
 
 // nullptr when a table is missing or no longer has the expected columns.
@@ -37,11 +42,14 @@ const DirectCatalog *GetDirectCatalog();
 void RegisterDirectCatalogInvalidation();
 
 // Whether `rel` has a trigger of its own (not an internal RI trigger) that
-// fires on `event` (TRIGGER_TYPE_INSERT or TRIGGER_TYPE_UPDATE).
+// fires on `event` (TRIGGER_TYPE_INSERT or TRIGGER_TYPE_UPDATE). The bundle
+// cascade on stock_level does not count: it acts only for bundle components,
+// for which the fast path steps aside itself (IsBundleComponent).
 bool HasUserTrigger(Relation rel, int16 event);
 
 // Finds the row whose primary key equals `keys` (text columns, in index
-// order) as `snapshot` sees it, into `slot`. Returns false if there is none.
+// order; fewer keys than index columns match a prefix) as `snapshot` sees it,
+// into `slot`. Returns false if there is none.
 bool FindByKey(Relation rel, Oid index, const Datum *keys, int nkeys, Snapshot snapshot, TupleTableSlot *slot);
 
 // Inserts a row and its index entries (unique checks included).

@@ -21,6 +21,10 @@ constexpr int kUnknownOrder = MAKE_SQLSTATE('S', 'S', '0', '0', '8');
 constexpr int kInvalidArgument = MAKE_SQLSTATE('S', 'S', '0', '0', '9');
 constexpr int kConcurrencyRetriesExhausted = MAKE_SQLSTATE('S', 'S', '0', '1', '0');
 constexpr int kAppendOnly = MAKE_SQLSTATE('S', 'S', '0', '1', '1');
+// Raised by the install script's PL/pgSQL triggers (bundles and channel rules).
+constexpr int kBomRefused = MAKE_SQLSTATE('S', 'S', '0', '1', '2');
+constexpr int kIllegalLifecycle = MAKE_SQLSTATE('S', 'S', '0', '1', '3');
+constexpr int kPoolsOverAllocated = MAKE_SQLSTATE('S', 'S', '0', '1', '4');
 
 // A quantity that moves stock must be a positive number of units.
 inline void

@@ -9,6 +9,7 @@
 // covers two different orders sent with one key at once.
 #include "pg.hpp"
 
+#include "bundles.hpp"
 #include "direct.hpp"
 #include "fast_reserve.hpp"
 #include "movement.hpp"
@@ -108,6 +109,14 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 				   table_open(cat->ledger, RowExclusiveLock), table_open(cat->channel, AccessShareLock)};
 	if (HasUserTrigger(rels.stock, TRIGGER_TYPE_UPDATE) || HasUserTrigger(rels.reservation, TRIGGER_TYPE_INSERT) ||
 		HasUserTrigger(rels.ledger, TRIGGER_TYPE_INSERT))
+	{
+		rels.Close();
+		return FastReserve::kFallback;
+	}
+	// A bundle component's change must raise its bundles' versions, which the
+	// deferred cascade trigger does for the general path's updates; the
+	// direct update below would bypass it.
+	if (IsBundleComponent(sku))
 	{
 		rels.Close();
 		return FastReserve::kFallback;

@@ -13,6 +13,7 @@
 // state, so every call is safe to retry.
 #include "pg.hpp"
 
+#include "bundles.hpp"
 #include "errors.hpp"
 #include "movement.hpp"
 #include "order.hpp"
@@ -97,6 +98,8 @@ RequestedUnits(const Reservation &r, FunctionCallInfo fcinfo, int argno, int32 (
 	const char *order_ref = TextDatumGetCString(r.order_ref);
 	int count;
 	OrderLine *wanted = ParseLines(PG_GETARG_JSONB_P(argno), order_ref, true, &count);
+	// A bundle named here means its components, as reserve() held them.
+	wanted = ExpandBundleLines(wanted, &count);
 	for (int w = 0; w < count; w++)
 	{
 		int32 left = wanted[w].qty;

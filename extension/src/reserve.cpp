@@ -8,6 +8,7 @@
 // stocksync function locks rows in, so two multi-line orders never deadlock.
 #include "pg.hpp"
 
+#include "bundles.hpp"
 #include "errors.hpp"
 #include "fast_reserve.hpp"
 #include "movement.hpp"
@@ -303,6 +304,15 @@ Reserve(ReserveRequest &req)
 			case FastReserve::kFallback:
 				break;
 		}
+	}
+	// A bundle line holds its components: the order row keeps the component
+	// lines, so commit, release, fulfil and return move the components too.
+	int count = req.count;
+	OrderLine *expanded = ExpandBundleLines(req.lines, &count);
+	if (expanded != req.lines)
+	{
+		req.lines = expanded;
+		req.count = NormalizeLines(expanded, count);
 	}
 	if (!InsertReservation(req, &result))
 		return ReplayResult(req);

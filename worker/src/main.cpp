@@ -13,6 +13,7 @@
 #include "sync/asio_scheduler.hpp"
 #include "sync/core.hpp"
 #include "sync/pg_database.hpp"
+#include "sync/push_lag_report.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -21,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <thread>
@@ -106,6 +108,22 @@ int main(int argc, char **argv) {
   AsioScheduler sched(io);
   SyncCore core(sched, db, cfg->sync, channels, &metrics, std::random_device{}());
   core.start();
+
+  // 5b. Every minute, each channel's p99 push lag over that minute goes to the
+  // database, where the dynamic safety buffer protects twice that.
+  PushLagWindow lag_window(20);
+  std::function<void()> report_lag = [&] {
+    for (const auto &[channel, p99] : lag_window.take(metrics)) {
+      try {
+        db.exists("SELECT stocksync.report_push_lag($1, $2::double precision * interval '1 second') IS NULL",
+                  {channel, std::to_string(p99)});
+      } catch (const DbError &e) {
+        spdlog::warn("cannot report the push lag of channel {}: {}", channel, e.what());
+      }
+    }
+    sched.call_at(sched.now() + std::chrono::minutes(1), report_lag);
+  };
+  sched.call_at(sched.now() + std::chrono::minutes(1), report_lag);
 
   // 6. Replication: decoded changes mark listings dirty.
   replication::ClientConfig rc;

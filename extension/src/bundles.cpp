@@ -1,0 +1,210 @@
+// Bundles: bill-of-materials probes, bundle lines expanded into component
+// lines (reserve, fulfill and return lines name bundles; the reservation holds
+// their components), and the cascade trigger that raises every containing
+// bundle's version when a component's stock changes.
+#include "pg.hpp"
+
+#include "bundles.hpp"
+#include "direct.hpp"
+#include "spi.hpp"
+
+extern "C" {
+#include "access/table.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+PG_FUNCTION_INFO_V1(stocksync_stock_level_bundle_cascade);
+}
+
+namespace stocksync {
+
+namespace {
+
+enum class BomKey
+{
+	kBundle,     // bom's primary key, (bundle_sku, component_sku)
+	kComponent,  // bom_component_idx, (component_sku, bundle_sku)
+};
+
+// Whether a BOM row names sku in the key's first column. An index probe
+// without the executor where the catalog is as expected (it is on the
+// reservation path of every line), a query otherwise.
+bool
+BomNames(BomKey key, Datum sku)
+{
+	const DirectCatalog *cat = GetDirectCatalog();
+	if (cat == nullptr)
+	{
+		static SPIPlanPtr bundle_plan = nullptr;
+		static SPIPlanPtr component_plan = nullptr;
+		static const Oid types[] = {TEXTOID};
+		Datum args[] = {sku};
+		bool connected = SPI_connect() == SPI_OK_CONNECT;
+		bool found =
+			key == BomKey::kBundle
+				? RunPlan(KeptPlan(&bundle_plan, "SELECT 1 FROM stocksync.bom WHERE bundle_sku = $1 LIMIT 1", 1, types),
+						  args, nullptr) > 0
+				: RunPlan(KeptPlan(&component_plan, "SELECT 1 FROM stocksync.bom WHERE component_sku = $1 LIMIT 1", 1,
+								   types),
+						  args, nullptr) > 0;
+		if (connected)
+			SPI_finish();
+		return found;
+	}
+	Relation bom = table_open(cat->bom, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(bom, nullptr);
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	bool found = FindByKey(bom, key == BomKey::kBundle ? cat->bom_pkey : cat->bom_component_idx, &sku, 1, snapshot,
+						   slot);
+	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(bom, AccessShareLock);
+	return found;
+}
+
+// Reads the simple components of bundle and the units of each per bundle
+// into the last SPI result; returns how many.
+uint64
+ReadBundleLeaves(Datum bundle)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID};
+	Datum args[] = {bundle};
+	// The recursion of stocksync.bundle_leaves(), kept as a plan here: a SQL
+	// function's body would be planned again on every call.
+	return RunPlan(KeptPlan(&plan,
+							"WITH RECURSIVE walk (sku, qty) AS ("
+							"  SELECT b.component_sku, b.qty FROM stocksync.bom b WHERE b.bundle_sku = $1"
+							"  UNION ALL"
+							"  SELECT b.component_sku, w.qty * b.qty FROM walk w CROSS JOIN LATERAL ("
+							"    SELECT x.component_sku, x.qty FROM stocksync.bom x WHERE x.bundle_sku = w.sku OFFSET 0) b) "
+							"SELECT w.sku, pg_catalog.sum(w.qty)::integer FROM walk w "
+							"WHERE (SELECT i.kind FROM stocksync.item i WHERE i.sku = w.sku) = 'simple' GROUP BY w.sku",
+							1, types),
+				   args, nullptr);
+}
+
+// The components this transaction has already cascaded, so that a receive
+// (insert and update of a new projection row) or several movements of one
+// component in one transaction raise each bundle once per commit. Kept in
+// TopTransactionContext: freed with the transaction, recognised by its
+// local transaction id.
+List *cascaded = NIL;
+LocalTransactionId cascaded_lxid = InvalidLocalTransactionId;
+
+// True the first time sku is seen in this transaction.
+bool
+FirstCascadeOf(Datum sku)
+{
+	if (cascaded_lxid != MyProc->lxid)
+	{
+		cascaded = NIL;
+		cascaded_lxid = MyProc->lxid;
+	}
+	const char *name = TextDatumGetCString(sku);
+	ListCell *cell;
+	foreach (cell, cascaded)
+		if (strcmp(static_cast<const char *>(lfirst(cell)), name) == 0)
+			return false;
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	cascaded = lappend(cascaded, pstrdup(name));
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+}  // namespace
+
+bool
+IsBundleComponent(Datum sku)
+{
+	return BomNames(BomKey::kComponent, sku);
+}
+
+OrderLine *
+ExpandBundleLines(OrderLine *lines, int *count)
+{
+	int bundles = 0;
+	bool *is_bundle = static_cast<bool *>(palloc0(sizeof(bool) * Max(*count, 1)));
+	for (int i = 0; i < *count; i++)
+		if ((is_bundle[i] = BomNames(BomKey::kBundle, lines[i].sku)))
+			bundles++;
+	if (bundles == 0)
+		return lines;
+
+	int capacity = *count + 8;
+	int n = 0;
+	OrderLine *out = static_cast<OrderLine *>(palloc0(sizeof(OrderLine) * capacity));
+	for (int i = 0; i < *count; i++)
+	{
+		uint64 leaves = is_bundle[i] ? ReadBundleLeaves(lines[i].sku) : 1;
+		if (n + static_cast<int>(leaves) > capacity)
+		{
+			capacity = (n + static_cast<int>(leaves)) * 2;
+			out = static_cast<OrderLine *>(repalloc(out, sizeof(OrderLine) * capacity));
+		}
+		if (!is_bundle[i])
+		{
+			out[n++] = lines[i];
+			continue;
+		}
+		for (uint64 k = 0; k < leaves; k++)
+		{
+			OrderLine line = {};
+			line.sku = ColumnDatum(k, 1);
+			line.location = lines[i].location;
+			int64 qty = static_cast<int64>(lines[i].qty) * ColumnInt32(k, 2);
+			if (qty > PG_INT32_MAX)
+				ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+								errmsg("bundle \"%s\" times %d needs more units than an integer holds",
+									   TextDatumGetCString(lines[i].sku), lines[i].qty)));
+			line.qty = static_cast<int32>(qty);
+			out[n++] = line;
+		}
+	}
+	*count = n;
+	return out;
+}
+
+}  // namespace stocksync
+
+// Deferred constraint trigger on stock_level (AFTER INSERT OR UPDATE, per
+// row, at commit): a changed component raises the version of every bundle
+// that contains it, directly or nested, once each per transaction, so
+// stocksync-worker sees
+// the bundles' item rows change and re-pushes their listings.
+extern "C" Datum
+stocksync_stock_level_bundle_cascade(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "stocksync: stock_level_bundle_cascade must be called as a trigger");
+	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+	HeapTuple row = TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple;
+	bool isnull;
+	// Column 1 of stock_level is sku.
+	Datum sku = heap_getattr(row, 1, RelationGetDescr(trigger->tg_relation), &isnull);
+	if (isnull || !stocksync::IsBundleComponent(sku) || !stocksync::FirstCascadeOf(sku))
+		return PointerGetDatum(nullptr);
+	// stocksync.raise_bundle_versions() as a kept plan: a SQL function's body
+	// would be planned again at every commit. The bundles' rows are locked in
+	// byte order.
+	SPI_connect();
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID};
+	Datum args[] = {sku};
+	stocksync::RunPlan(stocksync::KeptPlan(&plan,
+										   "WITH RECURSIVE up (sku) AS ("
+										   "  SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku = $1"
+										   "  UNION"
+										   "  SELECT b.bundle_sku FROM up CROSS JOIN LATERAL ("
+										   "    SELECT x.bundle_sku FROM stocksync.bom x WHERE x.component_sku = up.sku OFFSET 0) b), "
+										   "locked AS (SELECT i.sku FROM stocksync.item i "
+										   "  WHERE i.sku = ANY (ARRAY(SELECT up.sku FROM up)) ORDER BY i.sku FOR NO KEY UPDATE) "
+										   "UPDATE stocksync.item i SET version = i.version + 1 FROM locked WHERE i.sku = locked.sku",
+										   1, types),
+					   args, nullptr);
+	SPI_finish();
+	return PointerGetDatum(nullptr);
+}

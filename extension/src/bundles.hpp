@@ -1,0 +1,19 @@
+// Bundles (bill of materials): which SKUs take part in one, and order lines
+// of bundles turned into lines of their components.
+#pragma once
+
+#include "order.hpp"
+#include "pg.hpp"
+
+namespace stocksync {
+
+// Whether sku is a component of any bundle (a row of stocksync.bom names it).
+bool IsBundleComponent(Datum sku);
+
+// Replaces each line whose SKU is a bundle with a bill of materials by one
+// line per simple component (qty times the units per bundle, nested bundles
+// resolved), at the line's location. Returns the lines (the same array when
+// none is a bundle) and sets *count; the caller normalizes.
+OrderLine *ExpandBundleLines(OrderLine *lines, int *count);
+
+}  // namespace stocksync
