@@ -322,3 +322,42 @@ on_exit() {
 
 # count_log PATTERN: lines of the worker log matching the extended regex.
 count_log() { grep -cE "$1" "$WORK/worker.log" 2>/dev/null || true; }
+
+# ---------------------------------------------------------------------------
+# Helpers for the polling and reconciliation tests (additions only).
+
+# ebay_scenario NAME SKU...: a scenario fragment for a simulated eBay seller
+# with one listing per SKU (its id is the SKU; quantity 0 until the worker
+# pushes). eBay sends no order webhooks: its orders wait for polling.
+ebay_scenario() {
+  local name=$1 s; shift
+  printf '[[channels]]\nname = "%s"\nkind = "ebay"\n' "$name"
+  for s in "$@"; do
+    printf '  [[channels.listings]]\n  id = "%s"\n  sku = "%s"\n  quantity = 0\n' "$s" "$s"
+  done
+}
+
+# ebay_channel_config NAME: the worker's [channels.NAME] for a simulated eBay
+# seller (the simulator's default OAuth client and refresh token).
+ebay_channel_config() {
+  cat <<TOML
+
+[channels.$1]
+kind = "ebay"
+base_url = "$SIM_URL/ebay/$1"
+[channels.$1.credentials]
+client_id = "sim-ebay-app"
+client_secret = "sim-ebay-secret"
+refresh_token = "v^1.1#sim-refresh"
+TOML
+}
+
+# sim_order CHANNEL LISTING QTY: a buyer orders on the channel; prints the
+# channel's order id (eBay orderId, Amazon AmazonOrderId, else id).
+sim_order() {
+  curl -sf -X POST -H 'Content-Type: application/json' -d "{\"listing\": \"$2\", \"quantity\": $3}" \
+    "$SIM_URL/_sim/channels/$1/orders" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+print(o.get("orderId") or o.get("AmazonOrderId") or o.get("id"))'
+}

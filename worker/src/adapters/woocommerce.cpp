@@ -109,6 +109,16 @@ WooCommerceAdapter::WooCommerceAdapter(WooOptions options, boost::asio::io_conte
 
 WooCommerceAdapter::~WooCommerceAdapter() { shutdown(); }
 
+// Reconciliation reads (channel_adapter.hpp): HTTP Basic with the consumer key.
+void WooCommerceAdapter::authorized_get(const std::string &path_and_query, std::chrono::milliseconds timeout,
+                                        std::function<void(HttpResponse)> done) {
+  HttpRequest req;
+  req.url = opts_.base_url + path_and_query;
+  req.timeout = timeout;
+  req.headers = {{"Authorization", auth_header_}, {"Accept", "application/json"}};
+  http_.send(std::move(req), std::move(done));
+}
+
 void WooCommerceAdapter::shutdown() {
   stopped_ = true;
   gate_.cancel();
