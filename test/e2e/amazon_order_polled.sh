@@ -25,10 +25,7 @@ orders_visibility_lag_s = 1
   quantity = 0
   [channels.buyers]
   pending_s = 4
-[[channels]]
-name = "erp"
-kind = "webhook"
-secret = "$E2E_WHSEC"
+$(erp_scenario)
 TOML
 start_sim "$WORK/scenario.toml"
 sql "INSERT INTO stocksync.item (sku) VALUES ('SKU-1');
@@ -39,15 +36,9 @@ write_config "
 [polling]
 interval_ms = 1000
 $(amazon_channel_config amz)
-
-[channels.erp]
-kind = \"webhook\"
-base_url = \"$SIM_URL/hooks/erp\"
-[channels.erp.credentials]
-secret_env = \"E2E_WHSEC\""
+$(erp_channel_config)"
 start_worker
-both_show() { [[ $(sim_shown amz SKU-1) == "$1" && $(sim_shown erp SKU-1) == "$1" ]]; }
-wait_until 20 both_show 20 || fail "Amazon and the ERP never showed 20"
+wait_until 20 both_show amz SKU-1 20 || fail "Amazon and the ERP never showed 20"
 
 log "a buyer takes 2 on Amazon (Pending for 4 s)"
 order=$(sim_order amz SKU-1 2) || fail "the simulator refused the Amazon order"

@@ -11,7 +11,7 @@ setup_db
 {
   printf '[sim]\nseed = 1\ntime_scale = 1.0\n'
   ebay_scenario eb SKU-1 SKU-X
-  printf '[[channels]]\nname = "erp"\nkind = "webhook"\nsecret = "%s"\n' "$E2E_WHSEC"
+  erp_scenario
 } >"$WORK/scenario.toml"
 start_sim "$WORK/scenario.toml"
 sql "INSERT INTO stocksync.item (sku) VALUES ('SKU-1');
@@ -22,22 +22,16 @@ write_config "
 [polling]
 interval_ms = 500
 $(ebay_channel_config eb)
-
-[channels.erp]
-kind = \"webhook\"
-base_url = \"$SIM_URL/hooks/erp\"
-[channels.erp.credentials]
-secret_env = \"E2E_WHSEC\""
+$(erp_channel_config)"
 start_worker
-both_show() { [[ $(sim_shown eb SKU-1) == "$1" && $(sim_shown erp SKU-1) == "$1" ]]; }
-wait_until 20 both_show 20 || fail "eBay and the ERP never showed 20: eb $(sim_shown eb SKU-1), erp $(sim_shown erp SKU-1)"
+wait_until 20 both_show eb SKU-1 20 || fail "eBay and the ERP never showed 20: eb $(sim_shown eb SKU-1), erp $(sim_shown erp SKU-1)"
 
 log "a buyer takes 3 on eBay (seen only by polling)"
 order=$(sim_order eb SKU-1 3) || fail "the simulator refused the eBay order"
 [[ $(sim_shown eb SKU-1) == 17 ]] || fail "the sale did not lower eBay to 17"
 reserved() { [[ $(sql "SELECT state FROM stocksync.reservation WHERE channel = 'eb' AND order_ref = '$order'") == committed ]]; }
 wait_until 15 reserved || fail "the polled eBay order $order was not reserved and committed: $(sql 'SELECT * FROM stocksync.reservation')"
-wait_until 10 both_show 17 || fail "the polled order did not reach the ERP: erp $(sim_shown erp SKU-1), eb $(sim_shown eb SKU-1)"
+wait_until 10 both_show eb SKU-1 17 || fail "the polled order did not reach the ERP: erp $(sim_shown erp SKU-1), eb $(sim_shown eb SKU-1)"
 log "order $order reserved from the poll; the ERP shows 17"
 
 log "an order for a listing stocksync does not know"
@@ -60,7 +54,7 @@ log "the buyer cancels on eBay"
 curl -sf -X POST "$SIM_URL/_sim/channels/eb/orders/$order/cancel" >/dev/null || fail "cancel refused"
 released() { [[ $(sql "SELECT state FROM stocksync.reservation WHERE channel = 'eb' AND order_ref = '$order'") == released ]]; }
 wait_until 15 released || fail "the cancellation was not applied"
-wait_until 10 both_show 20 || fail "the release did not reach the channels: erp $(sim_shown erp SKU-1), eb $(sim_shown eb SKU-1)"
+wait_until 10 both_show eb SKU-1 20 || fail "the release did not reach the channels: erp $(sim_shown erp SKU-1), eb $(sim_shown eb SKU-1)"
 
 # Many rounds read the same orders again (the overlap): each is held once.
 rounds=$(worker_metric stocksync_poll_rounds_total 'channel="eb"')

@@ -361,3 +361,28 @@ import json, sys
 o = json.load(sys.stdin)
 print(o.get("orderId") or o.get("AmazonOrderId") or o.get("id"))'
 }
+
+# ebay_setup QTY SKU...: a simulated eBay seller "eb" listing the SKUs
+# (scenario written, simulator started), and in the database the items, the
+# channel, its listings and QTY received of each SKU.
+ebay_setup() {
+  local qty=$1 s; shift
+  { printf '[sim]\nseed = 1\ntime_scale = 1.0\n'; ebay_scenario eb "$@"; } >"$WORK/scenario.toml"
+  start_sim "$WORK/scenario.toml"
+  sql "INSERT INTO stocksync.channel (code, kind) VALUES ('eb', 'ebay')" >/dev/null
+  for s in "$@"; do
+    sql "INSERT INTO stocksync.item (sku) VALUES ('$s');
+         INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('eb', '$s', '$s');
+         SELECT stocksync.receive('$s', $qty);" >/dev/null
+  done
+}
+
+# erp_scenario / erp_channel_config: a Standard Webhooks consumer "erp" in the
+# scenario, and the worker's [channels.erp] pushing to it.
+erp_scenario() { printf '[[channels]]\nname = "erp"\nkind = "webhook"\nsecret = "%s"\n' "$E2E_WHSEC"; }
+erp_channel_config() {
+  printf '\n[channels.erp]\nkind = "webhook"\nbase_url = "%s/hooks/erp"\n[channels.erp.credentials]\nsecret_env = "E2E_WHSEC"\n' "$SIM_URL"
+}
+
+# both_show CHANNEL LISTING QTY: the channel and the ERP consumer both show QTY.
+both_show() { [[ $(sim_shown "$1" "$2") == "$3" && $(sim_shown erp "$2") == "$3" ]]; }

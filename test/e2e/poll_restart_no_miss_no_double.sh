@@ -9,15 +9,7 @@
 # ordered, and the ledger agrees with the projection.
 . "$(dirname "$0")/lib.sh"
 setup_db
-{
-  printf '[sim]\nseed = 1\ntime_scale = 1.0\n'
-  ebay_scenario eb SKU-1 SKU-2 SKU-3 SKU-4
-} >"$WORK/scenario.toml"
-start_sim "$WORK/scenario.toml"
-sql "INSERT INTO stocksync.item (sku) SELECT 'SKU-' || g FROM generate_series(1, 4) g;
-     INSERT INTO stocksync.channel (code, kind) VALUES ('eb', 'ebay');
-     INSERT INTO stocksync.listing (channel, external_id, sku) SELECT 'eb', 'SKU-' || g, 'SKU-' || g FROM generate_series(1, 4) g;
-     SELECT stocksync.receive('SKU-' || g, 100) FROM generate_series(1, 4) g;" >/dev/null
+ebay_setup 100 SKU-1 SKU-2 SKU-3 SKU-4
 write_config "
 [polling]
 interval_ms = 200

@@ -11,15 +11,7 @@
 # escalated (the same open row), accuracy 0.5. Metrics count both.
 . "$(dirname "$0")/lib.sh"
 setup_db
-{
-  printf '[sim]\nseed = 1\ntime_scale = 1.0\n'
-  ebay_scenario eb SKU-1 SKU-2 SKU-3
-} >"$WORK/scenario.toml"
-start_sim "$WORK/scenario.toml"
-sql "INSERT INTO stocksync.item (sku) SELECT 'SKU-' || g FROM generate_series(1, 3) g;
-     INSERT INTO stocksync.channel (code, kind) VALUES ('eb', 'ebay');
-     INSERT INTO stocksync.listing (channel, external_id, sku) SELECT 'eb', 'SKU-' || g, 'SKU-' || g FROM generate_series(1, 3) g;
-     SELECT stocksync.receive('SKU-' || g, 20) FROM generate_series(1, 3) g;" >/dev/null
+ebay_setup 20 SKU-1 SKU-2 SKU-3
 write_config "
 [reconcile]
 settle_ms = 200

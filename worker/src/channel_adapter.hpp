@@ -149,6 +149,13 @@ public:
   virtual void shutdown() {}
 };
 
+// A configured channel and its adapter: what the order poller and the
+// reconciler work on (inbound.hpp).
+struct AdapterChannel {
+  ChannelConfig cfg;
+  ChannelAdapter *adapter = nullptr;
+};
+
 // What an adapter may use besides its configuration.
 struct AdapterEnv {
   boost::asio::io_context &io;

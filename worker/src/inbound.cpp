@@ -7,23 +7,11 @@
 
 namespace stocksync::worker {
 
-namespace {
-
-template <class C>
-std::vector<C> channel_list(const std::vector<std::pair<ChannelConfig, ChannelAdapter *>> &channels) {
-  std::vector<C> out;
-  for (auto &[cfg, adapter] : channels)
-    out.push_back(C{cfg, adapter});
-  return out;
-}
-
-}  // namespace
-
-Inbound::Inbound(boost::asio::io_context &io, const WorkerConfig &cfg,
-                 const std::vector<std::pair<ChannelConfig, ChannelAdapter *>> &channels, Metrics &metrics)
+Inbound::Inbound(boost::asio::io_context &io, const WorkerConfig &cfg, const std::vector<AdapterChannel> &channels,
+                 Metrics &metrics)
     : db_(cfg.conninfo, "stocksync-worker inbound"),
-      poller_(io, db_, cfg.polling, channel_list<orders_in::OrderPoller::Channel>(channels), metrics_),
-      reconciler_(io, db_, cfg.reconcile, channel_list<reconcile::Reconciler::Channel>(channels),
+      poller_(io, db_, cfg.polling, channels, metrics_),
+      reconciler_(io, db_, cfg.reconcile, channels,
                   cfg.polling.enabled ? &poller_ : nullptr, metrics_),
       polling_(cfg.polling.enabled), reconciling_(cfg.reconcile.enabled) {
   metrics.sections.push_back([this] { return metrics_.render(); });

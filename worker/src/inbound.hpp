@@ -20,8 +20,8 @@ namespace stocksync::worker {
 
 class Inbound {
 public:
-  Inbound(boost::asio::io_context &io, const WorkerConfig &cfg,
-          const std::vector<std::pair<ChannelConfig, ChannelAdapter *>> &channels, Metrics &metrics);
+  Inbound(boost::asio::io_context &io, const WorkerConfig &cfg, const std::vector<AdapterChannel> &channels,
+          Metrics &metrics);
   void start();
   void stop();
 

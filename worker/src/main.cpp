@@ -95,7 +95,7 @@ int main(int argc, char **argv) {
   AdapterEnv env{io, http};
   std::vector<std::unique_ptr<ChannelAdapter>> adapters;
   std::vector<SyncCore::Channel> channels;
-  std::vector<std::pair<ChannelConfig, ChannelAdapter *>> inbound_channels;
+  std::vector<AdapterChannel> inbound_channels;
   for (const auto &ch : cfg->channels) {
     auto ad = make_adapter(ch, env, error);
     if (!ad) {
@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
     auto it = cfg->channel_max_attempts.find(ch.code);
     c.max_attempts = it != cfg->channel_max_attempts.end() ? it->second : cfg->sync.max_attempts;
     channels.push_back(std::move(c));
-    inbound_channels.emplace_back(ch, ad.get());
+    inbound_channels.push_back(AdapterChannel{ch, ad.get()});
     adapters.push_back(std::move(ad));
     spdlog::info("channel {} ({}) at {}", ch.code, ch.kind, ch.base_url);
   }

@@ -217,6 +217,14 @@ std::string clip(std::string s, std::size_t max) {
 
 namespace stocksync::worker {
 
+HttpRequest json_get(std::string url, std::chrono::milliseconds timeout) {
+  HttpRequest req;
+  req.url = std::move(url);
+  req.timeout = timeout;
+  req.headers = {{"Accept", "application/json"}};
+  return req;
+}
+
 void TokenGet::send(HttpRequest req, std::function<void(HttpResponse)> done, bool refreshed) {
   TokenGet self = *this;
   tokens.get([self, req = std::move(req), done = std::move(done), refreshed](const TokenGrant &g) mutable {

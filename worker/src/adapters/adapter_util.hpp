@@ -73,6 +73,9 @@ PushResult retryable_result(const ListingPush &p, std::string message,
 PushResult failed_call_result(const ListingPush &p, const HttpResponse &r, const std::string &message,
                               std::optional<std::chrono::milliseconds> retry_after);
 
+// A GET of url accepting JSON (authorized_get's request before its auth header).
+HttpRequest json_get(std::string url, std::chrono::milliseconds timeout);
+
 // ChannelAdapter::authorized_get for OAuth channels (Amazon LWA, eBay): the
 // token from `tokens` put on req by `authorize`; when `unauthorized` says the
 // channel refused it, the token is dropped and the request sent once more.

@@ -166,14 +166,10 @@ void AmazonAdapter::push(std::vector<ListingPush> batch, std::function<void(std:
 // token in x-amz-access-token, refreshed once after a 403 Unauthorized.
 void AmazonAdapter::authorized_get(const std::string &path_and_query, std::chrono::milliseconds timeout,
                                    std::function<void(HttpResponse)> done) {
-  HttpRequest req;
-  req.url = opts_.api_base + path_and_query;
-  req.timeout = timeout;
-  req.headers = {{"Accept", "application/json"}};
   TokenGet{http_, tokens_, alive_,
            [](HttpRequest &r, const std::string &token) { r.headers.emplace_back("x-amz-access-token", token); },
            is_unauthorized}
-      .send(std::move(req), std::move(done));
+      .send(json_get(opts_.api_base + path_and_query, timeout), std::move(done));
 }
 
 void AmazonAdapter::submit(const std::shared_ptr<PushJob> &job, std::size_t i, bool refreshed) {

@@ -112,10 +112,8 @@ WooCommerceAdapter::~WooCommerceAdapter() { shutdown(); }
 // Reconciliation reads (channel_adapter.hpp): HTTP Basic with the consumer key.
 void WooCommerceAdapter::authorized_get(const std::string &path_and_query, std::chrono::milliseconds timeout,
                                         std::function<void(HttpResponse)> done) {
-  HttpRequest req;
-  req.url = opts_.base_url + path_and_query;
-  req.timeout = timeout;
-  req.headers = {{"Authorization", auth_header_}, {"Accept", "application/json"}};
+  HttpRequest req = json_get(opts_.base_url + path_and_query, timeout);
+  req.headers.emplace_back("Authorization", auth_header_);
   http_.send(std::move(req), std::move(done));
 }
 

@@ -41,10 +41,7 @@ namespace stocksync::worker::orders_in {
 
 class OrderPoller {
 public:
-  struct Channel {
-    ChannelConfig cfg;
-    ChannelAdapter *adapter = nullptr;
-  };
+  using Channel = AdapterChannel;
 
   // Whether a channel kind is polled (amazon, ebay).
   static bool polled_kind(const std::string &kind);

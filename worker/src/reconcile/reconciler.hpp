@@ -39,10 +39,7 @@ namespace stocksync::worker::reconcile {
 
 class Reconciler {
 public:
-  struct Channel {
-    ChannelConfig cfg;
-    ChannelAdapter *adapter = nullptr;
-  };
+  using Channel = AdapterChannel;
 
   Reconciler(boost::asio::io_context &io, PgConn &conn, const ReconcileConfig &cfg, std::vector<Channel> channels,
              orders_in::OrderPoller *poller, InboundMetrics &metrics);
