@@ -50,8 +50,11 @@ Reconciler::Reconciler(boost::asio::io_context &io, PgConn &conn, const Reconcil
 Reconciler::~Reconciler() { stop(); }
 
 void Reconciler::start() {
+  // A channel that cannot be read (webhook) runs only when asked: its runs
+  // would only count unreadable listings.
   for (auto &[code, cs] : channels_)
-    schedule_periodic(*cs);
+    if (cs->reader->can_read())
+      schedule_periodic(*cs);
   poll_requests();
 }
 
