@@ -990,3 +990,163 @@ SELECT pg_catalog.pg_extension_config_dump('stocksync.bom', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.channel_location', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.channel_rule', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.channel_sku_rule', '');
+
+-- ===========================================================================
+-- Orders in by polling, and reconciliation of channel drift.
+-- Written by stocksync-worker (worker/src/orders_in, worker/src/reconcile);
+-- docs/worker.md describes the rules. Kept after the roles section so that
+-- its own grants below cover exactly these objects.
+-- ===========================================================================
+
+-- Per polled channel (Amazon getOrders, eBay getOrders): every order modified
+-- up to polled_through has been applied. The worker advances it in the same
+-- transaction as the last page of a poll round and asks the channel from
+-- polled_through minus an overlap next time, so a restart neither misses an
+-- order (the cursor never passes an unapplied page) nor counts one twice
+-- (reserve() is idempotent on (channel, order_ref)).
+CREATE TABLE stocksync.order_poll_cursor (
+    channel        text COLLATE "C" PRIMARY KEY
+                   REFERENCES stocksync.channel (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    polled_through timestamptz NOT NULL,
+    rounds         bigint NOT NULL DEFAULT 0 CHECK (rounds >= 0),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE stocksync.order_poll_cursor IS 'Per polled channel: orders modified up to polled_through are applied (kept by stocksync-worker).';
+
+-- A polled order that could not be applied: a line for a listing stocksync
+-- does not know, or reserve() refused it (problem says which). It is kept
+-- whole (nothing of it is reserved, so that the same order with every line
+-- can still be reserved once the listing exists) and the worker tries it
+-- again on every poll round of its channel until it applies (resolved_at).
+CREATE TABLE stocksync.unmatched_order (
+    channel          text COLLATE "C" NOT NULL
+                     REFERENCES stocksync.channel (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    order_ref        text COLLATE "C" NOT NULL CHECK (order_ref <> ''),
+    status           text NOT NULL CHECK (status IN ('open', 'paid', 'cancelled')),
+    lines            jsonb NOT NULL,
+    unknown_listings text[] NOT NULL,
+    problem          text NOT NULL,
+    first_seen       timestamptz NOT NULL DEFAULT now(),
+    last_seen        timestamptz NOT NULL DEFAULT now(),
+    times_seen       integer NOT NULL DEFAULT 1 CHECK (times_seen > 0),
+    resolved_at      timestamptz,
+    PRIMARY KEY (channel, order_ref)
+);
+COMMENT ON TABLE stocksync.unmatched_order IS 'Polled orders not applied (a listing stocksync does not know, or refused by reserve): kept, reported, retried; lines are [{"listing": id, "qty": n}].';
+
+CREATE VIEW stocksync.unmatched_orders AS
+SELECT channel, order_ref, status, unknown_listings, problem, lines, first_seen, last_seen, times_seen
+  FROM stocksync.unmatched_order
+ WHERE resolved_at IS NULL;
+COMMENT ON VIEW stocksync.unmatched_orders IS 'Polled orders still waiting for a listing (add it to stocksync.listing; the next poll round reserves them).';
+
+-- Reconciliation on demand: stocksync.reconcile(channel) adds a request; the
+-- worker takes it (taken_at, run_id) within a second and runs it.
+CREATE TABLE stocksync.reconcile_request (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    channel      text COLLATE "C" NOT NULL
+                 REFERENCES stocksync.channel (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    requested_by name NOT NULL DEFAULT session_user,
+    taken_at     timestamptz,
+    run_id       bigint
+);
+CREATE INDEX reconcile_request_open_idx ON stocksync.reconcile_request (id) WHERE taken_at IS NULL;
+COMMENT ON TABLE stocksync.reconcile_request IS 'Reconciliations asked for with stocksync.reconcile(channel); taken_at and run_id once the worker runs them.';
+
+-- One reconciliation of one channel: every listing's shown quantity read
+-- from the channel and compared with what the channel acknowledged.
+-- accuracy = in_agreement / (in_agreement + drifted): the share of compared
+-- listings in agreement (unsettled and unreadable ones are not compared).
+CREATE TABLE stocksync.reconcile_run (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    channel      text COLLATE "C" NOT NULL
+                 REFERENCES stocksync.channel (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    trigger      text NOT NULL CHECK (trigger IN ('schedule', 'request')),
+    started_at   timestamptz NOT NULL DEFAULT now(),
+    finished_at  timestamptz,
+    listings     integer NOT NULL DEFAULT 0,
+    in_agreement integer NOT NULL DEFAULT 0,
+    drifted      integer NOT NULL DEFAULT 0,
+    corrected    integer NOT NULL DEFAULT 0,
+    escalated    integer NOT NULL DEFAULT 0,
+    unsettled    integer NOT NULL DEFAULT 0,
+    unreadable   integer NOT NULL DEFAULT 0,
+    accuracy     numeric,
+    error        text
+);
+COMMENT ON TABLE stocksync.reconcile_run IS 'One reconciliation of one channel and its counts; accuracy is the share of compared listings in agreement.';
+
+-- Every drift found: shown_qty (read from the channel) differs from
+-- acked_qty (what it last acknowledged). Up to the worker's
+-- reconcile.max_correct_units it is corrected (pushed again); above it is
+-- escalated for a person. resolved_at: a later run found the listing in
+-- agreement again.
+CREATE TABLE stocksync.drift (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id      bigint NOT NULL REFERENCES stocksync.reconcile_run (id) ON DELETE CASCADE,
+    channel     text COLLATE "C" NOT NULL,
+    external_id text COLLATE "C" NOT NULL,
+    sku         text COLLATE "C" NOT NULL,
+    shown_qty   integer NOT NULL,
+    acked_qty   integer,
+    desired_qty integer NOT NULL,
+    drift       integer NOT NULL,
+    action      text NOT NULL CHECK (action IN ('corrected', 'escalated')),
+    found_at    timestamptz NOT NULL DEFAULT now(),
+    resolved_at timestamptz,
+    FOREIGN KEY (channel, external_id) REFERENCES stocksync.listing (channel, external_id)
+        ON DELETE CASCADE ON UPDATE CASCADE
+);
+CREATE INDEX drift_open_idx ON stocksync.drift (channel, external_id) WHERE resolved_at IS NULL;
+COMMENT ON TABLE stocksync.drift IS 'Listings whose channel showed another quantity than it acknowledged: corrected, or escalated above reconcile.max_correct_units.';
+
+CREATE VIEW stocksync.drift_escalated AS
+SELECT d.channel, d.external_id, d.sku, d.shown_qty, d.acked_qty, d.desired_qty, d.drift, d.found_at, d.run_id
+  FROM stocksync.drift d
+ WHERE d.action = 'escalated' AND d.resolved_at IS NULL;
+COMMENT ON VIEW stocksync.drift_escalated IS 'Drift too large to correct automatically, not yet resolved: look at the channel.';
+
+CREATE VIEW stocksync.reconcile_accuracy AS
+SELECT DISTINCT ON (r.channel) r.channel, r.id AS run_id, r.trigger, r.started_at, r.finished_at, r.listings,
+       r.in_agreement, r.drifted, r.corrected, r.escalated, r.unsettled, r.unreadable, r.accuracy, r.error
+  FROM stocksync.reconcile_run r
+ WHERE r.finished_at IS NOT NULL
+ ORDER BY r.channel, r.id DESC;
+COMMENT ON VIEW stocksync.reconcile_accuracy IS 'Per channel: the latest finished reconciliation and its accuracy.';
+
+CREATE FUNCTION stocksync.reconcile(channel text)
+    RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $fn$
+DECLARE
+    request_id bigint;
+BEGIN
+    IF reconcile.channel IS NULL THEN
+        RAISE EXCEPTION 'channel must not be null' USING ERRCODE = 'SS009';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = reconcile.channel) THEN
+        RAISE EXCEPTION 'unknown channel "%"', reconcile.channel
+            USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
+    END IF;
+    INSERT INTO stocksync.reconcile_request (channel) VALUES (reconcile.channel)
+        RETURNING id INTO request_id;
+    PERFORM pg_catalog.pg_notify('stocksync_reconcile', reconcile.channel);
+    RETURN request_id;
+END
+$fn$;
+COMMENT ON FUNCTION stocksync.reconcile IS 'Asks stocksync-worker to reconcile the channel now. Returns the request id (stocksync.reconcile_request; its run_id names the stocksync.reconcile_run).';
+
+REVOKE ALL ON FUNCTION stocksync.reconcile(text) FROM PUBLIC;
+GRANT SELECT ON stocksync.order_poll_cursor, stocksync.unmatched_order, stocksync.unmatched_orders,
+                stocksync.reconcile_request, stocksync.reconcile_run, stocksync.drift,
+                stocksync.drift_escalated, stocksync.reconcile_accuracy
+    TO stocksync_reader;
+GRANT EXECUTE ON FUNCTION stocksync.reconcile(text) TO stocksync_writer;
+GRANT INSERT, UPDATE, DELETE ON stocksync.order_poll_cursor, stocksync.unmatched_order,
+                                stocksync.reconcile_request, stocksync.reconcile_run, stocksync.drift
+    TO stocksync_worker;
+SELECT pg_catalog.pg_extension_config_dump('stocksync.order_poll_cursor', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.unmatched_order', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.reconcile_request', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.reconcile_run', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.drift', '');

@@ -322,3 +322,67 @@ on_exit() {
 
 # count_log PATTERN: lines of the worker log matching the extended regex.
 count_log() { grep -cE "$1" "$WORK/worker.log" 2>/dev/null || true; }
+
+# ---------------------------------------------------------------------------
+# Helpers for the polling and reconciliation tests (additions only).
+
+# ebay_scenario NAME SKU...: a scenario fragment for a simulated eBay seller
+# with one listing per SKU (its id is the SKU; quantity 0 until the worker
+# pushes). eBay sends no order webhooks: its orders wait for polling.
+ebay_scenario() {
+  local name=$1 s; shift
+  printf '[[channels]]\nname = "%s"\nkind = "ebay"\n' "$name"
+  for s in "$@"; do
+    printf '  [[channels.listings]]\n  id = "%s"\n  sku = "%s"\n  quantity = 0\n' "$s" "$s"
+  done
+}
+
+# ebay_channel_config NAME: the worker's [channels.NAME] for a simulated eBay
+# seller (the simulator's default OAuth client and refresh token).
+ebay_channel_config() {
+  cat <<TOML
+
+[channels.$1]
+kind = "ebay"
+base_url = "$SIM_URL/ebay/$1"
+[channels.$1.credentials]
+client_id = "sim-ebay-app"
+client_secret = "sim-ebay-secret"
+refresh_token = "v^1.1#sim-refresh"
+TOML
+}
+
+# sim_order CHANNEL LISTING QTY: a buyer orders on the channel; prints the
+# channel's order id (eBay orderId, Amazon AmazonOrderId, else id).
+sim_order() {
+  curl -sf -X POST -H 'Content-Type: application/json' -d "{\"listing\": \"$2\", \"quantity\": $3}" \
+    "$SIM_URL/_sim/channels/$1/orders" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+print(o.get("orderId") or o.get("AmazonOrderId") or o.get("id"))'
+}
+
+# ebay_setup QTY SKU...: a simulated eBay seller "eb" listing the SKUs
+# (scenario written, simulator started), and in the database the items, the
+# channel, its listings and QTY received of each SKU.
+ebay_setup() {
+  local qty=$1 s; shift
+  { printf '[sim]\nseed = 1\ntime_scale = 1.0\n'; ebay_scenario eb "$@"; } >"$WORK/scenario.toml"
+  start_sim "$WORK/scenario.toml"
+  sql "INSERT INTO stocksync.channel (code, kind) VALUES ('eb', 'ebay')" >/dev/null
+  for s in "$@"; do
+    sql "INSERT INTO stocksync.item (sku) VALUES ('$s');
+         INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('eb', '$s', '$s');
+         SELECT stocksync.receive('$s', $qty);" >/dev/null
+  done
+}
+
+# erp_scenario / erp_channel_config: a Standard Webhooks consumer "erp" in the
+# scenario, and the worker's [channels.erp] pushing to it.
+erp_scenario() { printf '[[channels]]\nname = "erp"\nkind = "webhook"\nsecret = "%s"\n' "$E2E_WHSEC"; }
+erp_channel_config() {
+  printf '\n[channels.erp]\nkind = "webhook"\nbase_url = "%s/hooks/erp"\n[channels.erp.credentials]\nsecret_env = "E2E_WHSEC"\n' "$SIM_URL"
+}
+
+# both_show CHANNEL LISTING QTY: the channel and the ERP consumer both show QTY.
+both_show() { [[ $(sim_shown "$1" "$2") == "$3" && $(sim_shown erp "$2") == "$3" ]]; }

@@ -29,4 +29,12 @@ void ChannelAdapter::read_levels(std::vector<std::string> external_ids,
   done(std::move(out));
 }
 
+// Adapters without authorized reads answer with a transport-style error.
+void ChannelAdapter::authorized_get(const std::string &, std::chrono::milliseconds,
+                                    std::function<void(HttpResponse)> done) {
+  HttpResponse r;
+  r.error = "this channel kind has no authorized reads";
+  done(std::move(r));
+}
+
 }  // namespace stocksync::worker

@@ -135,8 +135,25 @@ public:
   virtual void read_levels(std::vector<std::string> external_ids,
                            std::function<void(std::vector<LevelReading>)> done);
 
+  // A GET on the channel's API with the adapter's credentials, for order
+  // polling and reconciliation reads (orders_in/, reconcile/). path_and_query
+  // is appended to the API base URL. The adapter refreshes an expired token
+  // once and resends; rate limits and status codes are the caller's. done is
+  // called exactly once, from the io_context. Adapters that cannot answer
+  // with an error response (status 0) and can_get() false.
+  virtual bool can_get() const { return false; }
+  virtual void authorized_get(const std::string &path_and_query, std::chrono::milliseconds timeout,
+                              std::function<void(HttpResponse)> done);
+
   // Stop: cancel timers and queued work; outstanding callbacks still fire once.
   virtual void shutdown() {}
+};
+
+// A configured channel and its adapter: what the order poller and the
+// reconciler work on (inbound.hpp).
+struct AdapterChannel {
+  ChannelConfig cfg;
+  ChannelAdapter *adapter = nullptr;
 };
 
 // What an adapter may use besides its configuration.

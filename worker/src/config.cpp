@@ -139,7 +139,7 @@ void resolve_secrets(const toml::table &t, const std::string &prefix, std::map<s
 
 WorkerConfig build(const toml::table &root) {
   WorkerConfig c;
-  check_keys(root, "", {"database", "http", "log", "sync", "channels"});
+  check_keys(root, "", {"database", "http", "log", "sync", "polling", "reconcile", "channels"});
 
   const toml::table *db = get_table(root, "", "database");
   if (!db)
@@ -212,6 +212,38 @@ WorkerConfig build(const toml::table &root) {
     set_ms(c.sync.stale_hold, *s, "sync", "stale_hold_ms", 0);
     if (auto v = get_int(*s, "sync", "max_listings_per_round", 1, 1000000))
       c.sync.max_listings_per_round = static_cast<std::size_t>(*v);
+  }
+
+  if (const toml::table *p = get_table(root, "", "polling")) {
+    check_keys(*p, "polling.",
+               {"enabled", "interval_ms", "overlap_ms", "initial_lookback_ms", "ebay_page_size", "amazon_page_size",
+                "open_order_ttl_s"});
+    if (auto b = get_bool(*p, "polling", "enabled"))
+      c.polling.enabled = *b;
+    set_ms(c.polling.interval, *p, "polling", "interval_ms", 100);
+    set_ms(c.polling.overlap, *p, "polling", "overlap_ms", 0);
+    set_ms(c.polling.initial_lookback, *p, "polling", "initial_lookback_ms", 0);
+    if (auto v = get_int(*p, "polling", "ebay_page_size", 1, 200))
+      c.polling.ebay_page_size = static_cast<int>(*v);
+    if (auto v = get_int(*p, "polling", "amazon_page_size", 1, 100))
+      c.polling.amazon_page_size = static_cast<int>(*v);
+    if (auto v = get_int(*p, "polling", "open_order_ttl_s", 60, 86400LL * 365))
+      c.polling.open_order_ttl_s = *v;
+  }
+  if (const toml::table *r = get_table(root, "", "reconcile")) {
+    check_keys(*r, "reconcile.",
+               {"enabled", "interval_ms", "max_correct_units", "settle_ms", "async_settle_ms", "request_poll_ms",
+                "poll_orders_first"});
+    if (auto b = get_bool(*r, "reconcile", "enabled"))
+      c.reconcile.enabled = *b;
+    set_ms(c.reconcile.interval, *r, "reconcile", "interval_ms", 1000);
+    if (auto v = get_int(*r, "reconcile", "max_correct_units", 0, 1000000))
+      c.reconcile.max_correct_units = static_cast<int>(*v);
+    set_ms(c.reconcile.settle, *r, "reconcile", "settle_ms", 0);
+    set_ms(c.reconcile.async_settle, *r, "reconcile", "async_settle_ms", 0);
+    set_ms(c.reconcile.request_poll, *r, "reconcile", "request_poll_ms", 100);
+    if (auto b = get_bool(*r, "reconcile", "poll_orders_first"))
+      c.reconcile.poll_orders_first = *b;
   }
 
   if (const toml::table *chs = get_table(root, "", "channels")) {

@@ -25,6 +25,28 @@ struct SyncConfig {
   std::size_t max_listings_per_round = 5000;              // per channel and flush
 };
 
+// Order polling for channels without order webhooks (orders_in/).
+struct PollingConfig {
+  bool enabled = true;                            // poll every configured amazon and ebay channel
+  std::chrono::milliseconds interval{60000};      // between rounds, per channel
+  std::chrono::milliseconds overlap{120000};      // asked again behind the cursor (clock skew, late orders)
+  std::chrono::milliseconds initial_lookback{3600000};  // first round without a cursor
+  int ebay_page_size = 200;                       // getOrders limit (at most 200)
+  int amazon_page_size = 100;                     // MaxResultsPerPage (at most 100)
+  long long open_order_ttl_s = 2592000;           // soft hold of an order not yet paid (30 days)
+};
+
+// Reconciliation of what channels show (reconcile/).
+struct ReconcileConfig {
+  bool enabled = true;
+  std::chrono::milliseconds interval{900000};     // per channel
+  int max_correct_units = 5;                      // larger drift is escalated, not corrected
+  std::chrono::milliseconds settle{5000};         // an acknowledgement younger than this is not compared
+  std::chrono::milliseconds async_settle{300000}; // same, for channels that apply later (amazon)
+  std::chrono::milliseconds request_poll{1000};   // how often stocksync.reconcile() requests are looked for
+  bool poll_orders_first = true;                  // a polled channel's orders are polled before its levels are read
+};
+
 struct WorkerConfig {
   std::string conninfo;                   // libpq conninfo (secret: never logged)
   std::string slot = "stocksync_worker";
@@ -37,6 +59,8 @@ struct WorkerConfig {
   std::string log_level = "info";
   bool log_json = false;
   SyncConfig sync;
+  PollingConfig polling;
+  ReconcileConfig reconcile;
   std::vector<ChannelConfig> channels;
   std::map<std::string, int> channel_max_attempts;  // per channel override of sync.max_attempts
 };

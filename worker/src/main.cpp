@@ -7,6 +7,7 @@
 #include "channel_adapter.hpp"
 #include "config.hpp"
 #include "http/curl_http_client.hpp"
+#include "inbound.hpp"
 #include "metrics.hpp"
 #include "metrics_server.hpp"
 #include "replication/client.hpp"
@@ -37,6 +38,12 @@ int main(int argc, char **argv) {
   app.add_option("-c,--config", config_path, "configuration file (TOML)")->capture_default_str();
   app.add_flag("--check-config", check_only, "check the configuration and exit");
   app.add_option("--log-level", log_level, "override log.level (trace, debug, info, warn, error)");
+  std::string reconcile_channel;
+  int reconcile_wait_s = 600;
+  app.add_option("--reconcile", reconcile_channel,
+                 "ask the running worker to reconcile CHANNEL now (stocksync.reconcile), wait and print the run");
+  app.add_option("--wait", reconcile_wait_s, "with --reconcile: seconds to wait for the run (0: do not wait)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   // 1. Configuration: every key checked; secrets resolved, never printed.
@@ -50,6 +57,8 @@ int main(int argc, char **argv) {
     std::cout << config_path << ": ok (" << cfg->channels.size() << " channels)\n";
     return 0;
   }
+  if (!reconcile_channel.empty())
+    return reconcile_command(*cfg, reconcile_channel, reconcile_wait_s);
 
   // 2. Logging.
   auto logger = spdlog::stderr_logger_mt("stocksync-worker");
@@ -88,6 +97,7 @@ int main(int argc, char **argv) {
   AdapterEnv env{io, http};
   std::vector<std::unique_ptr<ChannelAdapter>> adapters;
   std::vector<SyncCore::Channel> channels;
+  std::vector<AdapterChannel> inbound_channels;
   for (const auto &ch : cfg->channels) {
     auto ad = make_adapter(ch, env, error);
     if (!ad) {
@@ -100,6 +110,7 @@ int main(int argc, char **argv) {
     auto it = cfg->channel_max_attempts.find(ch.code);
     c.max_attempts = it != cfg->channel_max_attempts.end() ? it->second : cfg->sync.max_attempts;
     channels.push_back(std::move(c));
+    inbound_channels.push_back(AdapterChannel{ch, ad.get()});
     adapters.push_back(std::move(ad));
     spdlog::info("channel {} ({}) at {}", ch.code, ch.kind, ch.base_url);
   }
@@ -149,6 +160,12 @@ int main(int argc, char **argv) {
        [&core] { core.request_full_diff(); }});
   repl.start();
 
+  // 6b. Orders in by polling (amazon, ebay) and reconciliation of drift: a
+  // database session of their own; corrections reach the core as pending
+  // listings (reconcile/reconcile_store.hpp).
+  Inbound inbound(io, *cfg, inbound_channels, metrics);
+  inbound.start();
+
   // 7. /metrics and /healthz.
   MetricsServer server(io, metrics, [&] {
     bool ok = repl.streaming();
@@ -171,6 +188,7 @@ int main(int argc, char **argv) {
       return;
     spdlog::info("signal {}: shutting down", sig);
     core.stop();
+    inbound.stop();
     repl.stop();
     server.stop();
     for (auto &a : adapters)

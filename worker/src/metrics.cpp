@@ -48,6 +48,8 @@ void histogram(std::ostream &o, const std::string &name, const std::string &labe
 
 }  // namespace
 
+std::string metric_label_escape(const std::string &s) { return esc(s); }
+
 std::string Metrics::render() const {
   std::ostringstream o;
   header(o, "stocksync_ack_lag_seconds", "histogram", "Commit to channel acknowledgement lag.");
@@ -112,6 +114,8 @@ std::string Metrics::render() const {
          static_cast<double>(dirty_skus));
   scalar("stocksync_dead_listings", "gauge", "Listings in the dead state (as of the last full diff).",
          static_cast<double>(dead_listings));
+  for (const auto &section : sections)
+    o << section();
   return o.str();
 }
 

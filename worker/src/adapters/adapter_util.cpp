@@ -214,3 +214,41 @@ std::string clip(std::string s, std::size_t max) {
 }
 
 }  // namespace stocksync::worker
+
+namespace stocksync::worker {
+
+HttpRequest json_get(std::string url, std::chrono::milliseconds timeout) {
+  HttpRequest req;
+  req.url = std::move(url);
+  req.timeout = timeout;
+  req.headers = {{"Accept", "application/json"}};
+  return req;
+}
+
+void TokenGet::send(HttpRequest req, std::function<void(HttpResponse)> done, bool refreshed) {
+  TokenGet self = *this;
+  tokens.get([self, req = std::move(req), done = std::move(done), refreshed](const TokenGrant &g) mutable {
+    auto fail = [&](std::string why) {
+      HttpResponse r;
+      r.error = std::move(why);
+      done(std::move(r));
+    };
+    if (self.alive.expired())
+      return fail("adapter shut down");
+    if (g.access_token.empty())
+      return fail(g.error);
+    std::string token = g.access_token;
+    HttpRequest sent = req;
+    self.authorize(sent, token);
+    self.http.send(std::move(sent), [self, req, done, refreshed, token](HttpResponse r) mutable {
+      if (!self.alive.expired() && !refreshed && self.unauthorized(r)) {
+        self.tokens.invalidate(token);  // expired or revoked: refresh once and resend
+        self.send(std::move(req), std::move(done), true);
+        return;
+      }
+      done(std::move(r));
+    });
+  });
+}
+
+}  // namespace stocksync::worker

@@ -73,6 +73,22 @@ PushResult retryable_result(const ListingPush &p, std::string message,
 PushResult failed_call_result(const ListingPush &p, const HttpResponse &r, const std::string &message,
                               std::optional<std::chrono::milliseconds> retry_after);
 
+// A GET of url accepting JSON (authorized_get's request before its auth header).
+HttpRequest json_get(std::string url, std::chrono::milliseconds timeout);
+
+// ChannelAdapter::authorized_get for OAuth channels (Amazon LWA, eBay): the
+// token from `tokens` put on req by `authorize`; when `unauthorized` says the
+// channel refused it, the token is dropped and the request sent once more.
+// A failed token refresh answers status 0 with the reason in error.
+struct TokenGet {
+  HttpClient &http;
+  AccessTokenCache &tokens;
+  std::weak_ptr<char> alive;  // the adapter; expired: answer "adapter shut down"
+  std::function<void(HttpRequest &, const std::string &token)> authorize;
+  std::function<bool(const HttpResponse &)> unauthorized;
+  void send(HttpRequest req, std::function<void(HttpResponse)> done, bool refreshed = false);
+};
+
 class RateGate;
 // A 429: holds the whole gate for Retry-After, or drains it when there is none.
 void hold_gate(RateGate &gate, std::optional<std::chrono::milliseconds> retry_after);

@@ -162,6 +162,16 @@ void AmazonAdapter::push(std::vector<ListingPush> batch, std::function<void(std:
 // Gets a token, then waits for the rate gate, then sends item i's PATCH at
 // once: a call is counted when it leaves, so a slow token fetch cannot bunch
 // calls admitted earlier into a burst above the channel's limit.
+// Orders polling and reconciliation reads (channel_adapter.hpp): the LWA
+// token in x-amz-access-token, refreshed once after a 403 Unauthorized.
+void AmazonAdapter::authorized_get(const std::string &path_and_query, std::chrono::milliseconds timeout,
+                                   std::function<void(HttpResponse)> done) {
+  TokenGet{http_, tokens_, alive_,
+           [](HttpRequest &r, const std::string &token) { r.headers.emplace_back("x-amz-access-token", token); },
+           is_unauthorized}
+      .send(json_get(opts_.api_base + path_and_query, timeout), std::move(done));
+}
+
 void AmazonAdapter::submit(const std::shared_ptr<PushJob> &job, std::size_t i, bool refreshed) {
   std::weak_ptr<char> alive = alive_;
   tokens_.get([this, alive, job, i, refreshed](const TokenGrant &g) {

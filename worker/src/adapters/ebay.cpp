@@ -204,6 +204,16 @@ void EbayAdapter::fetch_token(std::function<void(TokenGrant)> cb) {
   });
 }
 
+// Orders polling and reconciliation reads (channel_adapter.hpp): the user
+// token as Bearer, refreshed once after a 401.
+void EbayAdapter::authorized_get(const std::string &path_and_query, std::chrono::milliseconds timeout,
+                                 std::function<void(HttpResponse)> done) {
+  TokenGet{http_, tokens_, alive_,
+           [](HttpRequest &r, const std::string &token) { r.headers.emplace_back("Authorization", "Bearer " + token); },
+           [](const HttpResponse &r) { return r.status == 401; }}
+      .send(json_get(opts_.api_base + path_and_query, timeout), std::move(done));
+}
+
 void EbayAdapter::with_token(std::function<void(const TokenGrant &)> cb) { tokens_.get(std::move(cb)); }
 
 void EbayAdapter::push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) {

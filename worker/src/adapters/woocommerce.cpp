@@ -109,6 +109,14 @@ WooCommerceAdapter::WooCommerceAdapter(WooOptions options, boost::asio::io_conte
 
 WooCommerceAdapter::~WooCommerceAdapter() { shutdown(); }
 
+// Reconciliation reads (channel_adapter.hpp): HTTP Basic with the consumer key.
+void WooCommerceAdapter::authorized_get(const std::string &path_and_query, std::chrono::milliseconds timeout,
+                                        std::function<void(HttpResponse)> done) {
+  HttpRequest req = json_get(opts_.base_url + path_and_query, timeout);
+  req.headers.emplace_back("Authorization", auth_header_);
+  http_.send(std::move(req), std::move(done));
+}
+
 void WooCommerceAdapter::shutdown() {
   stopped_ = true;
   gate_.cancel();

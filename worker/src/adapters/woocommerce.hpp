@@ -64,6 +64,9 @@ public:
   std::size_t max_batch() const override { return opts_.batch; }
   std::size_t max_in_flight() const override { return opts_.in_flight; }
   void push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) override;
+  bool can_get() const override { return true; }
+  void authorized_get(const std::string &path_and_query, std::chrono::milliseconds timeout,
+                      std::function<void(HttpResponse)> done) override;
   void shutdown() override;
 
   const RateGate &gate() const { return gate_; }

@@ -42,6 +42,12 @@ constexpr Row kRows[] = {
   {"ebay", "bulkUpdatePriceQuantity", {23, 25, "ours"}},
   {"ebay", "getOffers", {23, 25, "ours"}},
   {"ebay", "token", {1, 5, "ours"}},
+  // Fulfillment getOrders (order polling): the commonly quoted 100,000
+  // calls/day (unverified) is 1.16/s; one call a second, burst 5.
+  {"ebay", "getOrders", {1, 5, "ours"}},
+  // Reconciliation reads: WooCommerce product reads are cheap for the host
+  // compared with batch saves (ours).
+  {"woocommerce", "products/read", {5, 10, "ours"}},
   // WooCommerce core has no limit (§4.4); the host's PHP workers are the
   // limit, and a 100-item batch runs 100 product saves: 2 batches/s.
   {"woocommerce", "products/batch", {2, 4, "ours"}},
