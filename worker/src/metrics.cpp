@@ -112,6 +112,8 @@ std::string Metrics::render() const {
          static_cast<double>(dirty_skus));
   scalar("stocksync_dead_listings", "gauge", "Listings in the dead state (as of the last full diff).",
          static_cast<double>(dead_listings));
+  for (const auto &section : sections)
+    o << section();
   return o.str();
 }
 

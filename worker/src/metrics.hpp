@@ -4,8 +4,10 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace stocksync::worker {
 
@@ -48,6 +50,10 @@ struct Metrics {
   bool replication_connected = false;
   std::int64_t dirty_skus = 0;
   std::int64_t dead_listings = 0;      // gauge from the last diff
+
+  // Further metric families rendered after these (e.g. the webhook server's),
+  // each in the Prometheus text format, called on the io_context thread.
+  std::vector<std::function<std::string()>> sections;
 
   ChannelMetrics &channel(const std::string &code) { return channels[code]; }
   std::string render() const;
