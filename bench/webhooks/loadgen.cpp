@@ -6,6 +6,7 @@
 //
 //   webhook_loadgen http HOST PORT PATH SECRET CONNECTIONS SECONDS SKUS PREFIX PAID
 //   webhook_loadgen reserve CONNINFO CONNECTIONS SECONDS SKUS PREFIX
+//   webhook_loadgen ingest CONNINFO CONNECTIONS SECONDS SKUS PREFIX   (ingest_webhook() over libpq)
 // Prints "<completed> <seconds> <per second> <failed>".
 #include <arpa/inet.h>
 #include <libpq-fe.h>
@@ -133,7 +134,8 @@ int main(int argc, char **argv) {
     report(done, failed, std::chrono::duration<double>(Clock::now() - start).count());
     return failed > 0 && done == 0 ? 1 : 0;
   }
-  if (argc >= 7 && std::strcmp(argv[1], "reserve") == 0) {
+  if (argc >= 7 && (std::strcmp(argv[1], "reserve") == 0 || std::strcmp(argv[1], "ingest") == 0)) {
+    bool ingest = std::strcmp(argv[1], "ingest") == 0;
     std::string conninfo = argv[2];
     int conns = std::atoi(argv[3]);
     double secs = std::atof(argv[4]);
@@ -146,14 +148,19 @@ int main(int argc, char **argv) {
     for (int t = 0; t < conns; ++t)
       ts.emplace_back([&, t] {
         PGconn *pg = PQconnectdb(conninfo.c_str());
-        PGresult *p = PQprepare(pg, "r", "SELECT stocksync.reserve('shop', $1, $2::jsonb, on_shortage => 'record')", 0,
-                                nullptr);
+        PGresult *p = PQprepare(pg, "r",
+                                ingest ? "SELECT stocksync.ingest_webhook('shop', $1, 'orders/create', "
+                                         "jsonb_build_object('action', 'order', 'channel', 'shop', 'order_ref', $1::text, "
+                                         "'paid', false, 'ttl_s', 86400, 'lines', $2::jsonb))"
+                                       : "SELECT stocksync.reserve('shop', $1, $2::jsonb, on_shortage => 'record')",
+                                0, nullptr);
         PQclear(p);
         for (long i = 0; PQstatus(pg) == CONNECTION_OK && Clock::now() < stop_at; ++i) {
           long id = (static_cast<long>(t) << 32) + i;
           int sku = static_cast<int>((id * 7919 + t) % skus) + 1;
           std::string ref = prefix + std::to_string(id);
-          std::string lines = "[{\"sku\":\"SKU-" + std::to_string(sku) + "\",\"qty\":1}]";
+          std::string lines = "[{\"sku\":\"SKU-" + std::to_string(sku) + "\",\"qty\":1" +
+                              (ingest ? ",\"ids\":[\"" + std::to_string(100000 + sku) + "\"]" : std::string()) + "}]";
           const char *params[] = {ref.c_str(), lines.c_str()};
           PGresult *r = PQexecPrepared(pg, "r", 2, params, nullptr, nullptr, 0);
           if (PQresultStatus(r) == PGRES_TUPLES_OK)

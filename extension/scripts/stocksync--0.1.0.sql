@@ -489,7 +489,7 @@ SELECT pg_catalog.pg_extension_config_dump('stocksync.listing_state', '');
 -- One row per accepted delivery, keyed by the source's event id (Shopify
 -- X-Shopify-Event-Id, Standard Webhooks webhook-id, WooCommerce order id +
 -- date_modified + status). A second delivery of the same id waits on the
--- primary key until the first commits and then has no effect. Rows older than
+-- event id's advisory lock until the first commits and then has no effect. Rows older than
 -- the de-duplication window are removed by prune_webhook_receipts().
 CREATE TABLE stocksync.webhook_receipt (
     source      text COLLATE "C" NOT NULL,
@@ -540,21 +540,31 @@ SELECT e.id AS exception_id, e.source, e.channel, e.order_ref, e.event_id, e.top
  WHERE e.reason = 'unknown_listing' AND e.resolved_at IS NULL;
 COMMENT ON VIEW stocksync.unmatched_order_line IS 'Order lines received for listings stocksync does not know, not yet resolved.';
 
--- The listing's SKU for one order line: a listing of the channel whose
--- external_id is one of the line's ids (variant, product/variation), else a
--- listing of the channel for the line's own SKU. NULL when there is none.
+-- The SKU an order line is for: a listing of the channel whose external_id
+-- is one of the line's ids, first match in the line's order (Shopify variant,
+-- WooCommerce product/variation), else a listing of the channel for the
+-- line's own SKU. NULL when there is none. Simple key lookups, so that the
+-- plans stay on the indexes whatever the statistics say.
 CREATE FUNCTION stocksync.webhook_line_sku(channel text, line jsonb)
-    RETURNS text LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
-        SELECT COALESCE(
-            (SELECT l.sku FROM stocksync.listing l
-              WHERE l.channel = webhook_line_sku.channel
-                AND l.external_id IN (SELECT pg_catalog.jsonb_array_elements_text(COALESCE(line -> 'ids', '[]')))
-              ORDER BY l.external_id LIMIT 1),
-            (SELECT l.sku FROM stocksync.listing l
-              WHERE l.channel = webhook_line_sku.channel AND l.sku = (line ->> 'sku')
-              LIMIT 1));
-    END;
+    RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    ch    text COLLATE "C" := webhook_line_sku.channel;
+    id    text COLLATE "C";
+    found text;
+BEGIN
+    FOR id IN SELECT pg_catalog.jsonb_array_elements_text(COALESCE(line -> 'ids', '[]')) LOOP
+        SELECT l.sku INTO found FROM stocksync.listing l WHERE l.channel = ch AND l.external_id = id;
+        IF found IS NOT NULL THEN
+            RETURN found;
+        END IF;
+    END LOOP;
+    SELECT l.sku INTO found FROM stocksync.listing l
+     WHERE l.channel = ch AND l.sku = (line ->> 'sku') COLLATE "C" LIMIT 1;
+    RETURN found;
+END
+$fn$;
+CREATE INDEX listing_channel_sku_idx ON stocksync.listing (channel, sku);
 
 -- Applies one normalized webhook event (built by stocksync-worker, see
 -- docs/webhooks.md) and returns its outcome:
@@ -571,17 +581,23 @@ CREATE FUNCTION stocksync.ingest_webhook(source text, event_id text, topic text,
 AS $fn$
 DECLARE
     action    text := event ->> 'action';
-    ch        text := event ->> 'channel';
-    ref       text := event ->> 'order_ref';
+    -- COLLATE "C" as the columns they are compared with, so that the
+    -- primary keys' indexes serve those comparisons.
+    ch        text COLLATE "C" := event ->> 'channel';
+    ref       text COLLATE "C" := event ->> 'order_ref';
     matched   jsonb;
     unmatched jsonb;
     v_state   text;
     v_outcome text;
 BEGIN
-    INSERT INTO stocksync.webhook_receipt AS r (source, event_id, topic, outcome)
-    VALUES (ingest_webhook.source, ingest_webhook.event_id, ingest_webhook.topic, 'applying')
-    ON CONFLICT DO NOTHING;
-    IF NOT FOUND THEN
+    -- One delivery of an event id at a time (class 1937010292): a second
+    -- delivery in flight waits here until the first commits, then finds its
+    -- receipt. A replay of an event that already committed has no effect. The
+    -- receipt is written last, with the outcome (one write instead of two).
+    PERFORM pg_catalog.pg_advisory_xact_lock(1937010292,
+                                             pg_catalog.hashtext(ingest_webhook.source || E'\x1f' || ingest_webhook.event_id));
+    IF EXISTS (SELECT 1 FROM stocksync.webhook_receipt r
+                WHERE r.source = ingest_webhook.source AND r.event_id = ingest_webhook.event_id) THEN
         RETURN 'duplicate';
     END IF;
 
@@ -604,7 +620,8 @@ BEGIN
                    COALESCE(pg_catalog.jsonb_agg(s.line) FILTER (WHERE s.sku IS NULL), '[]')
               INTO matched, unmatched
               FROM (SELECT x.line, stocksync.webhook_line_sku(ch, x.line) AS sku
-                      FROM pg_catalog.jsonb_array_elements(COALESCE(event -> 'lines', '[]')) AS x (line)) s;
+                      FROM pg_catalog.jsonb_array_elements(COALESCE(event -> 'lines', '[]')) AS x (line)
+                    OFFSET 0) s;  -- OFFSET 0: one lookup per line, not one per reference
             IF pg_catalog.jsonb_array_length(matched) > 0 THEN
                 PERFORM stocksync.reserve(ch, ref, matched,
                                           ttl => pg_catalog.make_interval(secs => COALESCE((event ->> 'ttl_s')::double precision, 900)),
@@ -637,6 +654,8 @@ BEGIN
             v_outcome := 'cancel_ignored_' || v_state;  -- already released, expired or shipped
         END IF;
     ELSIF action = 'refund' THEN
+        -- The same line matching as for orders; an unmatched line keeps its
+        -- own SKU (return_items() refuses it if the order has no such line).
         SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                    'sku', COALESCE(stocksync.webhook_line_sku(ch, x.line), x.line ->> 'sku'),
                    'qty', (x.line ->> 'qty')::integer)), '[]')
@@ -657,8 +676,8 @@ BEGIN
         RAISE EXCEPTION 'unknown webhook action "%"', action USING ERRCODE = 'SS009';
     END IF;
 
-    UPDATE stocksync.webhook_receipt r SET outcome = v_outcome
-     WHERE r.source = ingest_webhook.source AND r.event_id = ingest_webhook.event_id;
+    INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
+    VALUES (ingest_webhook.source, ingest_webhook.event_id, ingest_webhook.topic, v_outcome);
     RETURN v_outcome;
 END
 $fn$;
@@ -704,8 +723,7 @@ END
 $fn$;
 COMMENT ON FUNCTION stocksync.prune_webhook_receipts IS 'Removes webhook receipts and order tombstones older than keep (the de-duplication window). Returns the receipts removed.';
 
-REVOKE ALL ON FUNCTION stocksync.webhook_line_sku(text, jsonb),
-    stocksync.ingest_webhook(text, text, text, jsonb),
+REVOKE ALL ON FUNCTION stocksync.webhook_line_sku(text, jsonb), stocksync.ingest_webhook(text, text, text, jsonb),
     stocksync.record_webhook_refusal(text, text, text, jsonb, text, text),
     stocksync.prune_webhook_receipts(interval) FROM PUBLIC;
 GRANT SELECT ON stocksync.webhook_receipt, stocksync.order_tombstone, stocksync.inbound_exception,
