@@ -81,8 +81,21 @@ struct Conn {
   }
 };
 
-void report(long done, long failed, double secs) {
-  std::printf("%ld %.3f %.1f %ld\n", done, secs, done / secs, failed);
+// Runs body(thread index, stop time, done, failed) on conns threads and
+// prints "<completed> <seconds> <per second> <failed>".
+template <class Body> void drive(int conns, double secs, Body body, long *failed_out = nullptr) {
+  std::atomic<long> done{0}, failed{0};
+  auto stop_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs));
+  auto start = Clock::now();
+  std::vector<std::thread> ts;
+  for (int t = 0; t < conns; ++t)
+    ts.emplace_back([&, t] { body(t, stop_at, done, failed); });
+  for (auto &th : ts)
+    th.join();
+  double took = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("%ld %.3f %.1f %ld\n", done.load(), took, done / took, failed.load());
+  if (failed_out)
+    *failed_out = done == 0 ? failed.load() : 0;
 }
 
 }  // namespace
@@ -97,12 +110,8 @@ int main(int argc, char **argv) {
     int skus = std::atoi(argv[8]);
     std::string prefix = argv[9];
     bool paid = std::atoi(argv[10]) != 0;
-    std::atomic<long> done{0}, failed{0};
-    auto stop_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs));
-    auto start = Clock::now();
-    std::vector<std::thread> ts;
-    for (int t = 0; t < conns; ++t)
-      ts.emplace_back([&, t] {
+    long hard_failures = 0;
+    drive(conns, secs, [&](int t, Clock::time_point stop_at, std::atomic<long> &done, std::atomic<long> &failed) {
         Conn c;
         if (!c.open(host, port)) {
           ++failed;
@@ -128,11 +137,8 @@ int main(int argc, char **argv) {
               return;
           }
         }
-      });
-    for (auto &th : ts)
-      th.join();
-    report(done, failed, std::chrono::duration<double>(Clock::now() - start).count());
-    return failed > 0 && done == 0 ? 1 : 0;
+      }, &hard_failures);
+    return hard_failures > 0 ? 1 : 0;
   }
   if (argc >= 7 && (std::strcmp(argv[1], "reserve") == 0 || std::strcmp(argv[1], "ingest") == 0)) {
     bool ingest = std::strcmp(argv[1], "ingest") == 0;
@@ -141,12 +147,7 @@ int main(int argc, char **argv) {
     double secs = std::atof(argv[4]);
     int skus = std::atoi(argv[5]);
     std::string prefix = argv[6];
-    std::atomic<long> done{0}, failed{0};
-    auto stop_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs));
-    auto start = Clock::now();
-    std::vector<std::thread> ts;
-    for (int t = 0; t < conns; ++t)
-      ts.emplace_back([&, t] {
+    drive(conns, secs, [&](int t, Clock::time_point stop_at, std::atomic<long> &done, std::atomic<long> &failed) {
         PGconn *pg = PQconnectdb(conninfo.c_str());
         PGresult *p = PQprepare(pg, "r",
                                 ingest ? "SELECT stocksync.ingest_webhook('shop', $1, 'orders/create', "
@@ -171,9 +172,6 @@ int main(int argc, char **argv) {
         }
         PQfinish(pg);
       });
-    for (auto &th : ts)
-      th.join();
-    report(done, failed, std::chrono::duration<double>(Clock::now() - start).count());
     return 0;
   }
   std::fprintf(stderr,

@@ -36,6 +36,9 @@ struct ChannelMetrics {
   std::int64_t in_flight = 0;      // gauge: listings in flight
 };
 
+// A label value escaped for the Prometheus text format (\\, \" and \n).
+std::string prometheus_escape(const std::string &s);
+
 struct Metrics {
   std::map<std::string, ChannelMetrics> channels;
   std::uint64_t changes_decoded = 0;

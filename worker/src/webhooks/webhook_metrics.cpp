@@ -7,19 +7,7 @@ namespace stocksync::worker::webhooks {
 
 namespace {
 
-std::string quoted(const std::string &s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '\\' || c == '"')
-      o.push_back('\\');
-    if (c == '\n') {
-      o += "\\n";
-      continue;
-    }
-    o.push_back(c);
-  }
-  return o + "\"";
-}
+std::string quoted(const std::string &s) { return "\"" + prometheus_escape(s) + "\""; }
 
 void family(std::ostream &o, const char *name, const char *type, const char *help) {
   o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';

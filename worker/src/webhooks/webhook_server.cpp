@@ -1,6 +1,7 @@
 // The inbound webhook server; see webhook_server.hpp.
 #include "webhooks/webhook_server.hpp"
 
+#include "http/listen.hpp"
 #include "util/crypto.hpp"
 
 #include <boost/beast/core.hpp>
@@ -166,19 +167,10 @@ WebhookServer::WebhookServer(boost::asio::io_context &io, const WebhookConfig &c
 WebhookServer::~WebhookServer() { stop(); }
 
 unsigned short WebhookServer::listen(const std::string &address) {
-  auto colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  auto port = static_cast<unsigned short>(std::stoi(address.substr(colon + 1)));
-  tcp::endpoint ep(boost::asio::ip::make_address(host), port);
-  acceptor_.open(ep.protocol());
-  acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
-  acceptor_.bind(ep);
-  acceptor_.listen();
+  unsigned short port = bind_and_listen(acceptor_, address);
   accept();
   housekeeping(true);
-  return acceptor_.local_endpoint().port();
+  return port;
 }
 
 void WebhookServer::stop() {
