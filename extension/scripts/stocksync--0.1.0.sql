@@ -612,8 +612,14 @@ BEGIN
     END IF;
 
     IF action = 'order' THEN
+        SELECT r.state INTO v_state FROM stocksync.reservation r WHERE r.channel = ch AND r.order_ref = ref;
         IF EXISTS (SELECT 1 FROM stocksync.order_tombstone t WHERE t.channel = ch AND t.order_ref = ref) THEN
             v_outcome := 'cancelled_before_order';
+        ELSIF v_state IS NOT NULL AND v_state <> 'reserved' THEN
+            -- The same order again (another subscription, a retry) after it was
+            -- committed, released or shipped: nothing to do. A soft hold is
+            -- still taken through reserve() below, so that payment commits it.
+            v_outcome := 'order_already_' || v_state;
         ELSE
             SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('sku', s.sku, 'qty', (s.line ->> 'qty')::integer))
                                 FILTER (WHERE s.sku IS NOT NULL), '[]'),

@@ -193,6 +193,11 @@ done
 wait "${jobs[@]}"
 expect "$(sql "SELECT count(*) FROM stocksync.webhook_receipt WHERE event_id ~ '^ev-(c-)?93'")" 20 "receipts of the race"
 expect "$(sql "SELECT count(*) FROM stocksync.reservation WHERE channel = 'shop' AND order_ref ~ '^93' AND state NOT IN ('released')")" 0 "an order still held after its cancellation"
+# The order of a released one again, from another subscription: no effect, nothing kept as refused.
+released=$(sql "SELECT order_ref FROM stocksync.reservation WHERE channel = 'shop' AND state = 'released' ORDER BY order_ref LIMIT 1")
+expect "$(shopify orders/create "ev-again-$released" "$(order_body "$released" 39072856 SKU-1 1)")" 200 "a released order again"
+expect "$(sql "SELECT outcome FROM stocksync.webhook_receipt WHERE event_id = 'ev-again-$released'")" order_already_released "outcome of a released order again"
+expect "$(sql "SELECT count(*) FROM stocksync.inbound_exception WHERE reason = 'refused'")" 0 "refused deliveries"
 log "cancellations before (and racing) their orders leave nothing held: $(sql "SELECT string_agg(outcome || '=' || n, ' ') FROM (SELECT outcome, count(*) n FROM stocksync.webhook_receipt WHERE event_id ~ '^ev-(c-)?93' GROUP BY 1) s")"
 
 # ---- 5. ERP stock.updated with its own version ----
