@@ -3,6 +3,7 @@
 #   make demo    set up, build, and run the demo scenario (README)
 #   make test    set up, build, and run every test suite against a throwaway cluster
 #   make bench   run the benchmarks and rewrite docs/benchmarks.md
+#   make fuzz    run the webhook fuzz target for 5 minutes
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
@@ -34,9 +35,9 @@ include $(PGXS)
 override COMPILER = $(CXX) $(CXXFLAGS)
 
 -include $(OBJS:.o=.d)
-EXTRA_CLEAN = $(OBJS:.o=.d) test/isolation/output build build-sanitize
+EXTRA_CLEAN = $(OBJS:.o=.d) test/isolation/output build build-sanitize build-fuzz
 
-.PHONY: bootstrap cpp test demo bench format sanitize
+.PHONY: bootstrap cpp test demo bench format sanitize fuzz
 bootstrap:
 	./scripts/bootstrap
 
@@ -68,6 +69,10 @@ sanitize: bootstrap
 	cmake -S . -B build-sanitize -DSTOCKSYNC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build-sanitize -j2 --target worker_tests sim_tests
 	ctest --test-dir build-sanitize --output-on-failure --no-tests=error
+
+# The webhook fuzz target (libFuzzer, clang) for 5 minutes; make test runs it for 20 s.
+fuzz: bootstrap
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} ./scripts/fuzz-webhooks
 
 format:
 	clang-format -i extension/src/*.cpp extension/src/*.hpp $(wildcard worker/*.cpp worker/*.hpp sim/src/*.cpp sim/src/*.hpp)

@@ -1150,3 +1150,268 @@ SELECT pg_catalog.pg_extension_config_dump('stocksync.unmatched_order', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.reconcile_request', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.reconcile_run', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.drift', '');
+
+-- ===========================================================================
+-- Inbound webhooks (stocksync-worker's webhook server; docs/webhooks.md).
+--
+-- The worker verifies a delivery's signature, maps it to one normalized event
+-- and calls ingest_webhook() once, in one transaction: the receipt (the
+-- de-duplication key), the order lock, the effect and the outcome commit
+-- together or not at all. The worker answers 2xx only after that commit.
+-- ===========================================================================
+
+-- One row per accepted delivery, keyed by the source's event id (Shopify
+-- X-Shopify-Event-Id, Standard Webhooks webhook-id, WooCommerce order id +
+-- date_modified + status). A second delivery of the same id waits on the
+-- event id's advisory lock until the first commits and then has no effect. Rows older than
+-- the de-duplication window are removed by prune_webhook_receipts().
+CREATE TABLE stocksync.webhook_receipt (
+    source      text COLLATE "C" NOT NULL,
+    event_id    text COLLATE "C" NOT NULL CHECK (event_id <> ''),
+    topic       text NOT NULL,
+    outcome     text NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (source, event_id)
+);
+CREATE INDEX webhook_receipt_received_idx ON stocksync.webhook_receipt (received_at);
+COMMENT ON TABLE stocksync.webhook_receipt IS 'Webhook deliveries already applied, by source and event id: the de-duplication window.';
+
+-- A cancellation that arrived before its order. The order, when it comes,
+-- finds the tombstone (both take the same per-order lock) and reserves nothing.
+CREATE TABLE stocksync.order_tombstone (
+    channel      text COLLATE "C" NOT NULL,
+    order_ref    text COLLATE "C" NOT NULL,
+    event_id     text NOT NULL,
+    cancelled_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (channel, order_ref)
+);
+COMMENT ON TABLE stocksync.order_tombstone IS 'Orders cancelled before stocksync saw them: a later order webhook reserves nothing.';
+
+-- What a webhook brought that stocksync could not apply: order lines for
+-- listings it does not know, and deliveries a stocksync function refused
+-- (with its SQLSTATE). Kept for an operator, never dropped.
+CREATE TABLE stocksync.inbound_exception (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    source      text COLLATE "C" NOT NULL,
+    event_id    text COLLATE "C" NOT NULL,
+    topic       text NOT NULL,
+    channel     text COLLATE "C",
+    order_ref   text COLLATE "C",
+    reason      text NOT NULL CHECK (reason IN ('unknown_listing', 'refused')),
+    detail      jsonb NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    resolved_at timestamptz
+);
+CREATE INDEX inbound_exception_open_idx ON stocksync.inbound_exception (received_at) WHERE resolved_at IS NULL;
+COMMENT ON TABLE stocksync.inbound_exception IS 'Webhook content stocksync kept but could not apply: unknown listings, refused deliveries.';
+
+CREATE VIEW stocksync.unmatched_order_line AS
+SELECT e.id AS exception_id, e.source, e.channel, e.order_ref, e.event_id, e.topic,
+       l.line ->> 'sku' AS channel_sku, l.line -> 'ids' AS channel_ids,
+       (l.line ->> 'qty')::integer AS qty, e.received_at
+  FROM stocksync.inbound_exception e,
+       pg_catalog.jsonb_array_elements(e.detail -> 'lines') AS l (line)
+ WHERE e.reason = 'unknown_listing' AND e.resolved_at IS NULL;
+COMMENT ON VIEW stocksync.unmatched_order_line IS 'Order lines received for listings stocksync does not know, not yet resolved.';
+
+-- The SKU an order line is for: a listing of the channel whose external_id
+-- is one of the line's ids, first match in the line's order (Shopify variant,
+-- WooCommerce product/variation), else a listing of the channel for the
+-- line's own SKU. NULL when there is none. Simple key lookups, so that the
+-- plans stay on the indexes whatever the statistics say.
+CREATE FUNCTION stocksync.webhook_line_sku(channel text, line jsonb)
+    RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    ch    text COLLATE "C" := webhook_line_sku.channel;
+    id    text COLLATE "C";
+    found text;
+BEGIN
+    FOR id IN SELECT pg_catalog.jsonb_array_elements_text(COALESCE(line -> 'ids', '[]')) LOOP
+        SELECT l.sku INTO found FROM stocksync.listing l WHERE l.channel = ch AND l.external_id = id;
+        IF found IS NOT NULL THEN
+            RETURN found;
+        END IF;
+    END LOOP;
+    SELECT l.sku INTO found FROM stocksync.listing l
+     WHERE l.channel = ch AND l.sku = (line ->> 'sku') COLLATE "C" LIMIT 1;
+    RETURN found;
+END
+$fn$;
+CREATE INDEX listing_channel_sku_idx ON stocksync.listing (channel, sku);
+
+-- Applies one normalized webhook event (built by stocksync-worker, see
+-- docs/webhooks.md) and returns its outcome:
+--   {"action": "order",  "channel", "order_ref", "paid", "ttl_s", "lines": [{"ids", "sku", "qty"}]}
+--   {"action": "cancel", "channel", "order_ref"}
+--   {"action": "refund", "channel", "order_ref", "refund_ref", "lines": [...]}
+--   {"action": "set_on_hand", "sku", "qty", "version", "location"}
+-- A replayed event id returns 'duplicate' and changes nothing. Order, cancel
+-- and refund take a per-order advisory lock first, so a cancellation racing
+-- its own order is applied either after it (release) or before it (tombstone),
+-- never beside it.
+CREATE FUNCTION stocksync.ingest_webhook(source text, event_id text, topic text, event jsonb)
+    RETURNS text LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    action    text := event ->> 'action';
+    -- COLLATE "C" as the columns they are compared with, so that the
+    -- primary keys' indexes serve those comparisons.
+    ch        text COLLATE "C" := event ->> 'channel';
+    ref       text COLLATE "C" := event ->> 'order_ref';
+    matched   jsonb;
+    unmatched jsonb;
+    v_state   text;
+    v_outcome text;
+BEGIN
+    -- One delivery of an event id at a time (class 1937010292): a second
+    -- delivery in flight waits here until the first commits, then finds its
+    -- receipt. A replay of an event that already committed has no effect. The
+    -- receipt is written last, with the outcome (one write instead of two).
+    PERFORM pg_catalog.pg_advisory_xact_lock(1937010292,
+                                             pg_catalog.hashtext(ingest_webhook.source || E'\x1f' || ingest_webhook.event_id));
+    IF EXISTS (SELECT 1 FROM stocksync.webhook_receipt r
+                WHERE r.source = ingest_webhook.source AND r.event_id = ingest_webhook.event_id) THEN
+        RETURN 'duplicate';
+    END IF;
+
+    IF action IN ('order', 'cancel', 'refund') THEN
+        IF ch IS NULL OR ref IS NULL OR ref = '' THEN
+            RAISE EXCEPTION 'webhook event % of % has no channel or order reference', ingest_webhook.event_id,
+                            ingest_webhook.source USING ERRCODE = 'SS009';
+        END IF;
+        -- One lock per order (class 1937010291 = 'stsy'): serializes an order,
+        -- its cancellation and its refunds however they are delivered.
+        PERFORM pg_catalog.pg_advisory_xact_lock(1937010291, pg_catalog.hashtext(ch || E'\x1f' || ref));
+    END IF;
+
+    IF action = 'order' THEN
+        SELECT r.state INTO v_state FROM stocksync.reservation r WHERE r.channel = ch AND r.order_ref = ref;
+        IF EXISTS (SELECT 1 FROM stocksync.order_tombstone t WHERE t.channel = ch AND t.order_ref = ref) THEN
+            v_outcome := 'cancelled_before_order';
+        ELSIF v_state IS NOT NULL AND v_state <> 'reserved' THEN
+            -- The same order again (another subscription, a retry) after it was
+            -- committed, released or shipped: nothing to do. A soft hold is
+            -- still taken through reserve() below, so that payment commits it.
+            v_outcome := 'order_already_' || v_state;
+        ELSE
+            SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('sku', s.sku, 'qty', (s.line ->> 'qty')::integer))
+                                FILTER (WHERE s.sku IS NOT NULL), '[]'),
+                   COALESCE(pg_catalog.jsonb_agg(s.line) FILTER (WHERE s.sku IS NULL), '[]')
+              INTO matched, unmatched
+              FROM (SELECT x.line, stocksync.webhook_line_sku(ch, x.line) AS sku
+                      FROM pg_catalog.jsonb_array_elements(COALESCE(event -> 'lines', '[]')) AS x (line)
+                    OFFSET 0) s;  -- OFFSET 0: one lookup per line, not one per reference
+            IF pg_catalog.jsonb_array_length(matched) > 0 THEN
+                PERFORM stocksync.reserve(ch, ref, matched,
+                                          ttl => pg_catalog.make_interval(secs => COALESCE((event ->> 'ttl_s')::double precision, 900)),
+                                          on_shortage => 'record');
+                IF COALESCE((event ->> 'paid')::boolean, false) THEN
+                    PERFORM stocksync.commit(ch, ref);
+                    v_outcome := 'committed';
+                ELSE
+                    v_outcome := 'reserved';
+                END IF;
+            END IF;
+            IF pg_catalog.jsonb_array_length(unmatched) > 0 THEN
+                INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
+                VALUES (ingest_webhook.source, ingest_webhook.event_id, ingest_webhook.topic, ch, ref, 'unknown_listing',
+                        pg_catalog.jsonb_build_object('lines', unmatched));
+                v_outcome := CASE WHEN v_outcome IS NULL THEN 'unmatched' ELSE v_outcome || '_partly_unmatched' END;
+            END IF;
+            v_outcome := COALESCE(v_outcome, 'empty_order');
+        END IF;
+    ELSIF action = 'cancel' THEN
+        SELECT r.state INTO v_state FROM stocksync.reservation r WHERE r.channel = ch AND r.order_ref = ref;
+        IF NOT FOUND THEN
+            INSERT INTO stocksync.order_tombstone (channel, order_ref, event_id)
+            VALUES (ch, ref, ingest_webhook.event_id) ON CONFLICT DO NOTHING;
+            v_outcome := 'tombstoned';
+        ELSIF v_state IN ('reserved', 'committed') THEN
+            PERFORM stocksync.release(ch, ref, 'cancelled');
+            v_outcome := 'released';
+        ELSE
+            v_outcome := 'cancel_ignored_' || v_state;  -- already released, expired or shipped
+        END IF;
+    ELSIF action = 'refund' THEN
+        -- The same line matching as for orders; an unmatched line keeps its
+        -- own SKU (return_items() refuses it if the order has no such line).
+        SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'sku', COALESCE(stocksync.webhook_line_sku(ch, x.line), x.line ->> 'sku'),
+                   'qty', (x.line ->> 'qty')::integer)), '[]')
+          INTO matched
+          FROM pg_catalog.jsonb_array_elements(COALESCE(event -> 'lines', '[]')) AS x (line);
+        IF pg_catalog.jsonb_array_length(matched) = 0 THEN
+            v_outcome := 'refund_without_restock';
+        ELSE
+            PERFORM stocksync.return_items(ch, ref, matched, 'available', event ->> 'refund_ref');
+            v_outcome := 'returned';
+        END IF;
+    ELSIF action = 'set_on_hand' THEN
+        v_outcome := CASE WHEN stocksync.set_on_hand(event ->> 'sku', (event ->> 'qty')::integer, ingest_webhook.source,
+                                                   (event ->> 'version')::bigint,
+                                                   COALESCE(event ->> 'location', 'default'))
+                        THEN 'on_hand_set' ELSE 'stale_version' END;
+    ELSE
+        RAISE EXCEPTION 'unknown webhook action "%"', action USING ERRCODE = 'SS009';
+    END IF;
+
+    INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
+    VALUES (ingest_webhook.source, ingest_webhook.event_id, ingest_webhook.topic, v_outcome);
+    RETURN v_outcome;
+END
+$fn$;
+COMMENT ON FUNCTION stocksync.ingest_webhook IS 'Applies one verified, normalized webhook event once per (source, event_id). Returns the outcome.';
+
+-- A delivery whose effect a stocksync function refused (an SS error): kept
+-- with the refusal, and its event id recorded so that the channel's retries
+-- of it are answered as duplicates instead of failing again.
+CREATE FUNCTION stocksync.record_webhook_refusal(source text, event_id text, topic text, event jsonb,
+                                                 error_code text, message text)
+    RETURNS boolean LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
+    VALUES (record_webhook_refusal.source, record_webhook_refusal.event_id, record_webhook_refusal.topic,
+            'refused_' || record_webhook_refusal.error_code)
+    ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
+    VALUES (record_webhook_refusal.source, record_webhook_refusal.event_id, record_webhook_refusal.topic,
+            event ->> 'channel', event ->> 'order_ref', 'refused',
+            pg_catalog.jsonb_build_object('sqlstate', record_webhook_refusal.error_code,
+                                          'message', record_webhook_refusal.message, 'event', event));
+    RETURN true;
+END
+$fn$;
+COMMENT ON FUNCTION stocksync.record_webhook_refusal IS 'Keeps a webhook event a stocksync function refused, with the SQLSTATE; false when its event id was already recorded.';
+
+-- Ends the de-duplication window: receipts and tombstones older than keep.
+CREATE FUNCTION stocksync.prune_webhook_receipts(keep interval DEFAULT '72 hours')
+    RETURNS integer LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    n integer;
+BEGIN
+    DELETE FROM stocksync.webhook_receipt r WHERE r.received_at < pg_catalog.now() - keep;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    DELETE FROM stocksync.order_tombstone t WHERE t.cancelled_at < pg_catalog.now() - keep;
+    RETURN n;
+END
+$fn$;
+COMMENT ON FUNCTION stocksync.prune_webhook_receipts IS 'Removes webhook receipts and order tombstones older than keep (the de-duplication window). Returns the receipts removed.';
+
+REVOKE ALL ON FUNCTION stocksync.webhook_line_sku(text, jsonb), stocksync.ingest_webhook(text, text, text, jsonb),
+    stocksync.record_webhook_refusal(text, text, text, jsonb, text, text),
+    stocksync.prune_webhook_receipts(interval) FROM PUBLIC;
+GRANT SELECT ON stocksync.webhook_receipt, stocksync.order_tombstone, stocksync.inbound_exception,
+    stocksync.unmatched_order_line TO stocksync_reader;
+GRANT UPDATE (resolved_at) ON stocksync.inbound_exception TO stocksync_writer;
+GRANT EXECUTE ON FUNCTION stocksync.ingest_webhook(text, text, text, jsonb),
+    stocksync.record_webhook_refusal(text, text, text, jsonb, text, text),
+    stocksync.prune_webhook_receipts(interval) TO stocksync_worker;
+SELECT pg_catalog.pg_extension_config_dump('stocksync.webhook_receipt', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.order_tombstone', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.inbound_exception', '');

@@ -4,6 +4,7 @@
 // Secrets are given as `<name> = "literal"`, `<name>_env = "VAR"` or
 // `<name>_file = "/path"`; the loader resolves them and never prints a value.
 #include "config.hpp"
+#include "webhooks/webhook_config_toml.hpp"
 
 #include <toml++/toml.h>
 
@@ -139,7 +140,7 @@ void resolve_secrets(const toml::table &t, const std::string &prefix, std::map<s
 
 WorkerConfig build(const toml::table &root) {
   WorkerConfig c;
-  check_keys(root, "", {"database", "http", "log", "sync", "polling", "reconcile", "channels"});
+  check_keys(root, "", {"database", "http", "log", "sync", "polling", "reconcile", "channels", "webhooks"});
 
   const toml::table *db = get_table(root, "", "database");
   if (!db)
@@ -307,6 +308,15 @@ WorkerConfig build(const toml::table &root) {
       }
       c.channels.push_back(std::move(ch));
     }
+  }
+  if (const toml::table *w = get_table(root, "", "webhooks")) {
+    auto secrets = [](const toml::table &t, const std::string &prefix) {
+      std::map<std::string, std::string> out;
+      resolve_secrets(t, prefix, out);
+      return out;
+    };
+    if (std::string e = parse_webhook_config(*w, c.webhooks, secrets); !e.empty())
+      throw ConfigError{e};
   }
   if (c.channels.empty())
     fail("channels", "no channel configured (add a [channels.<code>] table per stocksync.channel)");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "channel_adapter.hpp"
+#include "webhooks/webhook_config.hpp"
 
 #include <chrono>
 #include <map>
@@ -63,6 +64,7 @@ struct WorkerConfig {
   ReconcileConfig reconcile;
   std::vector<ChannelConfig> channels;
   std::map<std::string, int> channel_max_attempts;  // per channel override of sync.max_attempts
+  WebhookConfig webhooks;                 // [webhooks]: the inbound webhook server
 };
 
 // Reads and checks the file. On error returns nullopt and sets error to a

@@ -15,6 +15,7 @@
 #include "sync/core.hpp"
 #include "sync/pg_database.hpp"
 #include "sync/push_lag_report.hpp"
+#include "webhooks/webhook_server.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -181,6 +182,24 @@ int main(int argc, char **argv) {
     }
   }
 
+  // 7b. Inbound webhooks (docs/webhooks.md): own database connections.
+  std::unique_ptr<webhooks::WebhookServer> hooks;
+  if (!cfg->webhooks.listen.empty()) {
+    auto sources = webhooks::configured_sources(cfg->webhooks, cfg->channels, error);
+    if (!error.empty()) {
+      spdlog::critical("{}", error);
+      return 2;
+    }
+    hooks = std::make_unique<webhooks::WebhookServer>(io, cfg->webhooks, std::move(sources), cfg->conninfo, metrics);
+    try {
+      auto port = hooks->listen(cfg->webhooks.listen);
+      spdlog::info("webhooks on http://{}:{}/webhooks/", cfg->webhooks.listen.substr(0, cfg->webhooks.listen.rfind(':')), port);
+    } catch (const std::exception &e) {
+      spdlog::critical("cannot listen on {}: {}", cfg->webhooks.listen, e.what());
+      return 1;
+    }
+  }
+
   // 8. Clean shutdown on SIGTERM/SIGINT.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
@@ -191,6 +210,8 @@ int main(int argc, char **argv) {
     inbound.stop();
     repl.stop();
     server.stop();
+    if (hooks)
+      hooks->stop();
     for (auto &a : adapters)
       a->shutdown();
     io.stop();

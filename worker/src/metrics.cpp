@@ -14,9 +14,7 @@ void Histogram::observe(double v) {
   ++count;
 }
 
-namespace {
-
-std::string esc(const std::string &s) {
+std::string prometheus_escape(const std::string &s) {
   std::string o;
   for (char c : s) {
     if (c == '\\' || c == '"')
@@ -29,6 +27,8 @@ std::string esc(const std::string &s) {
   }
   return o;
 }
+
+namespace {
 
 void header(std::ostream &o, const char *name, const char *type, const char *help) {
   o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
@@ -54,10 +54,10 @@ std::string Metrics::render() const {
   std::ostringstream o;
   header(o, "stocksync_ack_lag_seconds", "histogram", "Commit to channel acknowledgement lag.");
   for (const auto &[c, m] : channels)
-    histogram(o, "stocksync_ack_lag_seconds", "channel=\"" + esc(c) + "\"", m.ack_lag_seconds);
+    histogram(o, "stocksync_ack_lag_seconds", "channel=\"" + prometheus_escape(c) + "\"", m.ack_lag_seconds);
   header(o, "stocksync_batch_size", "histogram", "Listings per push call.");
   for (const auto &[c, m] : channels)
-    histogram(o, "stocksync_batch_size", "channel=\"" + esc(c) + "\"", m.batch_size);
+    histogram(o, "stocksync_batch_size", "channel=\"" + prometheus_escape(c) + "\"", m.batch_size);
   struct Counter {
     const char *name, *type, *help;
     std::int64_t (*get)(const ChannelMetrics &);
@@ -87,7 +87,7 @@ std::string Metrics::render() const {
   for (const auto &c : per_channel) {
     header(o, c.name, c.type, c.help);
     for (const auto &[code, m] : channels)
-      o << c.name << "{channel=\"" << esc(code) << "\"} " << c.get(m) << '\n';
+      o << c.name << "{channel=\"" << prometheus_escape(code) << "\"} " << c.get(m) << '\n';
   }
   auto scalar = [&](const char *name, const char *type, const char *help, double v) {
     header(o, name, type, help);

@@ -36,6 +36,9 @@ struct ChannelMetrics {
   std::int64_t in_flight = 0;      // gauge: listings in flight
 };
 
+// A label value escaped for the Prometheus text format (\\, \" and \n).
+std::string prometheus_escape(const std::string &s);
+
 struct Metrics {
   std::map<std::string, ChannelMetrics> channels;
   std::uint64_t changes_decoded = 0;
@@ -52,6 +55,10 @@ struct Metrics {
   std::int64_t dead_listings = 0;      // gauge from the last diff
   // Text appended by modules that keep their own metrics (orders polling,
   // reconciliation), each already in the Prometheus text format.
+  std::vector<std::function<std::string()>> sections;
+
+  // Further metric families rendered after these (e.g. the webhook server's),
+  // each in the Prometheus text format, called on the io_context thread.
   std::vector<std::function<std::string()>> sections;
 
   ChannelMetrics &channel(const std::string &code) { return channels[code]; }

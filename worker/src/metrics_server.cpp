@@ -1,6 +1,8 @@
 // The /metrics and /healthz server; see metrics_server.hpp.
 #include "metrics_server.hpp"
 
+#include "http/listen.hpp"
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -74,16 +76,9 @@ MetricsServer::MetricsServer(boost::asio::io_context &io, const Metrics &metrics
     : io_(io), metrics_(metrics), healthy_(std::move(healthy)), acceptor_(io) {}
 
 unsigned short MetricsServer::listen(const std::string &address) {
-  auto colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  unsigned short port = static_cast<unsigned short>(std::stoi(address.substr(colon + 1)));
-  tcp::endpoint ep(boost::asio::ip::make_address(host), port);
-  acceptor_.open(ep.protocol());
-  acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
-  acceptor_.bind(ep);
-  acceptor_.listen();
+  unsigned short port = bind_and_listen(acceptor_, address);
   accept();
-  return acceptor_.local_endpoint().port();
+  return port;
 }
 
 void MetricsServer::stop() {
