@@ -13,7 +13,7 @@ void head(std::ostringstream &o, const char *name, const char *type, const char 
   o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
 }
 
-std::string ch(const std::string &c) { return "channel=\"" + metric_label_escape(c) + "\""; }
+std::string ch(const std::string &c) { return "channel=\"" + prometheus_escape(c) + "\""; }
 
 }  // namespace
 

@@ -48,8 +48,6 @@ void histogram(std::ostream &o, const std::string &name, const std::string &labe
 
 }  // namespace
 
-std::string metric_label_escape(const std::string &s) { return esc(s); }
-
 std::string Metrics::render() const {
   std::ostringstream o;
   header(o, "stocksync_ack_lag_seconds", "histogram", "Commit to channel acknowledgement lag.");

@@ -53,19 +53,13 @@ struct Metrics {
   bool replication_connected = false;
   std::int64_t dirty_skus = 0;
   std::int64_t dead_listings = 0;      // gauge from the last diff
-  // Text appended by modules that keep their own metrics (orders polling,
-  // reconciliation), each already in the Prometheus text format.
-  std::vector<std::function<std::string()>> sections;
-
-  // Further metric families rendered after these (e.g. the webhook server's),
-  // each in the Prometheus text format, called on the io_context thread.
+  // Further metric families rendered after these (the webhook server's, order
+  // polling's, reconciliation's), each in the Prometheus text format, called
+  // on the io_context thread.
   std::vector<std::function<std::string()>> sections;
 
   ChannelMetrics &channel(const std::string &code) { return channels[code]; }
   std::string render() const;
 };
-
-// A label value escaped for the Prometheus text format (backslash, quote, newline).
-std::string metric_label_escape(const std::string &s);
 
 }  // namespace stocksync::worker
