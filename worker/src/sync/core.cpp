@@ -82,6 +82,20 @@ void SyncCore::stop() {
   ++gen_;
 }
 
+void SyncCore::flush() {
+  if (pending_writes_.empty())
+    return;
+  try {
+    db_.write_states(pending_writes_);
+    pending_writes_.clear();
+    for (auto &[_, cs] : channels_)
+      cs.unwritten.clear();
+  } catch (const DbError &) {
+    if (metrics_)
+      ++metrics_->db_errors;
+  }
+}
+
 void SyncCore::periodic_full_diff() {
   request_full_diff();
   auto g = gen_;
@@ -194,7 +208,7 @@ std::size_t SyncCore::in_flight_count() const {
 
 bool SyncCore::idle() const {
   return dirty_count() == 0 && in_flight_count() == 0 && dirty_skus_.empty() && dirty_channels_.empty() &&
-         !full_diff_ && awaiting_.empty();
+         !full_diff_ && awaiting_.empty() && pending_writes_.empty();
 }
 
 void SyncCore::kick() {
@@ -259,17 +273,49 @@ void SyncCore::process() {
     return;
   if (sched_.now() < db_retry_at_)
     return;  // db_failed() scheduled the next try
-  if (release_visible() && resolve_marks()) {
-    for (auto &[_, cs] : channels_) {
-      try {
-        run_channel(cs);
-      } catch (const DbError &e) {
-        db_failed("run", e);
-        break;
-      }
-    }
-  }
+  if (release_visible() && resolve_marks())
+    push_round();
   update_gauges();
+}
+
+// One round: the answers received since the last round and every channel's
+// new in_flight writes in one statement (one commit), then the pushes.
+void SyncCore::push_round() {
+  std::vector<StateWrite> writes = std::move(pending_writes_);
+  pending_writes_.clear();
+  std::vector<Prepared> ready;
+  bool deferred = false;
+  try {
+    for (auto &[_, cs] : channels_) {
+      deferred = deferred || !cs.unwritten.empty();
+      prepare_channel(cs, writes, ready);
+    }
+    if (!writes.empty())
+      db_.write_states(writes);
+  } catch (const DbError &e) {
+    // The answers are lost; push again (compare-and-set turns a repeat into
+    // a stale answer carrying the channel's quantity, never a double apply).
+    // The prepared pushes never left: dirty again.
+    for (auto &[_, cs] : channels_) {
+      for (auto &[ext, fc] : cs.unwritten)
+        add_dirty(cs, ext, fc);
+      cs.unwritten.clear();
+    }
+    for (auto &p : ready)
+      for (auto &f : p.batch)
+        add_dirty(*p.cs, f.row.external_id, f.first_change);
+    for (auto &w : writes)  // in_sync and shadow records too: decided again
+      if (auto it = channels_.find(w.channel); it != channels_.end())
+        add_dirty(it->second, w.external_id, std::nullopt);
+    db_failed("round", e);
+    return;
+  }
+  for (auto &[_, cs] : channels_)
+    cs.unwritten.clear();
+  for (auto &p : ready)
+    dispatch(*p.cs, std::move(p.batch));
+  if (deferred)
+    kick();  // listings held back until their answer was written
 }
 
 // Moves the marks of decoded transactions that our queries can see now into
@@ -412,7 +458,11 @@ void SyncCore::schedule_listing(ChannelState &cs, const std::string &ext, Steady
   schedule_wake(cs, it->second);
 }
 
-void SyncCore::run_channel(ChannelState &cs) {
+// Chooses the channel's next pushes: loads the dirty listings (not in flight,
+// answer written), decides each, orders and batches them, takes tokens;
+// appends their in_flight writes (and in_sync/shadow writes) to writes and
+// the batches to ready. Throws DbError (the listings taken are dirty again).
+void SyncCore::prepare_channel(ChannelState &cs, std::vector<StateWrite> &writes, std::vector<Prepared> &ready) {
   ChannelAdapter *ad = cs.ch.adapter;
   std::size_t max_in_flight = std::max<std::size_t>(1, ad ? ad->max_in_flight() : 1);
   std::size_t max_batch = std::max<std::size_t>(1, ad ? ad->max_batch() : 1);
@@ -422,7 +472,8 @@ void SyncCore::run_channel(ChannelState &cs) {
   ChannelMetrics *m = metrics_ ? &metrics_->channel(cs.ch.cfg.code) : nullptr;
   auto now = sched_.now();
   auto wall = sched_.wall_now();
-  while (!cs.dirty.empty() && cs.batches_in_flight < max_in_flight) {
+  std::size_t planned = 0;  // batches prepared in this round
+  while (!cs.dirty.empty() && cs.batches_in_flight + planned < max_in_flight) {
     if (now < cs.paused_until) {
       schedule_wake(cs, cs.paused_until);
       return;
@@ -432,12 +483,13 @@ void SyncCore::run_channel(ChannelState &cs) {
       schedule_wake(cs, token_at);
       return;
     }
-    // Candidates: dirty and not in flight (those wait for their answer).
-    std::size_t slots = max_in_flight - cs.batches_in_flight;
+    // Candidates: dirty, not in flight (those wait for their answer) and
+    // their answer written.
+    std::size_t slots = max_in_flight - cs.batches_in_flight - planned;
     std::size_t limit = std::min(cfg_.max_listings_per_round, std::max<std::size_t>(1000, max_batch * slots * 4));
     std::vector<std::string> ids;
     for (auto it = cs.dirty.begin(); it != cs.dirty.end() && ids.size() < limit;) {
-      if (cs.in_flight.count(*it)) {
+      if (cs.in_flight.count(*it) || cs.unwritten.count(*it)) {
         ++it;
         continue;
       }
@@ -453,7 +505,6 @@ void SyncCore::run_channel(ChannelState &cs) {
       cs.dirty.insert(ids.begin(), ids.end());
       throw;
     }
-    std::vector<StateWrite> writes;
     std::vector<InFlight> pushes;
     for (auto &row : rows) {
       Decision d = decide(row, wall, cfg_.stale_hold);
@@ -552,17 +603,9 @@ void SyncCore::run_channel(ChannelState &cs) {
         w.last_error = f.row.last_error;
         writes.push_back(std::move(w));
       }
-    try {
-      if (!writes.empty())
-        db_.write_states(writes);
-    } catch (const DbError &) {
-      for (auto &b : batches)
-        for (auto &f : b)
-          cs.dirty.insert(f.row.external_id);
-      throw;
-    }
+    planned += batches.size();
     for (auto &b : batches)
-      dispatch(cs, std::move(b));
+      ready.push_back(Prepared{&cs, std::move(b)});
     if (batches.empty() && used < pushes.size())
       return;  // out of tokens; the wake above or a result brings us back
     now = sched_.now();
@@ -727,15 +770,21 @@ void SyncCore::on_results(std::uint64_t g, const std::string &code, std::vector<
         add_dirty(cs, f->row.external_id, f->first_change);  // re-decide at once
       }
     }
-    if (!writes.empty())
-      db_.write_states(writes);
   } catch (const DbError &e) {
     // The answers are lost; push again (compare-and-set turns a repeat into
     // a stale answer carrying the channel's quantity, never a double apply).
     for (auto &f : batch)
       add_dirty(cs, f.row.external_id, f.first_change);
     db_failed("results", e);
+    kick();
+    update_gauges();
+    return;
   }
+  // Written with the next round (one commit per round, see core.hpp).
+  for (auto &f : batch)
+    cs.unwritten.emplace(f.row.external_id, f.first_change);
+  for (auto &w : writes)
+    pending_writes_.push_back(std::move(w));
   kick();
   update_gauges();
 }
