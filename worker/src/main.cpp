@@ -10,8 +10,7 @@
 #include "metrics.hpp"
 #include "metrics_server.hpp"
 #include "replication/client.hpp"
-#include "sync/asio_scheduler.hpp"
-#include "sync/core.hpp"
+#include "sync/core_thread.hpp"
 #include "sync/pg_database.hpp"
 
 #include <CLI/CLI.hpp>
@@ -103,8 +102,10 @@ int main(int argc, char **argv) {
   }
 
   // 5. The sync core: a full diff at start-up, then level-triggered pushes.
-  AsioScheduler sched(io);
-  SyncCore core(sched, db, cfg->sync, channels, &metrics, std::random_device{}());
+  // It runs on a thread of its own with the database connection above, so
+  // that its database round trips never hold up replication input, HTTP
+  // answers or /metrics (sync/core_thread.hpp).
+  CoreThread core(io, db, cfg->sync, channels, &metrics, std::random_device{}());
   core.start();
 
   // 6. Replication: decoded changes mark listings dirty.
@@ -119,16 +120,18 @@ int main(int argc, char **argv) {
       io, rc, metrics,
       {[&core](const replication::DirtyMarks &m, std::chrono::system_clock::time_point t) {
          // m.xid: the core holds these until our queries see the transaction.
-         for (auto &s : m.skus)
-           core.mark_sku(s, t, m.xid);
-         for (auto &[ch, ext] : m.listings)
-           core.mark_listing(ch, ext, t, m.xid);
-         for (auto &ch : m.channels)
-           core.mark_channel(ch, t, m.xid);
-         if (m.full_diff)
-           core.request_full_diff(m.xid);
+         core.post([m, t](SyncCore &c) {
+           for (auto &s : m.skus)
+             c.mark_sku(s, t, m.xid);
+           for (auto &[ch, ext] : m.listings)
+             c.mark_listing(ch, ext, t, m.xid);
+           for (auto &ch : m.channels)
+             c.mark_channel(ch, t, m.xid);
+           if (m.full_diff)
+             c.request_full_diff(m.xid);
+         });
        },
-       [&core] { core.request_full_diff(); }});
+       [&core] { core.post([](SyncCore &c) { c.request_full_diff(); }); }});
   repl.start();
 
   // 7. /metrics and /healthz.
@@ -152,7 +155,7 @@ int main(int argc, char **argv) {
     if (ec)
       return;
     spdlog::info("signal {}: shutting down", sig);
-    core.stop();
+    core.stop();  // answers received so far are written first
     repl.stop();
     server.stop();
     for (auto &a : adapters)

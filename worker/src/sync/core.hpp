@@ -151,7 +151,14 @@ private:
     std::vector<InFlight> batch;
   };
   void push_round();
-  void prepare_channel(ChannelState &cs, std::vector<StateWrite> &writes, std::vector<Prepared> &ready);
+  struct Limits {
+    std::size_t max_in_flight = 1, max_batch = 1;
+    bool cas = false;
+  };
+  Limits limits(const ChannelState &cs) const;
+  std::vector<std::string> pick(ChannelState &cs, bool &more);
+  bool prepare_channel(ChannelState &cs, std::vector<ListingRow> rows, std::vector<StateWrite> &writes,
+                       std::vector<Prepared> &ready);
   void dispatch(ChannelState &cs, std::vector<InFlight> batch);
   void on_results(std::uint64_t gen, const std::string &channel, std::vector<InFlight> batch,
                   std::vector<PushResult> results);
