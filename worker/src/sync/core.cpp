@@ -508,8 +508,12 @@ std::vector<std::string> SyncCore::pick(ChannelState &cs, bool &more) {
     schedule_wake(cs, token_at);
     return {};
   }
+  // As many as the free push slots can take, with room for those that turn
+  // out in sync: a channel with a backlog (Amazon, one listing per call) must
+  // not make every round load a thousand rows it cannot push, which slowed
+  // the rounds of every other channel.
   std::size_t slots = lim.max_in_flight - cs.batches_in_flight;
-  std::size_t limit = std::min(cfg_.max_listings_per_round, std::max<std::size_t>(1000, lim.max_batch * slots * 4));
+  std::size_t limit = std::min(cfg_.max_listings_per_round, std::max<std::size_t>(16, lim.max_batch * slots * 4));
   std::vector<std::string> ids;
   for (auto it = cs.dirty.begin(); it != cs.dirty.end();) {
     if (cs.in_flight.count(*it) || cs.unwritten.count(*it)) {
