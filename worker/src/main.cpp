@@ -11,14 +11,14 @@
 #include "metrics.hpp"
 #include "metrics_server.hpp"
 #include "replication/client.hpp"
-#include "sync/asio_scheduler.hpp"
-#include "sync/core.hpp"
+#include "sync/core_thread.hpp"
 #include "sync/pg_database.hpp"
 #include "sync/push_lag_report.hpp"
 #include "webhooks/webhook_server.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -117,25 +117,36 @@ int main(int argc, char **argv) {
   }
 
   // 5. The sync core: a full diff at start-up, then level-triggered pushes.
-  AsioScheduler sched(io);
-  SyncCore core(sched, db, cfg->sync, channels, &metrics, std::random_device{}());
+  // It runs on a thread of its own with the database connection above, so
+  // that its database round trips never hold up replication input, HTTP
+  // answers or /metrics (sync/core_thread.hpp).
+  CoreThread core(io, db, cfg->sync, channels, &metrics, std::random_device{}());
   core.start();
 
   // 5b. Every minute, each channel's p99 push lag over that minute goes to the
-  // database, where the dynamic safety buffer protects twice that.
+  // database, where the dynamic safety buffer protects twice that. It runs on
+  // the core's thread, which owns the database connection.
   PushLagWindow lag_window(20);
+  boost::asio::steady_timer lag_timer(io);
   std::function<void()> report_lag = [&] {
-    for (const auto &[channel, p99] : lag_window.take(metrics)) {
-      try {
-        db.exists("SELECT stocksync.report_push_lag($1, $2::double precision * interval '1 second') IS NULL",
-                  {channel, std::to_string(p99)});
-      } catch (const DbError &e) {
-        spdlog::warn("cannot report the push lag of channel {}: {}", channel, e.what());
-      }
-    }
-    sched.call_at(sched.now() + std::chrono::minutes(1), report_lag);
+    lag_timer.expires_after(std::chrono::minutes(1));
+    lag_timer.async_wait([&](const boost::system::error_code &ec) {
+      if (ec)
+        return;
+      core.post([&](SyncCore &) {
+        for (const auto &[channel, p99] : lag_window.take(metrics)) {
+          try {
+            db.exists("SELECT stocksync.report_push_lag($1, $2::double precision * interval '1 second') IS NULL",
+                      {channel, std::to_string(p99)});
+          } catch (const DbError &e) {
+            spdlog::warn("cannot report the push lag of channel {}: {}", channel, e.what());
+          }
+        }
+      });
+      report_lag();
+    });
   };
-  sched.call_at(sched.now() + std::chrono::minutes(1), report_lag);
+  report_lag();
 
   // 6. Replication: decoded changes mark listings dirty.
   replication::ClientConfig rc;
@@ -149,16 +160,18 @@ int main(int argc, char **argv) {
       io, rc, metrics,
       {[&core](const replication::DirtyMarks &m, std::chrono::system_clock::time_point t) {
          // m.xid: the core holds these until our queries see the transaction.
-         for (auto &s : m.skus)
-           core.mark_sku(s, t, m.xid);
-         for (auto &[ch, ext] : m.listings)
-           core.mark_listing(ch, ext, t, m.xid);
-         for (auto &ch : m.channels)
-           core.mark_channel(ch, t, m.xid);
-         if (m.full_diff)
-           core.request_full_diff(m.xid);
+         core.post([m, t](SyncCore &c) {
+           for (auto &s : m.skus)
+             c.mark_sku(s, t, m.xid);
+           for (auto &[ch, ext] : m.listings)
+             c.mark_listing(ch, ext, t, m.xid);
+           for (auto &ch : m.channels)
+             c.mark_channel(ch, t, m.xid);
+           if (m.full_diff)
+             c.request_full_diff(m.xid);
+         });
        },
-       [&core] { core.request_full_diff(); }});
+       [&core] { core.post([](SyncCore &c) { c.request_full_diff(); }); }});
   repl.start();
 
   // 6b. Orders in by polling (amazon, ebay) and reconciliation of drift: a
@@ -206,8 +219,9 @@ int main(int argc, char **argv) {
     if (ec)
       return;
     spdlog::info("signal {}: shutting down", sig);
-    core.stop();
+    core.stop();  // answers received so far are written first
     inbound.stop();
+    lag_timer.cancel();
     repl.stop();
     server.stop();
     if (hooks)

@@ -10,7 +10,9 @@ void Histogram::observe(double v) {
   while (i < bounds.size() && v > bounds[i])
     ++i;
   ++counts[i];
-  sum += v;
+  double s = sum.load();
+  while (!sum.compare_exchange_weak(s, s + v)) {
+  }
   ++count;
 }
 
@@ -42,8 +44,8 @@ void histogram(std::ostream &o, const std::string &name, const std::string &labe
   }
   cum += h.counts.back();
   o << name << "_bucket{" << label << ",le=\"+Inf\"} " << cum << '\n';
-  o << name << "_sum{" << label << "} " << h.sum << '\n';
-  o << name << "_count{" << label << "} " << h.count << '\n';
+  o << name << "_sum{" << label << "} " << h.sum.load() << '\n';
+  o << name << "_count{" << label << "} " << h.count.load() << '\n';
 }
 
 }  // namespace
@@ -78,9 +80,9 @@ std::string Metrics::render() const {
       {"stocksync_shadow_recorded_total", "counter", "Shadow-mode listings recorded instead of pushed.",
        [](const ChannelMetrics &m) { return static_cast<std::int64_t>(m.shadow_recorded); }},
       {"stocksync_dirty_listings", "gauge", "Dirty queue depth (listings waiting for a push).",
-       [](const ChannelMetrics &m) { return m.dirty; }},
+       [](const ChannelMetrics &m) { return m.dirty.load(); }},
       {"stocksync_in_flight_listings", "gauge", "Listings in flight.",
-       [](const ChannelMetrics &m) { return m.in_flight; }},
+       [](const ChannelMetrics &m) { return m.in_flight.load(); }},
   };
   for (const auto &c : per_channel) {
     header(o, c.name, c.type, c.help);
@@ -104,9 +106,9 @@ std::string Metrics::render() const {
   scalar("stocksync_holds_expired_total", "counter", "Soft holds released by expire_holds().",
          static_cast<double>(holds_expired));
   scalar("stocksync_replication_lag_bytes", "gauge", "Server WAL end minus the confirmed flush position.",
-         replication_lag_bytes);
+         replication_lag_bytes.load());
   scalar("stocksync_replication_lag_seconds", "gauge", "Age of the last decoded commit when it was decoded.",
-         replication_lag_seconds);
+         replication_lag_seconds.load());
   scalar("stocksync_replication_connected", "gauge", "1 while streaming.", replication_connected ? 1 : 0);
   scalar("stocksync_dirty_skus", "gauge", "SKUs changed and not yet resolved to listings.",
          static_cast<double>(dirty_skus));

@@ -1,8 +1,13 @@
 // The worker's metrics, rendered in the Prometheus text format. Pure data:
 // the sync core and the replication client update it, the HTTP server renders it.
+// The sync core runs on a thread of its own (sync/core_thread.hpp), so every
+// value is an atomic: updates and renders may overlap, and a render sees each
+// value whole. The maps are filled before the threads start (channel()
+// inserts only at construction).
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,24 +21,24 @@ public:
   static constexpr std::array<double, 14> bounds{0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1,
                                                  0.25,  0.5,    1,     2.5,  5,    10,  60};
   void observe(double v);
-  std::array<std::uint64_t, bounds.size() + 1> counts{};  // last = +Inf
-  double sum = 0;
-  std::uint64_t count = 0;
+  std::array<std::atomic<std::uint64_t>, bounds.size() + 1> counts{};  // last = +Inf
+  std::atomic<double> sum{0};
+  std::atomic<std::uint64_t> count{0};
 };
 
 struct ChannelMetrics {
   Histogram ack_lag_seconds;       // commit -> channel acknowledgement
   Histogram batch_size;            // listings per push
-  std::uint64_t pushes = 0;        // push() calls
-  std::uint64_t listings_acked = 0;
-  std::uint64_t throttled = 0;     // throttled responses
-  std::uint64_t retries = 0;       // listings scheduled for retry
-  std::uint64_t stale = 0;         // compare-and-set refusals
-  std::uint64_t permanent_errors = 0;
-  std::uint64_t dead = 0;          // listings that went dead
-  std::uint64_t shadow_recorded = 0;
-  std::int64_t dirty = 0;          // gauge: dirty queue depth
-  std::int64_t in_flight = 0;      // gauge: listings in flight
+  std::atomic<std::uint64_t> pushes{0};        // push() calls
+  std::atomic<std::uint64_t> listings_acked{0};
+  std::atomic<std::uint64_t> throttled{0};     // throttled responses
+  std::atomic<std::uint64_t> retries{0};       // listings scheduled for retry
+  std::atomic<std::uint64_t> stale{0};         // compare-and-set refusals
+  std::atomic<std::uint64_t> permanent_errors{0};
+  std::atomic<std::uint64_t> dead{0};          // listings that went dead
+  std::atomic<std::uint64_t> shadow_recorded{0};
+  std::atomic<std::int64_t> dirty{0};          // gauge: dirty queue depth
+  std::atomic<std::int64_t> in_flight{0};      // gauge: listings in flight
 };
 
 // A label value escaped for the Prometheus text format (\\, \" and \n).
@@ -41,18 +46,18 @@ std::string prometheus_escape(const std::string &s);
 
 struct Metrics {
   std::map<std::string, ChannelMetrics> channels;
-  std::uint64_t changes_decoded = 0;
-  std::uint64_t transactions_decoded = 0;
-  std::uint64_t replication_reconnects = 0;
-  std::uint64_t slot_recreated = 0;
-  std::uint64_t full_diffs = 0;
-  std::uint64_t db_errors = 0;
-  std::uint64_t holds_expired = 0;
-  double replication_lag_bytes = 0;    // server WAL end - confirmed flush
-  double replication_lag_seconds = 0;  // now - commit time of the last decoded commit (0 when idle)
-  bool replication_connected = false;
-  std::int64_t dirty_skus = 0;
-  std::int64_t dead_listings = 0;      // gauge from the last diff
+  std::atomic<std::uint64_t> changes_decoded{0};
+  std::atomic<std::uint64_t> transactions_decoded{0};
+  std::atomic<std::uint64_t> replication_reconnects{0};
+  std::atomic<std::uint64_t> slot_recreated{0};
+  std::atomic<std::uint64_t> full_diffs{0};
+  std::atomic<std::uint64_t> db_errors{0};
+  std::atomic<std::uint64_t> holds_expired{0};
+  std::atomic<double> replication_lag_bytes{0};    // server WAL end - confirmed flush
+  std::atomic<double> replication_lag_seconds{0};  // now - commit time of the last decoded commit (0 when idle)
+  std::atomic<bool> replication_connected{false};
+  std::atomic<std::int64_t> dirty_skus{0};
+  std::atomic<std::int64_t> dead_listings{0};      // gauge from the last diff
   // Further metric families rendered after these (the webhook server's, order
   // polling's, reconciliation's), each in the Prometheus text format, called
   // on the io_context thread.

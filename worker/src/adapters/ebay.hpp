@@ -28,13 +28,15 @@
 // (https://api.ebay.com/oauth/api_scope/sell.inventory), revisions_per_day (250);
 // credentials access_token (fixed), or client_id + client_secret + refresh_token
 // (user token, refreshed), or client_id + client_secret (client credentials);
-// rate_per_sec/burst (ours: 23/25, the unverified 2,000,000 calls/day quota);
+// rate_per_sec/burst (default from http/rate_defaults: ours, 23/25, the
+// unverified 2,000,000 calls/day quota);
 // batch_size (25 at most); max_in_flight (4).
 #pragma once
 
 #include "adapters/access_token.hpp"
 #include "adapters/adapter_util.hpp"
 #include "channel_adapter.hpp"
+#include "http/rate_defaults.hpp"
 #include "http/rate_gate.hpp"
 
 #include <map>
@@ -52,7 +54,9 @@ struct EbayOptions {
   std::string scope = "https://api.ebay.com/oauth/api_scope/sell.inventory";
   std::string access_token, client_id, client_secret, refresh_token;
   long long revisions_per_day = 250;
-  double rate = 23, burst = 25;
+  // http/rate_defaults: ours, from the unverified 2,000,000 calls/day quota.
+  double rate = default_rate("ebay", "bulkUpdatePriceQuantity").rate;
+  double burst = default_rate("ebay", "bulkUpdatePriceQuantity").burst;
   // Outstanding push() calls (a call carries up to 25 SKUs; the rate is
   // limited per day, not per connection). max_in_flight overrides it.
   std::size_t in_flight = 4;

@@ -98,10 +98,17 @@ std::vector<PushResult> WebhookAdapter::map_response(const std::vector<ListingPu
   return out;
 }
 
+// Through start_push() like every adapter: done is posted once, with one
+// result per listing, and a stopped adapter answers without sending.
 void WebhookAdapter::push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) {
-  HttpRequest req = build_request(batch, unix_now_());
-  env_.http.send(std::move(req), [batch = std::move(batch), done = std::move(done)](HttpResponse resp) {
-    done(map_response(batch, resp));
+  auto job = start_push(env_.io, std::move(batch), std::move(done), stopped_);
+  if (!job)
+    return;
+  HttpRequest req = build_request(job->batch(), unix_now_());
+  env_.http.send(std::move(req), [job](HttpResponse resp) {
+    auto results = map_response(job->batch(), resp);
+    for (std::size_t i = 0; i < results.size(); ++i)
+      job->set(i, std::move(results[i]));
   });
 }
 

@@ -31,6 +31,7 @@ public:
   std::size_t max_batch() const override { return batch_; }
   std::size_t max_in_flight() const override { return in_flight_; }
   void push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) override;
+  void shutdown() override { stopped_ = true; }
 
   // The request push() sends for batch at unix time ts (tests).
   HttpRequest build_request(const std::vector<ListingPush> &batch, std::int64_t ts) const;
@@ -44,6 +45,7 @@ private:
   std::function<std::int64_t()> unix_now_;
   std::size_t batch_;
   std::size_t in_flight_;
+  bool stopped_ = false;
 };
 
 std::unique_ptr<ChannelAdapter> make_webhook_adapter(const ChannelConfig &cfg, AdapterEnv &env, std::string &error);

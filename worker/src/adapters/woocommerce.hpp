@@ -19,12 +19,14 @@
 //
 // Config: base_url (the site root; simulator http://127.0.0.1:PORT/woo/{name});
 // credentials consumer_key, consumer_secret; batch_size (100 at most);
-// rate_per_sec/burst (ours: 2/4, WooCommerce core has no limit); max_in_flight
+// rate_per_sec/burst (default from http/rate_defaults: ours, 2/4, WooCommerce
+// core has no limit); max_in_flight
 // (2).
 #pragma once
 
 #include "adapters/adapter_util.hpp"
 #include "channel_adapter.hpp"
+#include "http/rate_defaults.hpp"
 #include "http/rate_gate.hpp"
 
 #include <memory>
@@ -38,7 +40,9 @@ struct WooOptions {
   std::string base_url;
   std::string consumer_key, consumer_secret;
   std::size_t batch = 100;
-  double rate = 2, burst = 4;
+  // http/rate_defaults: ours (WooCommerce core has no limit).
+  double rate = default_rate("woocommerce", "products/batch").rate;
+  double burst = default_rate("woocommerce", "products/batch").burst;
   // Outstanding push() calls: each batch call runs up to 100 product saves
   // in one PHP worker (§4.4), so two keep the site busy without taking all
   // of a small host's workers. max_in_flight overrides it.

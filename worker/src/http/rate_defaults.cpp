@@ -1,6 +1,8 @@
 // The table of default rate limits; see rate_defaults.hpp.
 #include "http/rate_defaults.hpp"
 
+#include <cstdlib>
+
 namespace stocksync::worker {
 
 namespace {
@@ -61,6 +63,13 @@ std::optional<RateSpec> documented_rate(std::string_view kind, std::string_view 
     if (row.kind == kind && (row.operation == operation || row.operation == "*"))
       return row.spec;
   return std::nullopt;
+}
+
+RateSpec default_rate(std::string_view kind, std::string_view operation) {
+  auto spec = documented_rate(kind, operation);
+  if (!spec)
+    std::abort();
+  return *spec;
 }
 
 }  // namespace stocksync::worker

@@ -22,4 +22,9 @@ struct RateSpec {
 // "graphql", "products/batch", "token"), or nullopt when we know none.
 std::optional<RateSpec> documented_rate(std::string_view kind, std::string_view operation);
 
+// The same for a (kind, operation) the table is known to hold (adapters'
+// option defaults); a pair missing from the table is a programming error and
+// aborts at start-up.
+RateSpec default_rate(std::string_view kind, std::string_view operation);
+
 }  // namespace stocksync::worker

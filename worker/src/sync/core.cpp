@@ -82,6 +82,20 @@ void SyncCore::stop() {
   ++gen_;
 }
 
+void SyncCore::flush() {
+  if (pending_writes_.empty())
+    return;
+  try {
+    db_.write_states(pending_writes_);
+    pending_writes_.clear();
+    for (auto &[_, cs] : channels_)
+      cs.unwritten.clear();
+  } catch (const DbError &) {
+    if (metrics_)
+      ++metrics_->db_errors;
+  }
+}
+
 void SyncCore::periodic_full_diff() {
   request_full_diff();
   auto g = gen_;
@@ -194,7 +208,7 @@ std::size_t SyncCore::in_flight_count() const {
 
 bool SyncCore::idle() const {
   return dirty_count() == 0 && in_flight_count() == 0 && dirty_skus_.empty() && dirty_channels_.empty() &&
-         !full_diff_ && awaiting_.empty();
+         !full_diff_ && awaiting_.empty() && pending_writes_.empty();
 }
 
 void SyncCore::kick() {
@@ -259,17 +273,69 @@ void SyncCore::process() {
     return;
   if (sched_.now() < db_retry_at_)
     return;  // db_failed() scheduled the next try
-  if (release_visible() && resolve_marks()) {
-    for (auto &[_, cs] : channels_) {
+  if (release_visible() && resolve_marks())
+    push_round();
+  update_gauges();
+}
+
+// One round: the answers received since the last round and every channel's
+// new in_flight writes in one statement (one commit), then the pushes.
+void SyncCore::push_round() {
+  std::vector<StateWrite> writes = std::move(pending_writes_);
+  pending_writes_.clear();
+  std::vector<Prepared> ready;
+  bool deferred = false;
+  try {
+    // Every channel's candidates in one query, then each channel decides.
+    std::vector<ListingKey> keys;
+    std::map<std::string, std::vector<std::string>> picked;
+    for (auto &[code, cs] : channels_) {
+      deferred = deferred || !cs.unwritten.empty();
+      auto ids = pick(cs, deferred);
+      for (auto &id : ids)
+        keys.emplace_back(code, id);
+      if (!ids.empty())
+        picked.emplace(code, std::move(ids));
+    }
+    std::map<std::string, std::vector<ListingRow>> rows;
+    if (!keys.empty()) {
       try {
-        run_channel(cs);
-      } catch (const DbError &e) {
-        db_failed("run", e);
-        break;
+        for (auto &row : db_.load_keys(keys))
+          rows[row.channel].push_back(std::move(row));
+      } catch (const DbError &) {
+        for (auto &[code, ids] : picked)
+          channels_.at(code).dirty.insert(ids.begin(), ids.end());
+        throw;
       }
     }
+    for (auto &[code, r] : rows)
+      deferred = prepare_channel(channels_.at(code), std::move(r), writes, ready) || deferred;
+    if (!writes.empty())
+      db_.write_states(writes);
+  } catch (const DbError &e) {
+    // The answers are lost; push again (compare-and-set turns a repeat into
+    // a stale answer carrying the channel's quantity, never a double apply).
+    // The prepared pushes never left: dirty again.
+    for (auto &[_, cs] : channels_) {
+      for (auto &[ext, fc] : cs.unwritten)
+        add_dirty(cs, ext, fc);
+      cs.unwritten.clear();
+    }
+    for (auto &p : ready)
+      for (auto &f : p.batch)
+        add_dirty(*p.cs, f.row.external_id, f.first_change);
+    for (auto &w : writes)  // in_sync and shadow records too: decided again
+      if (auto it = channels_.find(w.channel); it != channels_.end())
+        add_dirty(it->second, w.external_id, std::nullopt);
+    db_failed("round", e);
+    return;
   }
-  update_gauges();
+  for (auto &[_, cs] : channels_)
+    cs.unwritten.clear();
+  for (auto &p : ready)
+    dispatch(*p.cs, std::move(p.batch));
+  if (deferred)
+    kick();  // listings held back (answer unwritten, round full): next round
 }
 
 // Moves the marks of decoded transactions that our queries can see now into
@@ -412,161 +478,172 @@ void SyncCore::schedule_listing(ChannelState &cs, const std::string &ext, Steady
   schedule_wake(cs, it->second);
 }
 
-void SyncCore::run_channel(ChannelState &cs) {
+// The channel's limits for this round.
+SyncCore::Limits SyncCore::limits(const ChannelState &cs) const {
   ChannelAdapter *ad = cs.ch.adapter;
-  std::size_t max_in_flight = std::max<std::size_t>(1, ad ? ad->max_in_flight() : 1);
-  std::size_t max_batch = std::max<std::size_t>(1, ad ? ad->max_batch() : 1);
+  Limits l;
+  l.max_in_flight = std::max<std::size_t>(1, ad ? ad->max_in_flight() : 1);
+  l.max_batch = std::max<std::size_t>(1, ad ? ad->max_batch() : 1);
   if (cs.ch.cfg.batch_size > 0)
-    max_batch = std::min(max_batch, cs.ch.cfg.batch_size);
-  bool cas = ad && ad->compare_and_set();
+    l.max_batch = std::min(l.max_batch, cs.ch.cfg.batch_size);
+  l.cas = ad && ad->compare_and_set();
+  return l;
+}
+
+// Takes the channel's candidates for this round out of its dirty set: dirty,
+// not in flight (those wait for their answer), answer written; none while
+// the channel is paused, out of tokens or out of push slots. Sets
+// more = true when the round's limit left candidates behind.
+std::vector<std::string> SyncCore::pick(ChannelState &cs, bool &more) {
+  Limits lim = limits(cs);
+  auto now = sched_.now();
+  if (cs.dirty.empty() || cs.batches_in_flight >= lim.max_in_flight)
+    return {};
+  if (now < cs.paused_until) {
+    schedule_wake(cs, cs.paused_until);
+    return {};
+  }
+  auto token_at = cs.bucket.next_token(now);
+  if (token_at > now) {
+    schedule_wake(cs, token_at);
+    return {};
+  }
+  // As many as the free push slots can take, with room for those that turn
+  // out in sync: a channel with a backlog (Amazon, one listing per call) must
+  // not make every round load a thousand rows it cannot push, which slowed
+  // the rounds of every other channel.
+  std::size_t slots = lim.max_in_flight - cs.batches_in_flight;
+  std::size_t limit = std::min(cfg_.max_listings_per_round, std::max<std::size_t>(16, lim.max_batch * slots * 4));
+  std::vector<std::string> ids;
+  for (auto it = cs.dirty.begin(); it != cs.dirty.end();) {
+    if (cs.in_flight.count(*it) || cs.unwritten.count(*it)) {
+      ++it;
+      continue;
+    }
+    if (ids.size() >= limit) {
+      more = true;
+      break;
+    }
+    ids.push_back(*it);
+    it = cs.dirty.erase(it);
+  }
+  return ids;
+}
+
+// Decides the loaded rows of one channel: orders and batches the pushes,
+// takes tokens; appends their in_flight writes (and in_sync/shadow writes)
+// to writes and the batches to ready. What does not fit stays dirty (true:
+// some did not fit).
+bool SyncCore::prepare_channel(ChannelState &cs, std::vector<ListingRow> rows, std::vector<StateWrite> &writes,
+                               std::vector<Prepared> &ready) {
+  Limits lim = limits(cs);
+  std::size_t max_batch = lim.max_batch;
+  bool cas = lim.cas;
+  std::size_t slots = lim.max_in_flight - std::min(lim.max_in_flight, cs.batches_in_flight);
   ChannelMetrics *m = metrics_ ? &metrics_->channel(cs.ch.cfg.code) : nullptr;
   auto now = sched_.now();
   auto wall = sched_.wall_now();
-  while (!cs.dirty.empty() && cs.batches_in_flight < max_in_flight) {
-    if (now < cs.paused_until) {
-      schedule_wake(cs, cs.paused_until);
-      return;
-    }
-    auto token_at = cs.bucket.next_token(now);
-    if (token_at > now) {
-      schedule_wake(cs, token_at);
-      return;
-    }
-    // Candidates: dirty and not in flight (those wait for their answer).
-    std::size_t slots = max_in_flight - cs.batches_in_flight;
-    std::size_t limit = std::min(cfg_.max_listings_per_round, std::max<std::size_t>(1000, max_batch * slots * 4));
-    std::vector<std::string> ids;
-    for (auto it = cs.dirty.begin(); it != cs.dirty.end() && ids.size() < limit;) {
-      if (cs.in_flight.count(*it)) {
-        ++it;
-        continue;
-      }
-      ids.push_back(*it);
-      it = cs.dirty.erase(it);
-    }
-    if (ids.empty())
-      return;
-    std::vector<ListingRow> rows;
-    try {
-      rows = db_.load(cs.ch.cfg.code, ids);
-    } catch (const DbError &) {
-      cs.dirty.insert(ids.begin(), ids.end());
-      throw;
-    }
-    std::vector<StateWrite> writes;
-    std::vector<InFlight> pushes;
-    for (auto &row : rows) {
-      Decision d = decide(row, wall, cfg_.stale_hold);
-      auto fc = cs.first_change.find(row.external_id);
-      switch (d) {
-      case Decision::skip:
-        if (fc != cs.first_change.end())
-          cs.first_change.erase(fc);
-        break;
-      case Decision::in_sync:
-        if (row.has_state && row.state != "acked" && row.state != "shadow") {
-          StateWrite w = state_write(row.channel, row.external_id, "acked");
-          w.attempts = 0;
-          w.last_error = row.last_error.rfind(kStalePrefix, 0) == 0 ? row.last_error : "";
-          writes.push_back(std::move(w));
-        }
-        if (fc != cs.first_change.end())
-          cs.first_change.erase(fc);
-        break;
-      case Decision::shadow: {
-        StateWrite w = state_write(row.channel, row.external_id, "shadow");
-        w.pushed_qty = row.desired_qty;
-        writes.push_back(std::move(w));
-        if (m)
-          ++m->shadow_recorded;
-        if (fc != cs.first_change.end())
-          cs.first_change.erase(fc);
-        break;
-      }
-      case Decision::wait_retry:
-        schedule_listing(cs, row.external_id, to_steady(*row.retry_at));
-        break;
-      case Decision::hold:
-        schedule_listing(cs, row.external_id, to_steady(*row.acked_at + cfg_.stale_hold));
-        break;
-      case Decision::push: {
-        InFlight f;
-        if (fc != cs.first_change.end())
-          f.first_change = fc->second;
-        f.row = std::move(row);
-        pushes.push_back(std::move(f));
-        break;
-      }
-      }
-    }
-    // Decreases first: a unit sold out must disappear everywhere before
-    // freed units appear anywhere. Within each group, biggest change first.
-    std::stable_sort(pushes.begin(), pushes.end(), [](const InFlight &a, const InFlight &b) {
-      auto dec = [](const InFlight &f) { return f.row.acked_qty && f.row.desired_qty < *f.row.acked_qty; };
-      auto delta = [](const InFlight &f) { return f.row.desired_qty - f.row.acked_qty.value_or(0); };
-      if (dec(a) != dec(b))
-        return dec(a);
-      return dec(a) ? delta(a) < delta(b) : false;
-    });
-    std::vector<std::vector<InFlight>> batches;
-    std::size_t used = 0;
-    while (used < pushes.size() && batches.size() < slots && cs.bucket.try_take(now)) {
-      std::size_t n = std::min(max_batch, pushes.size() - used);
-      batches.emplace_back(std::make_move_iterator(pushes.begin() + static_cast<long>(used)),
-                           std::make_move_iterator(pushes.begin() + static_cast<long>(used + n)));
-      used += n;
-    }
-    // What does not fit now stays dirty and is read again (fresh) next round.
-    for (std::size_t i = used; i < pushes.size(); ++i)
-      cs.dirty.insert(pushes[i].row.external_id);
-    for (auto &b : batches)
-      for (auto &f : b) {
-        cs.first_change.erase(f.row.external_id);
-        ListingPush &p = f.push;
-        p.external_id = f.row.external_id;
-        p.sku = f.row.sku;
-        p.desired_qty = f.row.desired_qty;
-        p.previous_acked_qty = f.row.acked_qty;
-        // After a lost reply on a compare-and-set channel, first repeat the
-        // uncertain push itself (same variables, same key): the channel
-        // answers with the original result, so a later push never compares
-        // against a value the channel passed through (A-B-A).
-        if (cas && (f.row.state == "retry" || f.row.state == "in_flight") &&
-            f.row.pushed_qty && f.row.pushed_qty != f.row.acked_qty)
-          p.desired_qty = *f.row.pushed_qty;
-        p.inputs_version = f.row.inputs_version;
-        p.attempt = f.row.attempts + 1;
-        // Idempotency: a true retry (the listing's last attempt pushed the
-        // same quantity against the same acknowledged one and got no
-        // definite answer) reuses that attempt's key, stored with the state,
-        // so the channel answers with the original result instead of
-        // applying it again, also after a crash. Any other push gets a fresh
-        // key: a distinct operation must not be answered from an old one.
-        bool true_retry = (f.row.state == "retry" || f.row.state == "in_flight") && !f.row.push_key.empty() &&
-                          f.row.pushed_qty == p.desired_qty;
-        p.idempotency_key = true_retry ? f.row.push_key : new_key();
-        StateWrite w = state_write(f.row.channel, f.row.external_id, "in_flight");
-        w.pushed_qty = p.desired_qty;
-        w.push_key = p.idempotency_key;
-        w.attempts = f.row.attempts;
-        w.last_error = f.row.last_error;
+  std::vector<InFlight> pushes;
+  for (auto &row : rows) {
+    Decision d = decide(row, wall, cfg_.stale_hold);
+    auto fc = cs.first_change.find(row.external_id);
+    switch (d) {
+    case Decision::skip:
+      if (fc != cs.first_change.end())
+        cs.first_change.erase(fc);
+      break;
+    case Decision::in_sync:
+      if (row.has_state && row.state != "acked" && row.state != "shadow") {
+        StateWrite w = state_write(row.channel, row.external_id, "acked");
+        w.attempts = 0;
+        w.last_error = row.last_error.rfind(kStalePrefix, 0) == 0 ? row.last_error : "";
         writes.push_back(std::move(w));
       }
-    try {
-      if (!writes.empty())
-        db_.write_states(writes);
-    } catch (const DbError &) {
-      for (auto &b : batches)
-        for (auto &f : b)
-          cs.dirty.insert(f.row.external_id);
-      throw;
+      if (fc != cs.first_change.end())
+        cs.first_change.erase(fc);
+      break;
+    case Decision::shadow: {
+      StateWrite w = state_write(row.channel, row.external_id, "shadow");
+      w.pushed_qty = row.desired_qty;
+      writes.push_back(std::move(w));
+      if (m)
+        ++m->shadow_recorded;
+      if (fc != cs.first_change.end())
+        cs.first_change.erase(fc);
+      break;
     }
-    for (auto &b : batches)
-      dispatch(cs, std::move(b));
-    if (batches.empty() && used < pushes.size())
-      return;  // out of tokens; the wake above or a result brings us back
-    now = sched_.now();
+    case Decision::wait_retry:
+      schedule_listing(cs, row.external_id, to_steady(*row.retry_at));
+      break;
+    case Decision::hold:
+      schedule_listing(cs, row.external_id, to_steady(*row.acked_at + cfg_.stale_hold));
+      break;
+    case Decision::push: {
+      InFlight f;
+      if (fc != cs.first_change.end())
+        f.first_change = fc->second;
+      f.row = std::move(row);
+      pushes.push_back(std::move(f));
+      break;
+    }
+    }
   }
+  // Decreases first: a unit sold out must disappear everywhere before
+  // freed units appear anywhere. Within each group, biggest change first.
+  std::stable_sort(pushes.begin(), pushes.end(), [](const InFlight &a, const InFlight &b) {
+    auto dec = [](const InFlight &f) { return f.row.acked_qty && f.row.desired_qty < *f.row.acked_qty; };
+    auto delta = [](const InFlight &f) { return f.row.desired_qty - f.row.acked_qty.value_or(0); };
+    if (dec(a) != dec(b))
+      return dec(a);
+    return dec(a) ? delta(a) < delta(b) : false;
+  });
+  std::vector<std::vector<InFlight>> batches;
+  std::size_t used = 0;
+  while (used < pushes.size() && batches.size() < slots && cs.bucket.try_take(now)) {
+    std::size_t n = std::min(max_batch, pushes.size() - used);
+    batches.emplace_back(std::make_move_iterator(pushes.begin() + static_cast<long>(used)),
+                         std::make_move_iterator(pushes.begin() + static_cast<long>(used + n)));
+    used += n;
+  }
+  // What does not fit now stays dirty and is read again (fresh) next round.
+  for (std::size_t i = used; i < pushes.size(); ++i)
+    cs.dirty.insert(pushes[i].row.external_id);
+  for (auto &b : batches)
+    for (auto &f : b) {
+      cs.first_change.erase(f.row.external_id);
+      ListingPush &p = f.push;
+      p.external_id = f.row.external_id;
+      p.sku = f.row.sku;
+      p.desired_qty = f.row.desired_qty;
+      p.previous_acked_qty = f.row.acked_qty;
+      // After a lost reply on a compare-and-set channel, first repeat the
+      // uncertain push itself (same variables, same key): the channel
+      // answers with the original result, so a later push never compares
+      // against a value the channel passed through (A-B-A).
+      if (cas && (f.row.state == "retry" || f.row.state == "in_flight") &&
+          f.row.pushed_qty && f.row.pushed_qty != f.row.acked_qty)
+        p.desired_qty = *f.row.pushed_qty;
+      p.inputs_version = f.row.inputs_version;
+      p.attempt = f.row.attempts + 1;
+      // Idempotency: a true retry (the listing's last attempt pushed the
+      // same quantity against the same acknowledged one and got no
+      // definite answer) reuses that attempt's key, stored with the state,
+      // so the channel answers with the original result instead of
+      // applying it again, also after a crash. Any other push gets a fresh
+      // key: a distinct operation must not be answered from an old one.
+      bool true_retry = (f.row.state == "retry" || f.row.state == "in_flight") && !f.row.push_key.empty() &&
+                        f.row.pushed_qty == p.desired_qty;
+      p.idempotency_key = true_retry ? f.row.push_key : new_key();
+      StateWrite w = state_write(f.row.channel, f.row.external_id, "in_flight");
+      w.pushed_qty = p.desired_qty;
+      w.push_key = p.idempotency_key;
+      w.attempts = f.row.attempts;
+      w.last_error = f.row.last_error;
+      writes.push_back(std::move(w));
+    }
+  for (auto &b : batches)
+    ready.push_back(Prepared{&cs, std::move(b)});
+  return used < pushes.size();
 }
 
 void SyncCore::dispatch(ChannelState &cs, std::vector<InFlight> batch) {
@@ -727,15 +804,21 @@ void SyncCore::on_results(std::uint64_t g, const std::string &code, std::vector<
         add_dirty(cs, f->row.external_id, f->first_change);  // re-decide at once
       }
     }
-    if (!writes.empty())
-      db_.write_states(writes);
   } catch (const DbError &e) {
     // The answers are lost; push again (compare-and-set turns a repeat into
     // a stale answer carrying the channel's quantity, never a double apply).
     for (auto &f : batch)
       add_dirty(cs, f.row.external_id, f.first_change);
     db_failed("results", e);
+    kick();
+    update_gauges();
+    return;
   }
+  // Written with the next round (one commit per round, see core.hpp).
+  for (auto &f : batch)
+    cs.unwritten.emplace(f.row.external_id, f.first_change);
+  for (auto &w : writes)
+    pending_writes_.push_back(std::move(w));
   kick();
   update_gauges();
 }

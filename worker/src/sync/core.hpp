@@ -43,6 +43,20 @@
 // channel's token bucket per push call; a throttled answer with Retry-After
 // pauses the whole channel until then. Coalescing comes from this: changes
 // that arrive while a listing is dirty or in flight become one later push.
+// No timer delays a push while the channel has capacity (coalescing_window 0,
+// the default): a mark is resolved in the next round of the loop.
+//
+// One commit per round: the answers of every channel are kept in memory
+// (pending_writes_) and written in the next round, in the same statement as
+// that round's in_flight writes, before any of the round's pushes leaves. A
+// listing whose answer is not yet written is not loaded again until it is
+// (its stored state would still say in_flight and make a new push look like
+// a retry of the old one). A commit waits for the WAL flush; one per round
+// instead of one per answer and per channel keeps the round short and lets
+// answers that arrive during it share the next one. A crash loses at most the
+// unwritten answers: their listings stay in_flight in the database, which is
+// what a crash between a push and its answer leaves too (a true retry with
+// the stored key, or compare-and-set, settles them).
 #pragma once
 
 #include "channel_adapter.hpp"
@@ -73,6 +87,10 @@ public:
   void start();
   // Stops scheduling new work (outstanding callbacks are ignored).
   void stop();
+  // Clean shutdown: writes the answers received but not yet stored (see
+  // "One commit per round" above); a DbError is swallowed (the next start
+  // repeats those pushes, as after a crash).
+  void flush();
 
   // Dirty marks from logical decoding; commit_time is the commit's wall time,
   // xid the decoded transaction's id (0: none, taken as visible already).
@@ -100,6 +118,10 @@ private:
     std::map<std::string, WallTime> first_change;  // earliest unpushed commit per dirty listing
     std::map<std::string, SteadyTime> wake;        // listing -> when to re-dirty (retry, hold)
     std::set<std::string> in_flight;
+    // Answered, answer not yet written (pending_writes_): not loaded until it
+    // is; the value is the listing's first unpushed commit (to re-dirty it if
+    // the write fails).
+    std::map<std::string, std::optional<WallTime>> unwritten;
     std::size_t batches_in_flight = 0;
     RequestBucket bucket;
     SteadyTime paused_until{};
@@ -122,7 +144,21 @@ private:
   bool release_visible();
   void release(Awaiting &a);
   bool resolve_marks();
-  void run_channel(ChannelState &cs);
+  // A push round of one channel prepared by prepare_channel(): batches whose
+  // in_flight writes are in the round's statement, dispatched after it.
+  struct Prepared {
+    ChannelState *cs;
+    std::vector<InFlight> batch;
+  };
+  void push_round();
+  struct Limits {
+    std::size_t max_in_flight = 1, max_batch = 1;
+    bool cas = false;
+  };
+  Limits limits(const ChannelState &cs) const;
+  std::vector<std::string> pick(ChannelState &cs, bool &more);
+  bool prepare_channel(ChannelState &cs, std::vector<ListingRow> rows, std::vector<StateWrite> &writes,
+                       std::vector<Prepared> &ready);
   void dispatch(ChannelState &cs, std::vector<InFlight> batch);
   void on_results(std::uint64_t gen, const std::string &channel, std::vector<InFlight> batch,
                   std::vector<PushResult> results);
@@ -148,6 +184,7 @@ private:
   std::map<std::string, WallTime> dirty_skus_;
   std::map<std::string, WallTime> dirty_channels_;
   std::map<std::uint32_t, Awaiting> awaiting_;  // by xid
+  std::vector<StateWrite> pending_writes_;      // answers, written with the next round
   SteadyTime visibility_check_at_{};            // a kick is scheduled then (when awaiting_)
   bool full_diff_ = false;
   bool process_scheduled_ = false;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -86,6 +87,10 @@ public:
   virtual ~Database() = default;
   // Rows of the given listings of one channel (unknown ones are left out).
   virtual std::vector<ListingRow> load(const std::string &channel, const std::vector<std::string> &external_ids) = 0;
+  // Rows of the given listings of any channels (unknown ones are left out):
+  // one push round loads every channel's candidates at once. The default
+  // calls load() per channel; PgDatabase runs one statement.
+  virtual std::vector<ListingRow> load_keys(const std::vector<ListingKey> &keys);
   // Listings of the given SKUs on the given channels, each with its SKU.
   virtual std::vector<SkuListing> listings_of_skus(const std::vector<std::string> &skus,
                                                    const std::vector<std::string> &channels) = 0;
@@ -110,5 +115,16 @@ public:
   // SELECT stocksync.expire_holds(max_rows).
   virtual int expire_holds(int max_rows) = 0;
 };
+
+inline std::vector<ListingRow> Database::load_keys(const std::vector<ListingKey> &keys) {
+  std::map<std::string, std::vector<std::string>> by_channel;
+  for (auto &[ch, ext] : keys)
+    by_channel[ch].push_back(ext);
+  std::vector<ListingRow> out;
+  for (auto &[ch, ids] : by_channel)
+    for (auto &row : load(ch, ids))
+      out.push_back(std::move(row));
+  return out;
+}
 
 }  // namespace stocksync::worker

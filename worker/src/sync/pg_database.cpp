@@ -36,14 +36,21 @@ void append_quoted(std::string &out, const std::string &s) {
 
 }  // namespace
 
-std::string pg_text_array(const std::vector<std::string> &v) {
+std::string pg_array(const std::vector<std::optional<std::string>> &v) {
   std::string out = "{";
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (i)
       out += ',';
-    append_quoted(out, v[i]);
+    if (v[i])
+      append_quoted(out, *v[i]);
+    else
+      out += "NULL";  // unquoted: SQL NULL ("NULL" quoted is the text)
   }
   return out + "}";
+}
+
+std::string pg_text_array(const std::vector<std::string> &v) {
+  return pg_array(std::vector<std::optional<std::string>>(v.begin(), v.end()));
 }
 
 PgDatabase::PgDatabase(std::string conninfo) : conninfo_(std::move(conninfo)) {}
@@ -51,6 +58,7 @@ PgDatabase::PgDatabase(std::string conninfo) : conninfo_(std::move(conninfo)) {}
 void PgDatabase::ensure() {
   if (conn_ && PQstatus(conn_.get()) == CONNECTION_OK)
     return;
+  prepared_.clear();
   conn_.reset(PQconnectdb(conninfo_.c_str()));
   if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
     std::string msg = conn_ ? PQerrorMessage(conn_.get()) : "out of memory";
@@ -65,26 +73,50 @@ void PgDatabase::ensure() {
 }
 
 PgDatabase::Result PgDatabase::run(const char *sql, const std::vector<std::optional<std::string>> &params,
-                                   ExecStatusType want) {
+                                   ExecStatusType want, bool prepare) {
   ensure();
   std::vector<const char *> values;
   for (auto &p : params)
     values.push_back(p ? p->c_str() : nullptr);
-  Result r(PQexecParams(conn_.get(), sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
-  if (!r || PQresultStatus(r.get()) != want) {
-    std::string msg = r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_.get());
-    if (PQstatus(conn_.get()) != CONNECTION_OK)
-      conn_.reset();
-    throw DbError(msg);
+  // The sync loop's statements run hundreds of times a second: each is
+  // prepared once per connection (parse and plan once), then executed.
+  const std::string *name = nullptr;
+  if (prepare) {
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+      std::string n = "stocksync_" + std::to_string(prepared_.size() + 1);
+      Result p(PQprepare(conn_.get(), n.c_str(), sql, static_cast<int>(values.size()), nullptr));
+      if (!p || PQresultStatus(p.get()) != PGRES_COMMAND_OK)
+        fail(p);
+      it = prepared_.emplace(sql, std::move(n)).first;
+    }
+    name = &it->second;
   }
+  Result r(name ? PQexecPrepared(conn_.get(), name->c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                                 nullptr, 0)
+                : PQexecParams(conn_.get(), sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                               nullptr, 0));
+  if (!r || PQresultStatus(r.get()) != want)
+    fail(r);
   return r;
 }
 
-void PgDatabase::exec(const std::string &sql) { run(sql.c_str(), {}, PGRES_COMMAND_OK); }
+// Throws the statement's error; a lost connection is reset (the next call
+// reconnects and prepares again).
+void PgDatabase::fail(const Result &r) {
+  std::string msg = r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_.get());
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    conn_.reset();
+    prepared_.clear();
+  }
+  throw DbError(msg);
+}
+
+void PgDatabase::exec(const std::string &sql) { run(sql.c_str(), {}, PGRES_COMMAND_OK, /*prepare=*/false); }
 
 bool PgDatabase::exists(const std::string &sql, const std::vector<std::string> &params) {
   std::vector<std::optional<std::string>> p(params.begin(), params.end());
-  return PQntuples(run(sql.c_str(), p, PGRES_TUPLES_OK).get()) > 0;
+  return PQntuples(run(sql.c_str(), p, PGRES_TUPLES_OK, /*prepare=*/false).get()) > 0;
 }
 
 std::vector<ListingKey> PgDatabase::keys(Result r) {
@@ -96,18 +128,20 @@ std::vector<ListingKey> PgDatabase::keys(Result r) {
   return out;
 }
 
-std::vector<ListingRow> PgDatabase::load(const std::string &channel, const std::vector<std::string> &ids) {
-  std::string sql =
-      "SELECT t.channel, t.external_id, t.sku, t.channel_mode, t.desired_qty, t.inputs_version, "
-      "       s.state IS NOT NULL, s.state, s.acked_qty, s.acked_version, extract(epoch FROM s.acked_at), "
-      "       s.pushed_qty, s.attempts, s.last_error, extract(epoch FROM s.retry_at), " +
-      std::string(has_push_key_ ? "s.push_key" : "NULL::text") +
-      "  FROM stocksync.listing_target t"
-      "  LEFT JOIN stocksync.listing_state s ON s.channel = t.channel AND s.external_id = t.external_id"
-      " WHERE t.channel = $1 AND t.external_id = ANY ($2::text[])";
-  auto r = run(sql.c_str(), {channel, pg_text_array(ids)}, PGRES_TUPLES_OK);
+namespace {
+
+// The columns both load statements read, after "SELECT".
+const char *kRowColumns =
+    " t.channel, t.external_id, t.sku, t.channel_mode, t.desired_qty, t.inputs_version,"
+    " s.state IS NOT NULL, s.state, s.acked_qty, s.acked_version, extract(epoch FROM s.acked_at),"
+    " s.pushed_qty, s.attempts, s.last_error, extract(epoch FROM s.retry_at), ";
+
+}  // namespace
+
+std::vector<ListingRow> PgDatabase::rows(const Result &r) {
   std::vector<ListingRow> out;
   int n = PQntuples(r.get());
+  out.reserve(static_cast<std::size_t>(n));
   auto v = [&](int i, int c) { return PQgetvalue(r.get(), i, c); };
   auto null = [&](int i, int c) { return PQgetisnull(r.get(), i, c) != 0; };
   for (int i = 0; i < n; ++i) {
@@ -131,6 +165,35 @@ std::vector<ListingRow> PgDatabase::load(const std::string &channel, const std::
     out.push_back(std::move(row));
   }
   return out;
+}
+
+std::vector<ListingRow> PgDatabase::load(const std::string &channel, const std::vector<std::string> &ids) {
+  std::string sql =
+      std::string("SELECT") + kRowColumns + (has_push_key_ ? "s.push_key" : "NULL::text") +
+      "  FROM stocksync.listing_target t"
+      "  LEFT JOIN stocksync.listing_state s ON s.channel = t.channel AND s.external_id = t.external_id"
+      " WHERE t.channel = $1 AND t.external_id = ANY ($2::text[])";
+  return rows(run(sql.c_str(), {channel, pg_text_array(ids)}, PGRES_TUPLES_OK));
+}
+
+std::vector<ListingRow> PgDatabase::load_keys(const std::vector<ListingKey> &keys) {
+  std::vector<std::string> chs, exts;
+  chs.reserve(keys.size());
+  exts.reserve(keys.size());
+  for (auto &[ch, ext] : keys) {
+    chs.push_back(ch);
+    exts.push_back(ext);
+  }
+  std::string sql =
+      // One index probe per key, also in the generic plan of the prepared
+      // statement (OFFSET 0 keeps the subquery from being flattened into a
+      // join that computes every listing's target or scans listing_state).
+      std::string("SELECT r.* FROM unnest($1::text[], $2::text[]) AS k (channel, external_id),"
+                  " LATERAL (SELECT") + kRowColumns + (has_push_key_ ? "s.push_key" : "NULL::text") +
+      "  FROM stocksync.listing_target t"
+      "  LEFT JOIN stocksync.listing_state s ON s.channel = t.channel AND s.external_id = t.external_id"
+      " WHERE t.channel = k.channel AND t.external_id = k.external_id OFFSET 0) r";
+  return rows(run(sql.c_str(), {pg_text_array(chs), pg_text_array(exts)}, PGRES_TUPLES_OK));
 }
 
 std::vector<SkuListing> PgDatabase::listings_of_skus(const std::vector<std::string> &skus,
@@ -176,38 +239,26 @@ std::int64_t PgDatabase::count_dead(const std::vector<std::string> &channels) {
 void PgDatabase::write_states(const std::vector<StateWrite> &ws) {
   if (ws.empty())
     return;
-  // One upsert for the whole batch, rows passed as parallel arrays.
-  std::vector<std::string> ch, ext, st, setacked, aq, av, pq, at, le, ra, pk;
-  auto arr_opt = [](std::vector<std::string> &v, const std::optional<std::string> &s) {
-    v.push_back(s ? *s : std::string("\x01NULL"));
-  };
+  // One upsert for the whole batch, rows passed as parallel arrays; an
+  // absent value is a NULL element.
+  using Column = std::vector<std::optional<std::string>>;
+  Column ch, ext, st, setacked, aq, av, pq, at, le, ra, pk;
+  auto num = [](const auto &v) { return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt; };
+  auto text = [](const std::string &v) { return v.empty() ? std::nullopt : std::optional<std::string>(v); };
   for (auto &w : ws) {
     ch.push_back(w.channel);
     ext.push_back(w.external_id);
     st.push_back(w.state);
     setacked.push_back(w.set_acked ? "t" : "f");
-    arr_opt(aq, w.acked_qty ? std::optional<std::string>(std::to_string(*w.acked_qty)) : std::nullopt);
-    arr_opt(av, w.acked_version ? std::optional<std::string>(std::to_string(*w.acked_version)) : std::nullopt);
-    arr_opt(pq, w.pushed_qty ? std::optional<std::string>(std::to_string(*w.pushed_qty)) : std::nullopt);
+    aq.push_back(num(w.acked_qty));
+    av.push_back(num(w.acked_version));
+    pq.push_back(num(w.pushed_qty));
     at.push_back(std::to_string(w.attempts));
-    arr_opt(le, w.last_error.empty() ? std::nullopt : std::optional<std::string>(w.last_error));
-    arr_opt(ra, w.retry_at ? std::optional<std::string>(iso(*w.retry_at)) : std::nullopt);
-    arr_opt(pk, w.push_key.empty() ? std::nullopt : std::optional<std::string>(w.push_key));
+    le.push_back(text(w.last_error));
+    ra.push_back(w.retry_at ? std::optional<std::string>(iso(*w.retry_at)) : std::nullopt);
+    pk.push_back(text(w.push_key));
   }
-  // NULLs inside arrays: an unquoted NULL element.
-  auto arr = [](const std::vector<std::string> &v) {
-    std::string out = "{";
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (i)
-        out += ',';
-      if (v[i] == "\x01NULL") {
-        out += "NULL";
-        continue;
-      }
-      append_quoted(out, v[i]);
-    }
-    return out + "}";
-  };
+  auto arr = [](const Column &v) { return pg_array(v); };
   std::string pk_col = has_push_key_ ? ", push_key" : "";
   std::string pk_val = has_push_key_ ? ", w.pk" : "";
   std::string pk_set = has_push_key_ ? ", push_key = EXCLUDED.push_key" : "";

@@ -1,0 +1,88 @@
+// CrossThreadAdapter: push() runs the inner adapter on the I/O thread and
+// delivers its answer on the core's thread, once; max_batch() follows the
+// inner adapter's after each answer.
+#include "sync/core_thread.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+namespace stocksync::worker {
+namespace {
+
+// Answers every listing acked, posted on its io_context; halves its batch
+// limit after each push (as WooCommerce does on a 413).
+class InnerAdapter : public ChannelAdapter {
+public:
+  explicit InnerAdapter(boost::asio::io_context &io) : io_(io) {}
+  std::size_t max_batch() const override { return batch_; }
+  std::size_t max_in_flight() const override { return 3; }
+  bool compare_and_set() const override { return true; }
+  void push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) override {
+    push_thread = std::this_thread::get_id();
+    batch_ /= 2;
+    std::vector<PushResult> rs;
+    for (auto &p : batch) {
+      PushResult r;
+      r.external_id = p.external_id;
+      r.outcome = PushOutcome::acked;
+      r.acked_qty = p.desired_qty;
+      rs.push_back(r);
+    }
+    boost::asio::post(io_, [done = std::move(done), rs = std::move(rs)] { done(rs); });
+  }
+  std::thread::id push_thread;
+
+private:
+  boost::asio::io_context &io_;
+  std::size_t batch_ = 100;
+};
+
+TEST(WorkerCoreThread, PushRunsOnTheIoThreadAnswerOnTheCoreThread) {
+  boost::asio::io_context io, core_io;
+  auto io_work = boost::asio::make_work_guard(io);
+  auto core_work = boost::asio::make_work_guard(core_io);
+  InnerAdapter inner(io);
+  CrossThreadAdapter wrapped(inner, io, core_io);
+  EXPECT_EQ(wrapped.max_batch(), 100u);
+  EXPECT_EQ(wrapped.max_in_flight(), 3u);
+  EXPECT_TRUE(wrapped.compare_and_set());
+
+  std::thread io_thread([&] { io.run(); });
+  std::promise<std::thread::id> core_id;
+  std::promise<std::pair<std::thread::id, std::size_t>> answered;
+  std::atomic<int> calls{0};
+  std::thread core_thread([&] {
+    core_id.set_value(std::this_thread::get_id());
+    core_io.run();
+  });
+  auto core = core_id.get_future().get();
+  boost::asio::post(core_io, [&] {
+    ListingPush p;
+    p.external_id = "A";
+    p.desired_qty = 4;
+    wrapped.push({p}, [&](std::vector<PushResult> rs) {
+      ++calls;
+      answered.set_value({std::this_thread::get_id(), rs.size()});
+    });
+  });
+  auto [answer_thread, n] = answered.get_future().get();
+  EXPECT_EQ(answer_thread, core);
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(inner.push_thread, io_thread.get_id());
+  EXPECT_EQ(wrapped.max_batch(), 50u);  // read again after the answer
+  io_work.reset();
+  core_work.reset();
+  io.stop();
+  core_io.stop();
+  io_thread.join();
+  core_thread.join();
+  EXPECT_EQ(calls.load(), 1);
+}
+
+}  // namespace
+}  // namespace stocksync::worker
