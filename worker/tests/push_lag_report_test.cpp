@@ -11,15 +11,15 @@ TEST(PushLag, QuantileIsTheUpperBoundOfItsBucket) {
     h.observe(0.004);  // bucket <= 0.005
   h.observe(0.3);      // bucket <= 0.5
   h.observe(0.3);
-  EXPECT_EQ(histogram_quantile(h.counts, 0.99), 0.5);
-  EXPECT_EQ(histogram_quantile(h.counts, 0.5), 0.005);
-  EXPECT_EQ(histogram_quantile(Histogram{}.counts, 0.99), std::nullopt);
+  EXPECT_EQ(histogram_quantile(snapshot(h), 0.99), 0.5);
+  EXPECT_EQ(histogram_quantile(snapshot(h), 0.5), 0.005);
+  EXPECT_EQ(histogram_quantile(snapshot(Histogram{}), 0.99), std::nullopt);
 }
 
 TEST(PushLag, BeyondTheLastBoundCountsAsIt) {
   Histogram h;
   h.observe(500);
-  EXPECT_EQ(histogram_quantile(h.counts, 0.99), Histogram::bounds.back());
+  EXPECT_EQ(histogram_quantile(snapshot(h), 0.99), Histogram::bounds.back());
 }
 
 TEST(PushLag, WindowSeesOnlyNewObservationsAndWaitsForEnough) {

@@ -1,5 +1,5 @@
 // Documented default rate limits per (channel kind, operation), from
-// /work/shared/channel-apis.md. A channel's config (rate_per_sec, burst)
+// the channels' published rate limits (docs/channels.md). A channel's config (rate_per_sec, burst)
 // overrides them; live signals (x-amzn-RateLimit-Limit, Retry-After, Shopify
 // throttleStatus) adjust them at run time.
 #pragma once

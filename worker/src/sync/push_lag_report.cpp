@@ -5,6 +5,13 @@
 
 namespace stocksync::worker {
 
+HistogramCounts snapshot(const Histogram &h) {
+  HistogramCounts out{};
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = h.counts[i].load(std::memory_order_relaxed);
+  return out;
+}
+
 std::optional<double> histogram_quantile(const HistogramCounts &counts, double q) {
   std::uint64_t total = 0;
   for (auto c : counts)
@@ -26,17 +33,18 @@ std::vector<std::pair<std::string, double>> PushLagWindow::take(const Metrics &m
   std::vector<std::pair<std::string, double>> out;
   for (const auto &[code, m] : metrics.channels) {
     HistogramCounts &last = taken_[code];
+    const HistogramCounts now = snapshot(m.ack_lag_seconds);
     HistogramCounts window{};
     std::uint64_t fresh = 0;
     for (std::size_t i = 0; i < window.size(); ++i) {
-      window[i] = m.ack_lag_seconds.counts[i] - last[i];
+      window[i] = now[i] - last[i];
       fresh += window[i];
     }
     if (fresh < min_samples_ || fresh == 0)
       continue;
     if (auto p99 = histogram_quantile(window, 0.99)) {
       out.emplace_back(code, *p99);
-      last = m.ack_lag_seconds.counts;
+      last = now;
     }
   }
   return out;

@@ -14,7 +14,9 @@
 
 namespace stocksync::worker {
 
-using HistogramCounts = decltype(Histogram::counts);
+// A histogram's bucket counts read at one moment (Histogram layout).
+using HistogramCounts = std::array<std::uint64_t, Histogram::bounds.size() + 1>;
+HistogramCounts snapshot(const Histogram &h);
 
 // The upper bound of the bucket that holds quantile q of `counts` (Histogram
 // layout); an observation beyond the last bound counts as that bound.
