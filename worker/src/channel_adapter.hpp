@@ -124,6 +124,14 @@ public:
   // True when the adapter honours previous_acked_qty as a compare-and-set.
   virtual bool compare_and_set() const { return false; }
 
+  // True when the channel de-duplicates a whole call by one id derived from
+  // its listings' idempotency keys (a Standard Webhooks webhook-id). The core
+  // then gives every listing of a call the same key and, after a crash,
+  // retries the listings of an uncertain call together under that key, so the
+  // retry carries the original id and the consumer drops it instead of
+  // applying the call twice.
+  virtual bool one_key_per_call() const { return false; }
+
   // Push a batch; see the contract above.
   virtual void push(std::vector<ListingPush> batch,
                     std::function<void(std::vector<PushResult>)> done) = 0;

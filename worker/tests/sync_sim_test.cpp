@@ -241,9 +241,28 @@ public:
   std::size_t max_batch() const override { return batch_; }
   std::size_t max_in_flight() const override { return 2; }
   bool compare_and_set() const override { return cas_; }
+  bool one_key_per_call() const override { return call_keys; }
 
   void push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) override {
     ++requests;
+    // A consumer that drops a call whose id it has applied (Standard Webhooks'
+    // webhook-id, derived from the call's distinct keys and its listings).
+    std::string call_id;
+    const std::map<std::string, PushResult> *seen_call = nullptr;
+    if (call_keys) {
+      std::set<std::string> keys, listings;
+      for (auto &p : batch) {
+        keys.insert(p.idempotency_key);
+        listings.insert(p.external_id);
+      }
+      for (auto &k : keys)
+        call_id += k + "\n";
+      for (auto &l : listings)
+        call_id += l + "\n";
+      auto it = applied_calls.find(call_id);
+      if (it != applied_calls.end())
+        seen_call = &it->second;
+    }
     // A microsecond of tolerance for floating-point rounding between the two buckets.
     if (!limit_.try_take(s_.now()) && !limit_.try_take(s_.now() + std::chrono::microseconds(2)))
       violations.push_back("request beyond the channel's rate limit at t=" +
@@ -275,8 +294,23 @@ public:
       } else if (kind == perm) {
         r.outcome = PushOutcome::permanent;
         r.message = "HTTP 400";
+      } else if (seen_call) {
+        auto orig = seen_call->find(p.external_id);
+        if (orig == seen_call->end()) {
+          violations.push_back("call id reused for a listing not in the call: " + p.external_id);
+          r = apply_once(p);
+        } else {
+          // A duplicate: acknowledged, not applied again. It must carry what
+          // the original carried, or the consumer drops an update it never saw.
+          if (orig->second.acked_qty != p.desired_qty)
+            violations.push_back("a call id reused with another quantity for " + p.external_id +
+                                 ": the consumer drops an update it never applied");
+          r = orig->second;
+        }
       } else {
-        r = apply(p);
+        r = call_keys ? apply_once(p) : apply(p);
+        if (call_keys)
+          applied_calls[call_id][p.external_id] = r;
         if (kind == t_applied) {
           r = PushResult{};
           r.external_id = p.external_id;
@@ -359,6 +393,8 @@ public:
   RequestBucket limit_;
   FaultRates f;
   bool faults_on = false;
+  bool call_keys = false;  // dedupes whole calls by their key set (one_key_per_call)
+  std::map<std::string, std::map<std::string, PushResult>> applied_calls;  // call id -> listing -> result
   int epoch = 0;
   std::map<std::string, int> qty;
   std::map<std::string, std::int64_t> applied_version;
@@ -389,13 +425,14 @@ SimResult run_sim(std::uint64_t seed) {
     bool cas;
     std::string mode;
   };
-  std::vector<ChDef> defs = {{"cas", true, "live"}, {"plain", false, "live"}, {"shadow", true, "shadow"},
-                             {"paused", false, "paused"}};
+  std::vector<ChDef> defs = {{"cas", true, "live"},     {"plain", false, "live"}, {"calls", false, "live"},
+                             {"shadow", true, "shadow"}, {"paused", false, "paused"}};
   std::map<std::string, std::unique_ptr<FakeChannel>> chans;
   for (auto &d : defs) {
     db.modes[d.code] = d.mode;
     double rate = 5 + pick(20);
     chans[d.code] = std::make_unique<FakeChannel>(s, rng, d.code, d.cas, rate, 1 + pick(5), 1 + pick(4));
+    chans[d.code]->call_keys = d.code == "calls";
     for (int i = 0; i < nskus; ++i)
       if (u() < 0.8)
         db.listings[{d.code, d.code + "-" + std::to_string(i)}] = "S" + std::to_string(i);

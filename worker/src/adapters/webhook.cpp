@@ -8,6 +8,8 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 #include <chrono>
 #include <ctime>
 
@@ -46,22 +48,33 @@ WebhookAdapter::WebhookAdapter(const ChannelConfig &cfg, AdapterEnv &env, std::s
 
 HttpRequest WebhookAdapter::build_request(const std::vector<ListingPush> &batch, std::int64_t ts) const {
   nlohmann::json data = nlohmann::json::array();
-  std::string keys;
+  std::set<std::string> keys;
   for (const auto &p : batch) {
     data.push_back({{"sku", p.external_id},
                     {"available", p.desired_qty},
                     {"stocksync_sku", p.sku},
                     {"version", p.inputs_version}});
-    keys += p.idempotency_key;
-    keys += '\n';
+    keys.insert(p.idempotency_key);
   }
   nlohmann::json body = {{"type", "stock.changed"}, {"timestamp", iso8601_now()}, {"data", data}};
   HttpRequest req;
   req.method = "POST";
   req.url = cfg_.base_url;
   req.body = body.dump();
-  // A true retry of the same batch carries the same keys, hence the same id.
-  std::string id = "msg_" + hex(hmac_sha256("stocksync-webhook-id", keys)).substr(0, 32);
+  // The id follows the call's distinct keys and its listings: the core gives
+  // a call one key (one_key_per_call) and retries an uncertain call's
+  // listings together under it, so the retry carries the original id and the
+  // consumer drops it. A call that differs in its listings is another call
+  // with another id: a consumer must never drop a listing it has not applied.
+  std::set<std::string> listings;
+  for (const auto &p : batch)
+    listings.insert(p.external_id);
+  std::string identity;
+  for (const auto &k : keys)
+    identity += k + '\n';
+  for (const auto &l : listings)
+    identity += l + '\n';
+  std::string id = "msg_" + hex(hmac_sha256("stocksync-webhook-id", identity)).substr(0, 32);
   req.headers = {{"Content-Type", "application/json"},
                  {"webhook-id", id},
                  {"webhook-timestamp", std::to_string(ts)},

@@ -30,6 +30,7 @@ public:
                  std::function<std::int64_t()> unix_now = nullptr);
   std::size_t max_batch() const override { return batch_; }
   std::size_t max_in_flight() const override { return in_flight_; }
+  bool one_key_per_call() const override { return true; }
   void push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) override;
   void shutdown() override { stopped_ = true; }
 

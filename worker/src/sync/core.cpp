@@ -487,6 +487,7 @@ SyncCore::Limits SyncCore::limits(const ChannelState &cs) const {
   if (cs.ch.cfg.batch_size > 0)
     l.max_batch = std::min(l.max_batch, cs.ch.cfg.batch_size);
   l.cas = ad && ad->compare_and_set();
+  l.one_key_per_call = ad && ad->one_key_per_call();
   return l;
 }
 
@@ -597,10 +598,51 @@ bool SyncCore::prepare_channel(ChannelState &cs, std::vector<ListingRow> rows, s
       return dec(a);
     return dec(a) ? delta(a) < delta(b) : false;
   });
+  // The quantity a push sends: after a lost reply on a compare-and-set
+  // channel, first repeat the uncertain push itself (same variables, same
+  // key): the channel answers with the original result, so a later push never
+  // compares against a value the channel passed through (A-B-A).
+  auto quantity_to_push = [cas](const ListingRow &row) {
+    if (cas && (row.state == "retry" || row.state == "in_flight") && row.pushed_qty && row.pushed_qty != row.acked_qty)
+      return *row.pushed_qty;
+    return row.desired_qty;
+  };
+  // Idempotency: a true retry (the listing's last attempt pushed the same
+  // quantity against the same acknowledged one and got no definite answer)
+  // reuses that attempt's key, stored with the state, so the channel answers
+  // with the original result instead of applying it again, also after a
+  // crash. Any other push gets a fresh key: a distinct operation must not be
+  // answered from an old one.
+  auto retry_key = [&](const ListingRow &row) -> const std::string * {
+    bool true_retry = (row.state == "retry" || row.state == "in_flight") && !row.push_key.empty() &&
+                      row.pushed_qty == quantity_to_push(row);
+    return true_retry ? &row.push_key : nullptr;
+  };
+  // A channel that keys whole calls: the uncertain calls' listings go first,
+  // each call's together, so that each is retried under its own key.
+  if (lim.one_key_per_call)
+    std::stable_sort(pushes.begin(), pushes.end(), [&](const InFlight &a, const InFlight &b) {
+      const std::string *ka = retry_key(a.row), *kb = retry_key(b.row);
+      if (!ka || !kb)
+        return ka && !kb;
+      return *ka < *kb;
+    });
   std::vector<std::vector<InFlight>> batches;
   std::size_t used = 0;
   while (used < pushes.size() && batches.size() < slots && cs.bucket.try_take(now)) {
     std::size_t n = std::min(max_batch, pushes.size() - used);
+    if (lim.one_key_per_call) {
+      // A call never mixes listings of different keys (or retries and fresh pushes).
+      const std::string *first = retry_key(pushes[used].row);
+      std::size_t same = 1;
+      while (same < n) {
+        const std::string *k = retry_key(pushes[used + same].row);
+        if ((first == nullptr) != (k == nullptr) || (first && *first != *k))
+          break;
+        ++same;
+      }
+      n = same;
+    }
     batches.emplace_back(std::make_move_iterator(pushes.begin() + static_cast<long>(used)),
                          std::make_move_iterator(pushes.begin() + static_cast<long>(used + n)));
     used += n;
@@ -608,32 +650,27 @@ bool SyncCore::prepare_channel(ChannelState &cs, std::vector<ListingRow> rows, s
   // What does not fit now stays dirty and is read again (fresh) next round.
   for (std::size_t i = used; i < pushes.size(); ++i)
     cs.dirty.insert(pushes[i].row.external_id);
-  for (auto &b : batches)
+  for (auto &b : batches) {
+    std::string call_key;
+    if (lim.one_key_per_call) {
+      const std::string *k = retry_key(b.front().row);
+      call_key = k ? *k : new_key();
+    }
     for (auto &f : b) {
       cs.first_change.erase(f.row.external_id);
       ListingPush &p = f.push;
       p.external_id = f.row.external_id;
       p.sku = f.row.sku;
-      p.desired_qty = f.row.desired_qty;
+      p.desired_qty = quantity_to_push(f.row);
       p.previous_acked_qty = f.row.acked_qty;
-      // After a lost reply on a compare-and-set channel, first repeat the
-      // uncertain push itself (same variables, same key): the channel
-      // answers with the original result, so a later push never compares
-      // against a value the channel passed through (A-B-A).
-      if (cas && (f.row.state == "retry" || f.row.state == "in_flight") &&
-          f.row.pushed_qty && f.row.pushed_qty != f.row.acked_qty)
-        p.desired_qty = *f.row.pushed_qty;
       p.inputs_version = f.row.inputs_version;
       p.attempt = f.row.attempts + 1;
-      // Idempotency: a true retry (the listing's last attempt pushed the
-      // same quantity against the same acknowledged one and got no
-      // definite answer) reuses that attempt's key, stored with the state,
-      // so the channel answers with the original result instead of
-      // applying it again, also after a crash. Any other push gets a fresh
-      // key: a distinct operation must not be answered from an old one.
-      bool true_retry = (f.row.state == "retry" || f.row.state == "in_flight") && !f.row.push_key.empty() &&
-                        f.row.pushed_qty == p.desired_qty;
-      p.idempotency_key = true_retry ? f.row.push_key : new_key();
+      if (lim.one_key_per_call) {
+        p.idempotency_key = call_key;
+      } else {
+        const std::string *k = retry_key(f.row);
+        p.idempotency_key = k ? *k : new_key();
+      }
       StateWrite w = state_write(f.row.channel, f.row.external_id, "in_flight");
       w.pushed_qty = p.desired_qty;
       w.push_key = p.idempotency_key;
@@ -641,6 +678,7 @@ bool SyncCore::prepare_channel(ChannelState &cs, std::vector<ListingRow> rows, s
       w.last_error = f.row.last_error;
       writes.push_back(std::move(w));
     }
+  }
   for (auto &b : batches)
     ready.push_back(Prepared{&cs, std::move(b)});
   return used < pushes.size();

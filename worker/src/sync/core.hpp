@@ -154,6 +154,7 @@ private:
   struct Limits {
     std::size_t max_in_flight = 1, max_batch = 1;
     bool cas = false;
+    bool one_key_per_call = false;
   };
   Limits limits(const ChannelState &cs) const;
   std::vector<std::string> pick(ChannelState &cs, bool &more);

@@ -10,7 +10,8 @@ namespace stocksync::worker {
 CrossThreadAdapter::CrossThreadAdapter(ChannelAdapter &inner, boost::asio::io_context &adapter_io,
                                        boost::asio::io_context &core_io)
     : inner_(inner), adapter_io_(adapter_io), core_io_(core_io), max_batch_(inner.max_batch()),
-      max_in_flight_(inner.max_in_flight()), cas_(inner.compare_and_set()) {}
+      max_in_flight_(inner.max_in_flight()), cas_(inner.compare_and_set()),
+      one_key_per_call_(inner.one_key_per_call()) {}
 
 void CrossThreadAdapter::push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) {
   boost::asio::post(adapter_io_, [this, batch = std::move(batch), done = std::move(done)]() mutable {

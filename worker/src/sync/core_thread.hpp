@@ -41,6 +41,7 @@ public:
   std::size_t max_batch() const override { return max_batch_.load(); }
   std::size_t max_in_flight() const override { return max_in_flight_; }
   bool compare_and_set() const override { return cas_; }
+  bool one_key_per_call() const override { return one_key_per_call_; }
   void push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) override;
 
 private:
@@ -50,6 +51,7 @@ private:
   std::atomic<std::size_t> max_batch_;
   const std::size_t max_in_flight_;
   const bool cas_;
+  const bool one_key_per_call_;
 };
 
 // Owns the core's io_context, scheduler, thread and cross-thread adapters.
