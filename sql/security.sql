@@ -40,6 +40,10 @@ INSERT INTO mutating VALUES
     ($$ SELECT stocksync.return_items('shop', 'O-1') $$),
     ($$ SELECT stocksync.release('shop', 'O-2') $$),
     ($$ SELECT stocksync.expire_holds() $$),
+    ($$ SELECT stocksync.set_hot('A', 2) $$),
+    ($$ SELECT stocksync.promote_hot_skus() $$),
+    ($$ SELECT * FROM stocksync.reserve_batch('[{"channel": "shop", "order_ref": "O-4", "sku": "A", "qty": 1}]') $$),
+    ($$ UPDATE stocksync.stock_bucket SET lent = 99 $$),
     ($$ INSERT INTO stocksync.ledger (kind, sku, location, qty) VALUES ('RECEIVE', 'A', 'default', 1) $$),
     ($$ UPDATE stocksync.stock_level SET on_hand = 99 $$),
     ($$ INSERT INTO stocksync.reservation (channel, order_ref, skus, locations, quantities) VALUES ('shop', 'x', '{A}', '{default}', '{1}') $$);

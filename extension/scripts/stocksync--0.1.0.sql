@@ -127,6 +127,44 @@ CREATE TABLE stocksync.stock_level (
 ) WITH (fillfactor = 70);  -- room for HOT updates: the hot row is rewritten on every reservation
 COMMENT ON TABLE stocksync.stock_level IS 'Projection of the ledger per SKU and location; version rises on every change.';
 
+-- Hot SKUs (docs/hot-skus.md): a SKU and location in the bucket strategy has,
+-- beside its stock_level row (the "central" row), a few bucket rows that
+-- reservations claim with FOR UPDATE SKIP LOCKED, so that buyers of one SKU do
+-- not queue on one row. Each bucket holds deltas of the same state quantities
+-- (the SKU's quantities are the central row plus its buckets) and `lent`: units
+-- of available the central row lent it. A bucket may consume
+--     budget = lent + on_hand - reserved - committed - damaged - quality_control - safety_stock
+-- units of available without any other lock; the central row may consume its
+-- own available minus what it lent (sum of lent). Both never go below zero, so
+-- the SKU's available never does either. `lent` changes only under the central
+-- row's lock, so a session holding it reads a stable sum. Versions: the SKU's
+-- version is the sum of its rows' versions, which rises on every change.
+CREATE TABLE stocksync.stock_bucket (
+    sku             text COLLATE "C" NOT NULL,
+    location        text COLLATE "C" NOT NULL,
+    bucket          smallint NOT NULL,
+    lent            integer NOT NULL DEFAULT 0,
+    on_hand         integer NOT NULL DEFAULT 0,
+    reserved        integer NOT NULL DEFAULT 0,
+    committed       integer NOT NULL DEFAULT 0,
+    damaged         integer NOT NULL DEFAULT 0,
+    quality_control integer NOT NULL DEFAULT 0,
+    safety_stock    integer NOT NULL DEFAULT 0,
+    incoming        integer NOT NULL DEFAULT 0,
+    version         bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (sku, location, bucket)
+) WITH (fillfactor = 50);  -- each bucket row is rewritten on every reservation it takes
+COMMENT ON TABLE stocksync.stock_bucket IS 'Hot SKUs: escrow rows beside the stock_level row, claimed with SKIP LOCKED (stocksync.set_hot).';
+
+-- Every row that holds a share of a SKU's quantities: the projection rows and
+-- the hot SKUs' buckets. Readers sum it per (sku, location).
+CREATE VIEW stocksync.stock_rows AS
+SELECT sku, location, on_hand, reserved, committed, damaged, quality_control, safety_stock, incoming, version
+  FROM stocksync.stock_level
+UNION ALL
+SELECT sku, location, on_hand, reserved, committed, damaged, quality_control, safety_stock, incoming, version
+  FROM stocksync.stock_bucket;
+
 -- Reservations: one row per order. The lines are the order's value (fixed at
 -- creation, compared on replay) and are kept as parallel arrays, sorted by
 -- (sku, location); the reservation_line view shows them as rows.
@@ -179,10 +217,24 @@ CREATE TABLE stocksync.source_version (
 -- ---------------------------------------------------------------------------
 
 CREATE VIEW stocksync.stock AS
-SELECT sku, location, on_hand, reserved, committed, damaged, quality_control, safety_stock, incoming,
-       on_hand - reserved - committed - damaged - quality_control - safety_stock AS available,
-       version
-  FROM stocksync.stock_level;
+SELECT s.sku, s.location, s.on_hand + b.on_hand AS on_hand, s.reserved + b.reserved AS reserved,
+       s.committed + b.committed AS committed, s.damaged + b.damaged AS damaged,
+       s.quality_control + b.quality_control AS quality_control, s.safety_stock + b.safety_stock AS safety_stock,
+       s.incoming + b.incoming AS incoming,
+       (s.on_hand + b.on_hand) - (s.reserved + b.reserved) - (s.committed + b.committed) - (s.damaged + b.damaged)
+       - (s.quality_control + b.quality_control) - (s.safety_stock + b.safety_stock) AS available,
+       s.version + b.version AS version
+  FROM stocksync.stock_level s
+ CROSS JOIN LATERAL (
+      SELECT COALESCE(pg_catalog.sum(x.on_hand), 0)::integer AS on_hand,
+             COALESCE(pg_catalog.sum(x.reserved), 0)::integer AS reserved,
+             COALESCE(pg_catalog.sum(x.committed), 0)::integer AS committed,
+             COALESCE(pg_catalog.sum(x.damaged), 0)::integer AS damaged,
+             COALESCE(pg_catalog.sum(x.quality_control), 0)::integer AS quality_control,
+             COALESCE(pg_catalog.sum(x.safety_stock), 0)::integer AS safety_stock,
+             COALESCE(pg_catalog.sum(x.incoming), 0)::integer AS incoming,
+             COALESCE(pg_catalog.sum(x.version), 0)::bigint AS version
+        FROM stocksync.stock_bucket x WHERE x.sku = s.sku AND x.location = s.location) b;
 COMMENT ON VIEW stocksync.stock IS 'Every state quantity, available and version per SKU and location.';
 
 CREATE VIEW stocksync.reservation_line AS
@@ -593,7 +645,13 @@ BEGIN
                                                                    - s.quality_control - s.safety_stock, 0), 0),
                                                  lv.qty)) AS units
               FROM places p CROSS JOIN leaves lv
-              LEFT JOIN stocksync.stock_level s ON s.sku = lv.component_sku AND s.location = p.code
+             -- A hot SKU's rows (stock_rows) are summed before the floor.
+             CROSS JOIN LATERAL (
+                  SELECT pg_catalog.sum(r.on_hand)::integer AS on_hand, pg_catalog.sum(r.reserved)::integer AS reserved,
+                         pg_catalog.sum(r.committed)::integer AS committed, pg_catalog.sum(r.damaged)::integer AS damaged,
+                         pg_catalog.sum(r.quality_control)::integer AS quality_control,
+                         pg_catalog.sum(r.safety_stock)::integer AS safety_stock
+                    FROM stocksync.stock_rows r WHERE r.sku = lv.component_sku AND r.location = p.code) s
              GROUP BY p.code)
         SELECT COALESCE(pg_catalog.sum(units), 0)::integer FROM per_place);
 END $$;
@@ -657,9 +715,11 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
  -- no stock rows (0 here), its changes raise its item.version (the cascade).
  CROSS JOIN LATERAL (
       SELECT COALESCE(pg_catalog.sum(sl.version), 0) AS stock_version,
-             COALESCE(pg_catalog.sum(GREATEST(sl.on_hand - sl.reserved - sl.committed - sl.damaged
-                                               - sl.quality_control - sl.safety_stock, 0)), 0)::integer AS everywhere
-        FROM stocksync.stock_level sl WHERE sl.sku = i.sku) s
+             COALESCE(pg_catalog.sum(GREATEST(sl.available, 0)), 0)::integer AS everywhere
+        FROM (SELECT pg_catalog.sum(r.version) AS version,
+                     pg_catalog.sum(r.on_hand - r.reserved - r.committed - r.damaged - r.quality_control
+                                    - r.safety_stock) AS available
+                FROM stocksync.stock_rows r WHERE r.sku = i.sku GROUP BY r.location) sl) s
  CROSS JOIN LATERAL (
       SELECT s.stock_version,
              CASE WHEN i.kind = 'simple'
@@ -1415,3 +1475,122 @@ GRANT EXECUTE ON FUNCTION stocksync.ingest_webhook(text, text, text, jsonb),
 SELECT pg_catalog.pg_extension_config_dump('stocksync.webhook_receipt', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.order_tombstone', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.inbound_exception', '');
+
+-- ===========================================================================
+-- Hot SKUs and batched reservations (docs/hot-skus.md).
+-- The bucket table and the stock_rows view are defined beside stock_level.
+-- ===========================================================================
+
+-- A component's buckets change its bundles' quantities like its central row.
+CREATE CONSTRAINT TRIGGER stock_bucket_bundle_cascade AFTER INSERT OR UPDATE ON stocksync.stock_bucket
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION stocksync.stock_level_bundle_cascade();
+
+CREATE VIEW stocksync.hot_sku AS
+SELECT b.sku, b.location, pg_catalog.count(*)::integer AS buckets, pg_catalog.sum(b.lent)::integer AS lent,
+       pg_catalog.sum(GREATEST(b.lent + b.on_hand - b.reserved - b.committed - b.damaged - b.quality_control
+                               - b.safety_stock, 0))::integer AS budget
+  FROM stocksync.stock_bucket b
+ GROUP BY b.sku, b.location;
+COMMENT ON VIEW stocksync.hot_sku IS 'SKUs and locations in the bucket strategy: how many buckets, units lent to them and still claimable there.';
+
+-- Turns the bucket strategy on (buckets > 0) or off (0) for a SKU at a
+-- location. Either way the existing buckets are folded into the central row
+-- first, under the same locks a reservation takes (central row, then buckets
+-- in order), so nothing is lost and no reservation sees a half-changed SKU.
+CREATE FUNCTION stocksync.set_hot(sku text, buckets integer DEFAULT 16, location text DEFAULT 'default')
+    RETURNS integer LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    folded record;
+BEGIN
+    IF sku IS NULL OR buckets IS NULL OR location IS NULL THEN
+        RAISE EXCEPTION 'sku, buckets and location must not be null' USING ERRCODE = 'SS009';
+    END IF;
+    IF buckets < 0 OR buckets > 256 THEN
+        RAISE EXCEPTION 'buckets for sku "%" must be between 0 and 256, got %', sku, buckets
+            USING ERRCODE = 'SS009', HINT = 'Use about as many buckets as sessions reserving the SKU at once; 0 turns the strategy off.';
+    END IF;
+    PERFORM 1 FROM stocksync.item i WHERE i.sku = set_hot.sku AND i.kind = 'simple';
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT 1 FROM stocksync.item i WHERE i.sku = set_hot.sku) THEN
+            RAISE EXCEPTION 'sku "%" is a bundle and holds no stock of its own', sku
+                USING ERRCODE = 'SS009', HINT = 'Turn the strategy on for its components.';
+        END IF;
+        RAISE EXCEPTION 'unknown sku "%"', sku USING ERRCODE = 'SS001', HINT = 'Add the SKU to stocksync.item first.';
+    END IF;
+    PERFORM 1 FROM stocksync.location l WHERE l.code = set_hot.location;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown location "%"', location USING ERRCODE = 'SS002', HINT = 'Add the location to stocksync.location first.';
+    END IF;
+    INSERT INTO stocksync.stock_level AS s (sku, location) VALUES (set_hot.sku, set_hot.location)
+        ON CONFLICT ON CONSTRAINT stock_level_pkey DO NOTHING;
+    PERFORM 1 FROM stocksync.stock_level s WHERE s.sku = set_hot.sku AND s.location = set_hot.location FOR UPDATE;
+    PERFORM 1 FROM stocksync.stock_bucket b WHERE b.sku = set_hot.sku AND b.location = set_hot.location
+      ORDER BY b.bucket FOR UPDATE;
+    SELECT COALESCE(sum(b.on_hand), 0) AS on_hand, COALESCE(sum(b.reserved), 0) AS reserved,
+           COALESCE(sum(b.committed), 0) AS committed, COALESCE(sum(b.damaged), 0) AS damaged,
+           COALESCE(sum(b.quality_control), 0) AS quality_control, COALESCE(sum(b.safety_stock), 0) AS safety_stock,
+           COALESCE(sum(b.incoming), 0) AS incoming, COALESCE(sum(b.version), 0) AS version
+      INTO folded
+      FROM stocksync.stock_bucket b WHERE b.sku = set_hot.sku AND b.location = set_hot.location;
+    -- The central row takes the buckets' quantities and versions (plus one),
+    -- so the SKU's version keeps rising across the change.
+    UPDATE stocksync.stock_level s
+       SET on_hand = s.on_hand + folded.on_hand, reserved = s.reserved + folded.reserved,
+           committed = s.committed + folded.committed, damaged = s.damaged + folded.damaged,
+           quality_control = s.quality_control + folded.quality_control,
+           safety_stock = s.safety_stock + folded.safety_stock, incoming = s.incoming + folded.incoming,
+           version = s.version + folded.version + 1
+     WHERE s.sku = set_hot.sku AND s.location = set_hot.location;
+    DELETE FROM stocksync.stock_bucket b WHERE b.sku = set_hot.sku AND b.location = set_hot.location;
+    INSERT INTO stocksync.stock_bucket (sku, location, bucket)
+    SELECT set_hot.sku, set_hot.location, n FROM generate_series(0, buckets - 1) AS n;
+    RETURN buckets;
+END
+$fn$;
+COMMENT ON FUNCTION stocksync.set_hot IS 'Turns the bucket strategy for a hot SKU on (buckets > 0) or off (0) at a location. Returns the number of buckets.';
+
+-- Contention seen: projection rows with at least min_waiters sessions queued
+-- on their row lock right now (pg_locks: the first waiter holds the tuple
+-- lock and waits for the locker's transaction, the others wait for the tuple
+-- lock). Each such simple SKU not yet hot is switched to the bucket strategy.
+-- stocksync-worker calls it periodically (hot_sku_check_ms); any session may.
+CREATE FUNCTION stocksync.promote_hot_skus(min_waiters integer DEFAULT 2, buckets integer DEFAULT 16)
+    RETURNS SETOF text LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    contended record;
+BEGIN
+    FOR contended IN
+        SELECT s.sku, s.location
+          FROM (SELECT l.page, l.tuple FROM pg_catalog.pg_locks l
+                 WHERE l.locktype = 'tuple' AND l.database = (SELECT oid FROM pg_catalog.pg_database
+                                                               WHERE datname = pg_catalog.current_database())
+                   AND l.relation = 'stocksync.stock_level'::pg_catalog.regclass
+                 GROUP BY l.page, l.tuple HAVING pg_catalog.count(*) >= min_waiters) w
+          JOIN stocksync.stock_level s ON s.ctid = pg_catalog.format('(%s,%s)', w.page, w.tuple)::pg_catalog.tid
+         WHERE NOT EXISTS (SELECT 1 FROM stocksync.stock_bucket b WHERE b.sku = s.sku AND b.location = s.location)
+         ORDER BY s.sku, s.location
+    LOOP
+        PERFORM stocksync.set_hot(contended.sku, buckets, contended.location);
+        RETURN NEXT contended.sku;
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION stocksync.promote_hot_skus IS 'Switches SKUs whose projection row has at least min_waiters sessions queued on it to the bucket strategy; returns them.';
+
+CREATE FUNCTION stocksync.reserve_batch(orders jsonb, ttl interval DEFAULT '15 minutes',
+                                        on_shortage text DEFAULT 'reject')
+    RETURNS TABLE (ord integer, channel text, order_ref text, status text, reservation_id bigint,
+                   shortage integer, expires_at timestamptz, sqlstate text, message text)
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'stocksync_reserve_batch';
+COMMENT ON FUNCTION stocksync.reserve_batch IS 'Reserves many orders in one call: each all lines or none, decided on its own, idempotent per (channel, order_ref); one row per order with status reserved, replayed or refused.';
+
+REVOKE ALL ON FUNCTION stocksync.set_hot(text, integer, text), stocksync.promote_hot_skus(integer, integer),
+    stocksync.reserve_batch(jsonb, interval, text) FROM PUBLIC;
+GRANT SELECT ON stocksync.stock_bucket, stocksync.stock_rows, stocksync.hot_sku TO stocksync_reader;
+GRANT EXECUTE ON FUNCTION stocksync.set_hot(text, integer, text), stocksync.promote_hot_skus(integer, integer),
+    stocksync.reserve_batch(jsonb, interval, text) TO stocksync_writer;
+SELECT pg_catalog.pg_extension_config_dump('stocksync.stock_bucket', '');

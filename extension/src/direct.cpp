@@ -57,7 +57,7 @@ ForgetCatalog(Datum arg, Oid relid)
 	if (!catalog_valid)
 		return;
 	if (relid == InvalidOid || relid == catalog.stock_level || relid == catalog.reservation ||
-		relid == catalog.ledger || relid == catalog.channel || relid == catalog.bom)
+		relid == catalog.ledger || relid == catalog.channel || relid == catalog.bom || relid == catalog.stock_bucket)
 		catalog_valid = false;
 }
 
@@ -105,6 +105,10 @@ GetDirectCatalog()
 					 &c.reservation_pkey) ||
 		!LookupTable(schema, "ledger", kLedgerColumns, lengthof(kLedgerColumns), &c.ledger, &unused) ||
 		!LookupTable(schema, "channel", kChannelColumns, lengthof(kChannelColumns), &c.channel, &c.channel_pkey))
+		return nullptr;
+	c.stock_bucket = get_relname_relid("stock_bucket", schema);
+	c.stock_bucket_pkey = get_relname_relid("stock_bucket_pkey", schema);
+	if (c.stock_bucket == InvalidOid || c.stock_bucket_pkey == InvalidOid)
 		return nullptr;
 	c.bom = get_relname_relid("bom", schema);
 	c.bom_component_idx = get_relname_relid("bom_component_idx", schema);

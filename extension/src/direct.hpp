@@ -33,6 +33,9 @@ struct DirectCatalog
 	Oid bom;
 	Oid bom_pkey;
 	Oid bom_component_idx;
+	// Hot SKUs' buckets: primary key (sku, location, bucket), probed by prefix.
+	Oid stock_bucket;
+	Oid stock_bucket_pkey;
 };
 
 // nullptr when a table is missing or no longer has the expected columns.

@@ -8,6 +8,7 @@
 #include "pg.hpp"
 
 #include "errors.hpp"
+#include "hot.hpp"
 #include "movement.hpp"
 #include "order.hpp"
 #include "spi.hpp"
@@ -96,7 +97,8 @@ stocksync_expire_holds(PG_FUNCTION_ARGS)
 		Deltas total;
 		while (end < entries && CompareUnits(&units[i], &units[end]) == 0)
 			total.reserved -= units[end++].units;
-		UpdateProjection(units[i].sku, units[i].location, total);
+		if (!ApplyToFreeBucket(units[i].sku, units[i].location, total))
+			UpdateProjection(units[i].sku, units[i].location, total);
 		for (; i < end; i++)
 		{
 			Deltas d;

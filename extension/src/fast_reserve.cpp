@@ -89,6 +89,22 @@ OrderExists(Relation reservation, Oid pkey, const Datum *key)
 	return exists;
 }
 
+// A hot SKU's units are held in its buckets (hot.cpp), not in the row this
+// path updates.
+bool
+IsHot(const DirectCatalog *cat, Datum sku, Datum location)
+{
+	Relation buckets = table_open(cat->stock_bucket, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(buckets, nullptr);
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	Datum key[] = {sku, location};
+	bool hot = FindByKey(buckets, cat->stock_bucket_pkey, key, 2, snapshot, slot);
+	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(buckets, AccessShareLock);
+	return hot;
+}
+
 }  // namespace
 
 FastReserve
@@ -116,7 +132,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	// A bundle component's change must raise its bundles' versions, which the
 	// deferred cascade trigger does for the general path's updates; the
 	// direct update below would bypass it.
-	if (IsBundleComponent(sku))
+	if (IsBundleComponent(sku) || IsHot(cat, sku, location))
 	{
 		rels.Close();
 		return FastReserve::kFallback;

@@ -184,7 +184,7 @@ stocksync_commit(PG_FUNCTION_ARGS)
 			Deltas d;
 			d.reserved = -units;
 			d.committed = units;
-			ApplyMovement("COMMIT", r.lines[i].sku, r.lines[i].location, units, d, r.id, NoText(), NoText());
+			ApplyHeldMovement("COMMIT", r.lines[i].sku, r.lines[i].location, units, d, r.id, NoText());
 		}
 		state = "committed";
 		SaveReservation(r, state);
@@ -236,7 +236,7 @@ stocksync_release(PG_FUNCTION_ARGS)
 				continue;
 			Deltas d;
 			AddToHeld(&d, r, -units);
-			ApplyMovement("RELEASE", r.lines[i].sku, r.lines[i].location, units, d, r.id, reason, NoText());
+			ApplyHeldMovement("RELEASE", r.lines[i].sku, r.lines[i].location, units, d, r.id, reason);
 		}
 		state = AnyFulfilled(r) ? "fulfilled" : "released";
 		SaveReservation(r, state);

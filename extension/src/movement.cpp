@@ -2,6 +2,7 @@
 #include "pg.hpp"
 
 #include "errors.hpp"
+#include "hot.hpp"
 #include "movement.hpp"
 #include "spi.hpp"
 
@@ -145,12 +146,21 @@ StockRow
 LockStockRow(Datum sku, Datum location)
 {
 	static SPIPlanPtr plan = nullptr;
-	return FetchStockRow(KeptPlan(&plan,
-								  "SELECT on_hand, reserved, committed, damaged, quality_control, safety_stock, "
-								  "incoming, version FROM stocksync.stock_level "
-								  "WHERE sku = $1 AND location = $2 FOR UPDATE",
-								  2, kTwoTexts),
-						 sku, location);
+	StockRow row = FetchStockRow(KeptPlan(&plan,
+										  "SELECT s.on_hand, s.reserved, s.committed, s.damaged, s.quality_control, "
+										  "s.safety_stock, s.incoming, s.version, "
+										  "EXISTS (SELECT 1 FROM stocksync.stock_bucket b "
+										  "        WHERE b.sku = $1 AND b.location = $2) "
+										  "FROM stocksync.stock_level s "
+										  "WHERE s.sku = $1 AND s.location = $2 FOR UPDATE OF s",
+										  2, kTwoTexts),
+								 sku, location);
+	// A hot SKU: every bucket is locked too and gives its budget back, so the
+	// caller's check against the total is exact and its change may go to the
+	// central row.
+	if (DatumGetBool(ColumnDatum(0, 9)))
+		CollapseBuckets(sku, location, &row);
+	return row;
 }
 
 StockRow
@@ -183,7 +193,9 @@ UpdateProjection(Datum sku, Datum location, const Deltas &d)
 						   "committed = committed + $5, damaged = damaged + $6, "
 						   "quality_control = quality_control + $7, safety_stock = safety_stock + $8, "
 						   "incoming = incoming + $9, version = version + 1 "
-						   "WHERE sku = $1 AND location = $2 RETURNING version",
+						   "WHERE sku = $1 AND location = $2 RETURNING version + COALESCE(("
+						   "  SELECT pg_catalog.sum(b.version) FROM stocksync.stock_bucket b "
+						   "   WHERE b.sku = $1 AND b.location = $2), 0)::bigint",
 						   9, types),
 				args, nullptr) != 1)
 		elog(ERROR, "stocksync: projection row for \"%s\" missing", TextDatumGetCString(sku));
@@ -235,6 +247,15 @@ ApplyMovement(const char *kind, Datum sku, Datum location, int32 qty, const Delt
 	int64 version = UpdateProjection(sku, location, deltas);
 	AppendLedger(kind, sku, location, qty, deltas, reservation_id, reason, reference);
 	return version;
+}
+
+void
+ApplyHeldMovement(const char *kind, Datum sku, Datum location, int32 qty, const Deltas &deltas,
+				  int64 reservation_id, OptionalText reason)
+{
+	if (AvailableDelta(deltas) < 0 || !ApplyToFreeBucket(sku, location, deltas))
+		UpdateProjection(sku, location, deltas);
+	AppendLedger(kind, sku, location, qty, deltas, reservation_id, reason, NoText());
 }
 
 void

@@ -71,14 +71,16 @@ int32 UnitsIn(const StockRow &row, StockState state);
 void AddToState(Deltas *deltas, StockState state, int32 units);
 
 // Locks (sku, location)'s projection row FOR UPDATE, creating it on first use;
-// raises SS001/SS002 for an unknown SKU or location.
+// raises SS001/SS002 for an unknown SKU or location. For a hot SKU it locks
+// every bucket too and returns the SKU's total (hot.hpp), so that a check
+// against it is exact and the change may go to the central row.
 StockRow LockStockRow(Datum sku, Datum location);
 
 // Reads the row without locking it (optimistic reservations); creates it on
 // first use like LockStockRow.
 StockRow ReadStockRow(Datum sku, Datum location);
 
-// Adds `deltas` to the projection row and returns its new version.
+// Adds `deltas` to the projection row and returns the SKU's new version.
 int64 UpdateProjection(Datum sku, Datum location, const Deltas &deltas);
 
 // Appends one ledger row.
@@ -88,6 +90,12 @@ void AppendLedger(const char *kind, Datum sku, Datum location, int32 qty, const 
 // UpdateProjection and AppendLedger together; returns the new version.
 int64 ApplyMovement(const char *kind, Datum sku, Datum location, int32 qty, const Deltas &deltas,
 					int64 reservation_id, OptionalText reason, OptionalText reference);
+
+// A change to units an order already holds (commit, release): it never
+// lowers available, so on a hot SKU it goes to any bucket no other session
+// holds instead of queueing on the central row. Appends the ledger row.
+void ApplyHeldMovement(const char *kind, Datum sku, Datum location, int32 qty, const Deltas &deltas,
+					   int64 reservation_id, OptionalText reason);
 
 // Raises SS005 for sku at location.
 void ReportInsufficient(Datum sku, Datum location, const char *what, int32 have, int32 wanted);

@@ -21,6 +21,43 @@ CompareLines(const void *a, const void *b)
 
 }  // namespace
 
+bool
+OnShortageFromName(const char *value, OnShortage *out)
+{
+	if (strcmp(value, "reject") == 0)
+		*out = OnShortage::kReject;
+	else if (strcmp(value, "record") == 0)
+		*out = OnShortage::kRecord;
+	else
+		return false;
+	return true;
+}
+
+OnShortage
+ParseOnShortage(FunctionCallInfo fcinfo, int argno)
+{
+	CheckNotNull(PG_ARGISNULL(argno), "on_shortage");
+	const char *value = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	OnShortage result;
+	if (!OnShortageFromName(value, &result))
+		ereport(ERROR,
+				(errcode(kInvalidArgument), errmsg("invalid on_shortage \"%s\"", value),
+				 errhint("Use 'reject' for a checkout or 'record' for a marketplace order that already happened.")));
+	return result;
+}
+
+Datum
+CheckedTtl(FunctionCallInfo fcinfo, int argno)
+{
+	CheckNotNull(PG_ARGISNULL(argno), "ttl");
+	Datum ttl = PG_GETARG_DATUM(argno);
+	Interval *zero = static_cast<Interval *>(palloc0(sizeof(Interval)));
+	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, ttl, IntervalPGetDatum(zero))) <= 0)
+		ereport(ERROR, (errcode(kInvalidArgument), errmsg("ttl must be positive"),
+						errhint("A soft hold needs a time to live, for example interval '15 minutes'.")));
+	return ttl;
+}
+
 int
 NormalizeLines(OrderLine *lines, int count)
 {

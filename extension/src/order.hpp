@@ -28,6 +28,22 @@ struct Reservation
 	TimestampTz expires_at;
 };
 
+// What reserve() does with a line short of stock.
+enum class OnShortage
+{
+	kReject,	// refuse the order (SS005): a checkout
+	kRecord,	// hold it anyway and record the shortage: a marketplace order that already happened
+};
+
+// Parses an on_shortage name; false when it is neither.
+bool OnShortageFromName(const char *value, OnShortage *out);
+
+// The on_shortage argument; raises SS009 for anything else.
+OnShortage ParseOnShortage(FunctionCallInfo fcinfo, int argno);
+
+// The ttl argument of a soft hold; raises SS009 unless it is positive.
+Datum CheckedTtl(FunctionCallInfo fcinfo, int argno);
+
 // Sorts lines by (sku, location) in byte order and merges duplicates, so that
 // equal orders compare equal and every function locks rows in one order.
 int NormalizeLines(OrderLine *lines, int count);

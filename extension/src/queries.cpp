@@ -50,7 +50,7 @@ stocksync_available(PG_FUNCTION_ARGS)
 	char nulls[] = {' ', location_isnull ? 'n' : ' '};
 	RunPlan(KeptPlan(&plan,
 					   "SELECT pg_catalog.sum(on_hand - reserved - committed - damaged - quality_control "
-					   "- safety_stock)::integer FROM stocksync.stock_level "
+					   "- safety_stock)::integer FROM stocksync.stock_rows "
 					   "WHERE sku = $1 AND ($2::text IS NULL OR location = $2)",
 					   2, types),
 			args, nulls);
@@ -111,7 +111,12 @@ stocksync_verify_ledger(PG_FUNCTION_ARGS)
 					   "        l.incoming] AS from_ledger, "
 					   "  ARRAY[p.on_hand, p.reserved, p.committed, p.damaged, p.quality_control, p.safety_stock, "
 					   "        p.incoming]::bigint[] AS in_projection "
-					   "  FROM l FULL JOIN stocksync.stock_level p ON p.sku = l.sku AND p.location = l.location) "
+					   "  FROM l FULL JOIN (SELECT sku, location, pg_catalog.sum(on_hand) AS on_hand, "
+					   "    pg_catalog.sum(reserved) AS reserved, pg_catalog.sum(committed) AS committed, "
+					   "    pg_catalog.sum(damaged) AS damaged, pg_catalog.sum(quality_control) AS quality_control, "
+					   "    pg_catalog.sum(safety_stock) AS safety_stock, pg_catalog.sum(incoming) AS incoming "
+					   "    FROM stocksync.stock_rows GROUP BY sku, location) p "
+					   "  ON p.sku = l.sku AND p.location = l.location) "
 					   "SELECT j.sku, j.location, q.name, "
 					   "  COALESCE(j.from_ledger[q.i], 0), COALESCE(j.in_projection[q.i], 0) "
 					   "FROM j, pg_catalog.unnest(ARRAY['on_hand', 'reserved', 'committed', 'damaged', "

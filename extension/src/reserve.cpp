@@ -11,6 +11,7 @@
 #include "bundles.hpp"
 #include "errors.hpp"
 #include "fast_reserve.hpp"
+#include "hot.hpp"
 #include "movement.hpp"
 #include "order.hpp"
 #include "settings.hpp"
@@ -29,12 +30,6 @@ enum class Strategy
 {
 	kPessimistic,
 	kOptimistic,
-};
-
-enum class OnShortage
-{
-	kReject,
-	kRecord,
 };
 
 struct ReserveRequest
@@ -68,32 +63,6 @@ ParseStrategy(FunctionCallInfo fcinfo, int argno)
 	ereport(ERROR, (errcode(kInvalidArgument), errmsg("invalid strategy \"%s\"", value),
 					errhint("Use 'pessimistic' (row locks) or 'optimistic' (versions with bounded retries).")));
 	return Strategy::kPessimistic;
-}
-
-OnShortage
-ParseOnShortage(FunctionCallInfo fcinfo, int argno)
-{
-	CheckNotNull(PG_ARGISNULL(argno), "on_shortage");
-	const char *value = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (strcmp(value, "reject") == 0)
-		return OnShortage::kReject;
-	if (strcmp(value, "record") == 0)
-		return OnShortage::kRecord;
-	ereport(ERROR, (errcode(kInvalidArgument), errmsg("invalid on_shortage \"%s\"", value),
-					errhint("Use 'reject' for a checkout or 'record' for a marketplace order that already happened.")));
-	return OnShortage::kReject;
-}
-
-Datum
-CheckedTtl(FunctionCallInfo fcinfo, int argno)
-{
-	CheckNotNull(PG_ARGISNULL(argno), "ttl");
-	Datum ttl = PG_GETARG_DATUM(argno);
-	Interval *zero = static_cast<Interval *>(palloc0(sizeof(Interval)));
-	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, ttl, IntervalPGetDatum(zero))) <= 0)
-		ereport(ERROR, (errcode(kInvalidArgument), errmsg("ttl must be positive"),
-						errhint("A soft hold needs a time to live, for example interval '15 minutes'.")));
-	return ttl;
 }
 
 // Inserts the order row; false when (channel, order_ref) already exists or
@@ -251,6 +220,12 @@ HoldOptimistic(const ReserveRequest &req, const OrderLine &line)
 int32
 HoldLine(const ReserveRequest &req, const OrderLine &line)
 {
+	// A hot SKU's units come from its buckets whatever the strategy: neither
+	// a row lock nor a version check on one row scales to its buyers.
+	int32 shortage;
+	if (HoldHot(line.sku, line.location, line.qty, req.on_shortage == OnShortage::kRecord, &shortage) ==
+		HotHold::kHeld)
+		return shortage;
 	if (req.strategy == Strategy::kOptimistic)
 		return HoldOptimistic(req, line);
 	if (TryHold(line))

@@ -1,0 +1,772 @@
+// reserve_batch(): many orders in one call, each decided on its own (all its
+// lines or none), committed together.
+//
+// Why set-based: a busy ingestion path (webhooks, polling) would otherwise pay
+// one commit and a dozen statements per order. Here a batch costs a fixed
+// number of statements: parse and look up everything, insert every order row
+// (ON CONFLICT DO NOTHING: the idempotency check, waiting out a concurrent
+// insert of the same key), lock every stock row the new orders need in byte
+// order (a hot SKU claims one bucket with budget for all of them), decide the
+// orders in their given order against those budgets, then write every ledger
+// row and every row's total change at once. Nothing raises for one order:
+// a refused order's row is deleted again and the batch goes on, so a failed
+// order writes nothing and a retry with its key is evaluated afresh.
+#include "pg.hpp"
+
+#include "bundles.hpp"
+#include "errors.hpp"
+#include "hot.hpp"
+#include "movement.hpp"
+#include "order.hpp"
+#include "spi.hpp"
+
+extern "C" {
+#include "utils/tuplestore.h"
+}
+
+using namespace stocksync;
+
+extern "C" {
+PG_FUNCTION_INFO_V1(stocksync_reserve_batch);
+}
+
+namespace {
+
+enum class Status
+{
+	kPending,
+	kReserved,
+	kReplayed,
+	kRefused,
+};
+
+struct Order
+{
+	int ord;
+	Datum channel;	// (Datum) 0 when missing
+	Datum order_ref;
+	OnShortage on_shortage;
+	OrderLine *lines;
+	int count;
+	int capacity;
+	int *keys;	// per line: index into the batch's stock keys
+	Status status;
+	int sqlstate;
+	char *message;
+	int64 reservation_id;
+	int32 shortage;
+	bool has_expiry;
+	TimestampTz expires_at;
+	Order *first;  // an earlier order of the batch with the same key, or null
+};
+
+// One (sku, location) the batch takes units of.
+struct StockKey
+{
+	Datum sku;
+	Datum location;
+	int32 demand;
+	int32 budget;
+	int32 taken;
+	HotClaim claim;	 // claim.hot: the SKU's units come from claim's bucket or central row
+};
+
+struct Batch
+{
+	Order *orders;
+	int count;
+	Datum ttl;
+	StockKey *keys;
+	int nkeys;
+};
+
+void
+Refuse(Order *o, int sqlstate, const char *message)
+{
+	o->status = Status::kRefused;
+	o->sqlstate = sqlstate;
+	o->message = pstrdup(message);
+}
+
+int
+CompareOrderKeys(const void *a, const void *b)
+{
+	const Order *x = *static_cast<Order *const *>(a);
+	const Order *y = *static_cast<Order *const *>(b);
+	int c = CompareText(x->channel, y->channel);
+	if (c == 0)
+		c = CompareText(x->order_ref, y->order_ref);
+	return c != 0 ? c : x->ord - y->ord;
+}
+
+int
+CompareStockKeys(const void *a, const void *b)
+{
+	const StockKey *x = static_cast<const StockKey *>(a);
+	const StockKey *y = static_cast<const StockKey *>(b);
+	int c = CompareText(x->sku, y->sku);
+	return c != 0 ? c : CompareText(x->location, y->location);
+}
+
+void
+AddLine(Order *o, Datum sku, Datum location, int32 qty)
+{
+	if (o->count == o->capacity)
+	{
+		o->capacity = o->capacity == 0 ? 4 : o->capacity * 2;
+		o->lines = static_cast<OrderLine *>(o->lines == nullptr
+												? palloc0(sizeof(OrderLine) * o->capacity)
+												: repalloc(o->lines, sizeof(OrderLine) * o->capacity));
+	}
+	OrderLine &line = o->lines[o->count++];
+	line = OrderLine{};
+	line.sku = sku;
+	line.location = location;
+	line.qty = qty;
+}
+
+// Reads every order and line with one statement, with what the catalog knows
+// of each channel, SKU and location; refuses orders that are malformed or name
+// something unknown.
+void
+ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {JSONBOID};
+	Datum args[] = {JsonbPGetDatum(json)};
+	uint64 rows = RunPlan(
+		KeptPlan(&plan,
+				 "SELECT e.ord::integer, pg_catalog.jsonb_typeof(e.v) = 'object', e.v->>'channel', e.v->>'order_ref', "
+				 "  e.v->>'on_shortage', ln.l IS NOT NULL, ln.l->>'sku', "
+				 "  COALESCE(ln.l->>'location', 'default'), "
+				 "  CASE WHEN pg_catalog.jsonb_typeof(ln.l->'qty') = 'number' "
+				 "        AND (ln.l->>'qty') OPERATOR(pg_catalog.~) '^-?[0-9]{1,9}$' "
+				 "       THEN (ln.l->>'qty')::integer END, "
+				 "  EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = e.v->>'channel'), "
+				 "  (SELECT i.kind FROM stocksync.item i WHERE i.sku = ln.l->>'sku'), "
+				 "  EXISTS (SELECT 1 FROM stocksync.location x WHERE x.code = COALESCE(ln.l->>'location', 'default')) "
+				 "FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e (v, ord) "
+				 "LEFT JOIN LATERAL pg_catalog.jsonb_array_elements(CASE "
+				 "  WHEN pg_catalog.jsonb_typeof(e.v) <> 'object' THEN NULL "
+				 "  WHEN e.v OPERATOR(pg_catalog.?) 'lines' THEN CASE WHEN pg_catalog.jsonb_typeof(e.v->'lines') = 'array' "
+				 "                                   THEN e.v->'lines' END "
+				 "  ELSE pg_catalog.jsonb_build_array(e.v) END) WITH ORDINALITY AS ln (l, n) ON true "
+				 "ORDER BY e.ord, ln.n",
+				 1, types),
+		args, nullptr);
+	b->count = JB_ROOT_COUNT(json);
+	b->orders = static_cast<Order *>(palloc0(sizeof(Order) * Max(b->count, 1)));
+	for (uint64 r = 0; r < rows; r++)
+	{
+		Order *o = &b->orders[ColumnInt32(r, 1) - 1];
+		bool first_row = o->ord == 0;
+		o->ord = ColumnInt32(r, 1);
+		if (o->status == Status::kRefused)
+			continue;
+		if (first_row)
+		{
+			o->on_shortage = default_on_shortage;
+			if (!DatumGetBool(ColumnDatum(r, 2)))
+			{
+				Refuse(o, kInvalidArgument, psprintf("order %d must be a JSON object", o->ord));
+				continue;
+			}
+			if (ColumnIsNull(r, 3) || ColumnIsNull(r, 4) || VARSIZE_ANY_EXHDR(DatumGetTextPP(ColumnDatum(r, 4))) == 0)
+			{
+				Refuse(o, kInvalidArgument, psprintf("order %d needs a channel and a non-empty order_ref", o->ord));
+				continue;
+			}
+			o->channel = ColumnDatum(r, 3);
+			o->order_ref = ColumnDatum(r, 4);
+			const char *ref = TextDatumGetCString(o->order_ref);
+			if (!ColumnIsNull(r, 5) && !OnShortageFromName(TextDatumGetCString(ColumnDatum(r, 5)), &o->on_shortage))
+			{
+				Refuse(o, kInvalidArgument, psprintf("invalid on_shortage for order \"%s\"", ref));
+				continue;
+			}
+			if (!DatumGetBool(ColumnDatum(r, 10)))
+			{
+				Refuse(o, kUnknownChannel,
+					   psprintf("unknown channel \"%s\"", TextDatumGetCString(o->channel)));
+				continue;
+			}
+			if (!DatumGetBool(ColumnDatum(r, 6)))
+			{
+				Refuse(o, kInvalidArgument, psprintf("lines of order \"%s\" must be a non-empty JSON array", ref));
+				continue;
+			}
+		}
+		const char *ref = TextDatumGetCString(o->order_ref);
+		if (ColumnIsNull(r, 7) || ColumnIsNull(r, 9))
+		{
+			Refuse(o, kInvalidArgument,
+				   psprintf("line %d of order \"%s\" needs a sku and an integer qty", o->count + 1, ref));
+			continue;
+		}
+		const char *sku = TextDatumGetCString(ColumnDatum(r, 7));
+		int32 qty = ColumnInt32(r, 9);
+		if (qty <= 0)
+			Refuse(o, kInvalidQuantity, psprintf("quantity for sku \"%s\" must be positive, got %d", sku, qty));
+		else if (ColumnIsNull(r, 11))
+			Refuse(o, kUnknownSku, psprintf("unknown sku \"%s\"", sku));
+		else if (!DatumGetBool(ColumnDatum(r, 12)))
+			Refuse(o, kUnknownLocation,
+				   psprintf("unknown location \"%s\"", TextDatumGetCString(ColumnDatum(r, 8))));
+		else
+			AddLine(o, ColumnDatum(r, 7), ColumnDatum(r, 8), qty);
+	}
+	// Bundle lines become their components' lines, as in reserve().
+	for (int i = 0; i < b->count; i++)
+	{
+		Order *o = &b->orders[i];
+		if (o->status == Status::kRefused)
+			continue;
+		o->lines = ExpandBundleLines(o->lines, &o->count);
+		o->count = NormalizeLines(o->lines, o->count);
+	}
+}
+
+// Orders that repeat an earlier order's key within the batch point to it.
+void
+FindRepeats(Batch *b)
+{
+	Order **sorted = static_cast<Order **>(palloc(sizeof(Order *) * Max(b->count, 1)));
+	int n = 0;
+	for (int i = 0; i < b->count; i++)
+		if (b->orders[i].status != Status::kRefused)
+			sorted[n++] = &b->orders[i];
+	qsort(sorted, n, sizeof(Order *), CompareOrderKeys);
+	for (int i = 1; i < n; i++)
+		if (CompareText(sorted[i]->channel, sorted[i - 1]->channel) == 0 &&
+			CompareText(sorted[i]->order_ref, sorted[i - 1]->order_ref) == 0)
+			sorted[i]->first = sorted[i - 1]->first != nullptr ? sorted[i - 1]->first : sorted[i - 1];
+}
+
+bool
+IsCandidate(const Order &o)
+{
+	return o.status == Status::kPending && o.first == nullptr;
+}
+
+Datum
+TextArrayOf(Datum *values, int n)
+{
+	return PointerGetDatum(construct_array(values, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+Datum
+IntArrayOf(int32 *values, int n)
+{
+	return IntArray(values, n);
+}
+
+// Inserts the order rows of every new order; those whose key exists already
+// (or was inserted concurrently and committed) are left pending for the
+// replay check.
+void
+InsertOrders(Batch *b)
+{
+	int n = 0, lines = 0;
+	for (int i = 0; i < b->count; i++)
+		if (IsCandidate(b->orders[i]))
+		{
+			n++;
+			lines += b->orders[i].count;
+		}
+	if (n == 0)
+		return;
+	int32 *ords = static_cast<int32 *>(palloc(sizeof(int32) * n));
+	Datum *channels = static_cast<Datum *>(palloc(sizeof(Datum) * n));
+	Datum *refs = static_cast<Datum *>(palloc(sizeof(Datum) * n));
+	int32 *line_ords = static_cast<int32 *>(palloc(sizeof(int32) * lines));
+	Datum *skus = static_cast<Datum *>(palloc(sizeof(Datum) * lines));
+	Datum *locations = static_cast<Datum *>(palloc(sizeof(Datum) * lines));
+	int32 *qtys = static_cast<int32 *>(palloc(sizeof(int32) * lines));
+	int k = 0, l = 0;
+	for (int i = 0; i < b->count; i++)
+	{
+		Order &o = b->orders[i];
+		if (!IsCandidate(o))
+			continue;
+		ords[k] = o.ord;
+		channels[k] = o.channel;
+		refs[k++] = o.order_ref;
+		for (int j = 0; j < o.count; j++, l++)
+		{
+			line_ords[l] = o.ord;
+			skus[l] = o.lines[j].sku;
+			locations[l] = o.lines[j].location;
+			qtys[l] = o.lines[j].qty;
+		}
+	}
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
+								TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INTERVALOID};
+	Datum args[] = {IntArrayOf(ords, n),
+					TextArrayOf(channels, n),
+					TextArrayOf(refs, n),
+					IntArrayOf(line_ords, lines),
+					TextArrayOf(skus, lines),
+					TextArrayOf(locations, lines),
+					IntArrayOf(qtys, lines),
+					b->ttl};
+	// RETURNING cannot name the input's position, so it returns the key and
+	// the order is found by it (keys are unique among candidates).
+	uint64 rows = RunPlan(
+		KeptPlan(&plan,
+				 "WITH l AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), "
+				 "             pg_catalog.unnest($6), pg_catalog.unnest($7)) WITH ORDINALITY AS l (ord, sku, location, qty, n)), "
+				 "g AS (SELECT l.ord, pg_catalog.array_agg(l.sku ORDER BY l.n) AS skus, "
+				 "             pg_catalog.array_agg(l.location ORDER BY l.n) AS locations, "
+				 "             pg_catalog.array_agg(l.qty ORDER BY l.n) AS quantities FROM l GROUP BY l.ord) "
+				 "INSERT INTO stocksync.reservation (channel, order_ref, skus, locations, quantities, expires_at) "
+				 "SELECT o.channel, o.order_ref, g.skus, g.locations, g.quantities, pg_catalog.now() + $8 "
+				 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+				 "     AS o (ord, channel, order_ref) JOIN g ON g.ord = o.ord ORDER BY o.ord "
+				 "ON CONFLICT (channel, order_ref) DO NOTHING RETURNING channel, order_ref, id, expires_at",
+				 8, types),
+		args, nullptr);
+	Order **sorted = static_cast<Order **>(palloc(sizeof(Order *) * n));
+	k = 0;
+	for (int i = 0; i < b->count; i++)
+		if (IsCandidate(b->orders[i]))
+			sorted[k++] = &b->orders[i];
+	qsort(sorted, n, sizeof(Order *), CompareOrderKeys);
+	for (uint64 r = 0; r < rows; r++)
+	{
+		Order probe = {};
+		probe.channel = ColumnDatum(r, 1);
+		probe.order_ref = ColumnDatum(r, 2);
+		Order *probe_ptr = &probe;
+		// ord 0 sorts before any real order of the same key.
+		int lo = 0, hi = n;
+		while (lo < hi)
+		{
+			int mid = (lo + hi) / 2;
+			if (CompareOrderKeys(&sorted[mid], &probe_ptr) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= n)
+			elog(ERROR, "stocksync: inserted order not found in the batch");
+		Order *o = sorted[lo];
+		o->status = Status::kReserved;
+		o->reservation_id = ColumnInt64(r, 3);
+		o->has_expiry = true;
+		o->expires_at = DatumGetTimestampTz(ColumnDatum(r, 4));
+	}
+}
+
+// Orders whose key existed: the same lines give the first result back, other
+// lines are an idempotency conflict.
+void
+ResolveReplays(Batch *b)
+{
+	for (int i = 0; i < b->count; i++)
+	{
+		Order &o = b->orders[i];
+		if (!IsCandidate(o))
+			continue;
+		Reservation existing = LockReservation(o.channel, o.order_ref);
+		bool same = existing.count == o.count;
+		for (int j = 0; same && j < o.count; j++)
+			same = CompareText(existing.lines[j].sku, o.lines[j].sku) == 0 &&
+				   CompareText(existing.lines[j].location, o.lines[j].location) == 0 &&
+				   existing.lines[j].qty == o.lines[j].qty;
+		if (!same)
+		{
+			Refuse(&o, kIdempotencyConflict,
+				   psprintf("order \"%s\" on channel \"%s\" was already reserved with other lines",
+							TextDatumGetCString(o.order_ref), TextDatumGetCString(o.channel)));
+			continue;
+		}
+		o.status = Status::kReplayed;
+		o.reservation_id = existing.id;
+		for (int j = 0; j < existing.count; j++)
+			o.shortage += existing.lines[j].shortage;
+		o.has_expiry = existing.has_expiry;
+		o.expires_at = existing.expires_at;
+	}
+}
+
+// The distinct (sku, location) of the new orders, sorted (the lock order),
+// with each line pointing to its key and each key's total demand.
+void
+CollectStockKeys(Batch *b)
+{
+	int total = 0;
+	for (int i = 0; i < b->count; i++)
+		if (b->orders[i].status == Status::kReserved && b->orders[i].first == nullptr)
+			total += b->orders[i].count;
+	b->keys = static_cast<StockKey *>(palloc0(sizeof(StockKey) * Max(total, 1)));
+	int n = 0;
+	for (int i = 0; i < b->count; i++)
+	{
+		Order &o = b->orders[i];
+		if (o.status != Status::kReserved || o.first != nullptr)
+			continue;
+		for (int j = 0; j < o.count; j++)
+		{
+			b->keys[n].sku = o.lines[j].sku;
+			b->keys[n++].location = o.lines[j].location;
+		}
+	}
+	qsort(b->keys, n, sizeof(StockKey), CompareStockKeys);
+	int unique = 0;
+	for (int i = 0; i < n; i++)
+		if (unique == 0 || CompareStockKeys(&b->keys[unique - 1], &b->keys[i]) != 0)
+			b->keys[unique++] = b->keys[i];
+	b->nkeys = unique;
+	for (int i = 0; i < b->count; i++)
+	{
+		Order &o = b->orders[i];
+		if (o.status != Status::kReserved || o.first != nullptr)
+			continue;
+		o.keys = static_cast<int *>(palloc(sizeof(int) * o.count));
+		for (int j = 0; j < o.count; j++)
+		{
+			StockKey probe{o.lines[j].sku, o.lines[j].location, 0, 0, 0, HotClaim{}};
+			StockKey *found = static_cast<StockKey *>(
+				bsearch(&probe, b->keys, b->nkeys, sizeof(StockKey), CompareStockKeys));
+			o.keys[j] = static_cast<int>(found - b->keys);
+			found->demand += o.lines[j].qty;
+		}
+	}
+}
+
+void
+KeyArrays(const Batch *b, Datum *skus, Datum *locations)
+{
+	for (int i = 0; i < b->nkeys; i++)
+	{
+		skus[i] = b->keys[i].sku;
+		locations[i] = b->keys[i].location;
+	}
+}
+
+// Locks every stock row the new orders take units of, in byte order, and
+// reads each key's budget: a plain SKU's available under its row lock, a hot
+// SKU's claim (hot.hpp).
+void
+LockStock(Batch *b)
+{
+	if (b->nkeys == 0)
+		return;
+	Datum *skus = static_cast<Datum *>(palloc(sizeof(Datum) * b->nkeys));
+	Datum *locations = static_cast<Datum *>(palloc(sizeof(Datum) * b->nkeys));
+	KeyArrays(b, skus, locations);
+	static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID};
+	Datum args[] = {TextArrayOf(skus, b->nkeys), TextArrayOf(locations, b->nkeys)};
+
+	static SPIPlanPtr hot_plan = nullptr;
+	uint64 hot = RunPlan(KeptPlan(&hot_plan,
+									"SELECT k.i::integer FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) "
+									"WITH ORDINALITY AS k (sku, location, i) "
+									"WHERE EXISTS (SELECT 1 FROM stocksync.stock_bucket x "
+									"              WHERE x.sku = k.sku AND x.location = k.location)",
+									2, types),
+						 args, nullptr);
+	bool *is_hot = static_cast<bool *>(palloc0(sizeof(bool) * b->nkeys));
+	for (uint64 r = 0; r < hot; r++)
+		is_hot[ColumnInt32(r, 1) - 1] = true;
+
+	static SPIPlanPtr lock_plan = nullptr;
+	uint64 locked = RunPlan(KeptPlan(&lock_plan,
+									   "SELECT k.i::integer, s.on_hand - s.reserved - s.committed - s.damaged "
+									   "       - s.quality_control - s.safety_stock "
+									   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) "
+									   "     WITH ORDINALITY AS k (sku, location, i) "
+									   "JOIN stocksync.stock_level s ON s.sku = k.sku AND s.location = k.location "
+									   "WHERE NOT EXISTS (SELECT 1 FROM stocksync.stock_bucket x "
+									   "                  WHERE x.sku = k.sku AND x.location = k.location) "
+									   "ORDER BY k.i FOR UPDATE OF s",
+									   2, types),
+							args, nullptr);
+	bool *have = static_cast<bool *>(palloc0(sizeof(bool) * b->nkeys));
+	for (uint64 r = 0; r < locked; r++)
+	{
+		int i = ColumnInt32(r, 1) - 1;
+		have[i] = true;
+		b->keys[i].budget = ColumnInt32(r, 2);
+	}
+	for (int i = 0; i < b->nkeys; i++)
+	{
+		StockKey &key = b->keys[i];
+		if (is_hot[i])
+			key.claim = ClaimHotBudget(key.sku, key.location, key.demand);
+		if (key.claim.hot)
+			key.budget = key.claim.budget;
+		else if (!have[i])
+			key.budget = LockStockRow(key.sku, key.location).Available();	// first use: creates the row
+	}
+}
+
+// Decides the new orders in their given order: all lines within the budgets,
+// or refused (or recorded short when the order says so).
+void
+Decide(Batch *b)
+{
+	for (int i = 0; i < b->count; i++)
+	{
+		Order &o = b->orders[i];
+		if (o.status != Status::kReserved || o.first != nullptr)
+			continue;
+		int short_line = -1;
+		for (int j = 0; j < o.count && short_line < 0; j++)
+		{
+			const StockKey &key = b->keys[o.keys[j]];
+			if (key.budget - key.taken < o.lines[j].qty)
+				short_line = j;
+		}
+		if (short_line >= 0 && o.on_shortage == OnShortage::kReject)
+		{
+			const StockKey &key = b->keys[o.keys[short_line]];
+			Refuse(&o, kInsufficientStock,
+				   psprintf("insufficient available for sku \"%s\" at location \"%s\": %d units available, %d requested",
+							TextDatumGetCString(key.sku), TextDatumGetCString(key.location),
+							key.budget - key.taken, o.lines[short_line].qty));
+			continue;
+		}
+		for (int j = 0; j < o.count; j++)
+		{
+			StockKey &key = b->keys[o.keys[j]];
+			int32 left = key.budget - key.taken;
+			o.lines[j].shortage = left >= o.lines[j].qty ? 0 : o.lines[j].qty - Max(left, 0);
+			o.shortage += o.lines[j].shortage;
+			key.taken += o.lines[j].qty;
+		}
+	}
+}
+
+// The ledger rows, the shortages recorded, each stock row's total change, and
+// the order rows of refused orders taken back.
+void
+WriteDecisions(Batch *b)
+{
+	int lines = 0, refused = 0;
+	for (int i = 0; i < b->count; i++)
+	{
+		const Order &o = b->orders[i];
+		if (o.first != nullptr)
+			continue;
+		if (o.status == Status::kReserved)
+			lines += o.count;
+		else if (o.status == Status::kRefused && o.reservation_id != 0)
+			refused++;
+	}
+	if (lines > 0)
+	{
+		Datum *skus = static_cast<Datum *>(palloc(sizeof(Datum) * lines));
+		Datum *locations = static_cast<Datum *>(palloc(sizeof(Datum) * lines));
+		int32 *qtys = static_cast<int32 *>(palloc(sizeof(int32) * lines));
+		Datum *ids = static_cast<Datum *>(palloc(sizeof(Datum) * lines));
+		bool *oversold = static_cast<bool *>(palloc(sizeof(bool) * lines));
+		int l = 0;
+		for (int i = 0; i < b->count; i++)
+		{
+			const Order &o = b->orders[i];
+			if (o.status != Status::kReserved || o.first != nullptr)
+				continue;
+			for (int j = 0; j < o.count; j++, l++)
+			{
+				skus[l] = o.lines[j].sku;
+				locations[l] = o.lines[j].location;
+				qtys[l] = o.lines[j].qty;
+				ids[l] = Int64GetDatum(o.reservation_id);
+				oversold[l] = o.lines[j].shortage > 0;
+			}
+		}
+		Datum *flags = static_cast<Datum *>(palloc(sizeof(Datum) * lines));
+		for (int i = 0; i < lines; i++)
+			flags[i] = BoolGetDatum(oversold[i]);
+		static SPIPlanPtr plan = nullptr;
+		static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
+		Datum args[] = {TextArrayOf(skus, lines), TextArrayOf(locations, lines), IntArrayOf(qtys, lines),
+						PointerGetDatum(construct_array(ids, lines, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+						PointerGetDatum(construct_array(flags, lines, BOOLOID, 1, true, TYPALIGN_CHAR))};
+		RunPlan(KeptPlan(&plan,
+						   "INSERT INTO stocksync.ledger (kind, sku, location, qty, d_reserved, reservation_id, reason) "
+						   "SELECT 'RESERVE', x.sku, x.location, x.qty, x.qty, x.id, "
+						   "       CASE WHEN x.oversold THEN 'oversold' END "
+						   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+						   "                pg_catalog.unnest($4), pg_catalog.unnest($5)) "
+						   "     AS x (sku, location, qty, id, oversold)",
+						   5, types),
+				args, nullptr);
+	}
+
+	// Shortages are rare (recorded marketplace orders): one statement each.
+	for (int i = 0; i < b->count; i++)
+	{
+		const Order &o = b->orders[i];
+		if (o.status != Status::kReserved || o.first != nullptr || o.shortage == 0)
+			continue;
+		int32 *shortages = static_cast<int32 *>(palloc(sizeof(int32) * o.count));
+		for (int j = 0; j < o.count; j++)
+			shortages[j] = o.lines[j].shortage;
+		static SPIPlanPtr plan = nullptr;
+		static const Oid types[] = {INT8OID, INT4ARRAYOID};
+		Datum args[] = {Int64GetDatum(o.reservation_id), IntArrayOf(shortages, o.count)};
+		RunPlan(KeptPlan(&plan, "UPDATE stocksync.reservation SET shortages = $2 WHERE id = $1", 2, types), args,
+				nullptr);
+	}
+
+	// Every plain row's change in one statement; hot SKUs where their claim points.
+	int plain = 0;
+	Datum *skus = static_cast<Datum *>(palloc(sizeof(Datum) * Max(b->nkeys, 1)));
+	Datum *locations = static_cast<Datum *>(palloc(sizeof(Datum) * Max(b->nkeys, 1)));
+	int32 *taken = static_cast<int32 *>(palloc(sizeof(int32) * Max(b->nkeys, 1)));
+	for (int i = 0; i < b->nkeys; i++)
+	{
+		const StockKey &key = b->keys[i];
+		if (key.taken == 0)
+			continue;
+		if (key.claim.hot)
+		{
+			HoldClaimed(key.sku, key.location, key.claim, key.taken);
+			continue;
+		}
+		skus[plain] = key.sku;
+		locations[plain] = key.location;
+		taken[plain++] = key.taken;
+	}
+	if (plain > 0)
+	{
+		static SPIPlanPtr plan = nullptr;
+		static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
+		Datum args[] = {TextArrayOf(skus, plain), TextArrayOf(locations, plain), IntArrayOf(taken, plain)};
+		RunPlan(KeptPlan(&plan,
+						   "UPDATE stocksync.stock_level s SET reserved = s.reserved + x.qty, version = s.version + 1 "
+						   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+						   "     AS x (sku, location, qty) "
+						   "WHERE s.sku = x.sku AND s.location = x.location",
+						   3, types),
+				args, nullptr);
+	}
+
+	if (refused > 0)
+	{
+		Datum *ids = static_cast<Datum *>(palloc(sizeof(Datum) * refused));
+		int n = 0;
+		for (int i = 0; i < b->count; i++)
+		{
+			Order &o = b->orders[i];
+			if (o.first == nullptr && o.status == Status::kRefused && o.reservation_id != 0)
+			{
+				ids[n++] = Int64GetDatum(o.reservation_id);
+				o.reservation_id = 0;
+				o.has_expiry = false;
+			}
+		}
+		static SPIPlanPtr plan = nullptr;
+		static const Oid types[] = {INT8ARRAYOID};
+		Datum args[] = {PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
+		RunPlan(KeptPlan(&plan, "DELETE FROM stocksync.reservation WHERE id = ANY ($1)", 1, types), args, nullptr);
+	}
+}
+
+// An order repeating an earlier one of the batch: the same lines share its
+// outcome (a replay of a reservation, the same refusal), other lines conflict.
+void
+ResolveRepeats(Batch *b)
+{
+	for (int i = 0; i < b->count; i++)
+	{
+		Order &o = b->orders[i];
+		if (o.first == nullptr || o.status == Status::kRefused)
+			continue;
+		const Order &f = *o.first;
+		bool same = f.count == o.count;
+		for (int j = 0; same && j < o.count; j++)
+			same = CompareText(f.lines[j].sku, o.lines[j].sku) == 0 &&
+				   CompareText(f.lines[j].location, o.lines[j].location) == 0 && f.lines[j].qty == o.lines[j].qty;
+		if (!same)
+		{
+			Refuse(&o, kIdempotencyConflict,
+				   psprintf("order \"%s\" on channel \"%s\" was already reserved with other lines",
+							TextDatumGetCString(o.order_ref), TextDatumGetCString(o.channel)));
+			continue;
+		}
+		if (f.status == Status::kRefused)
+		{
+			Refuse(&o, f.sqlstate, f.message);
+			continue;
+		}
+		o.status = Status::kReplayed;
+		o.reservation_id = f.reservation_id;
+		o.shortage = f.shortage;
+		o.has_expiry = f.has_expiry;
+		o.expires_at = f.expires_at;
+	}
+}
+
+const char *
+StatusName(Status s)
+{
+	switch (s)
+	{
+		case Status::kReserved:
+			return "reserved";
+		case Status::kReplayed:
+			return "replayed";
+		case Status::kRefused:
+		case Status::kPending:
+			break;
+	}
+	return "refused";
+}
+
+void
+EmitResults(FunctionCallInfo fcinfo, const Batch &b)
+{
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	for (int i = 0; i < b.count; i++)
+	{
+		const Order &o = b.orders[i];
+		bool refused = o.status == Status::kRefused || o.status == Status::kPending;
+		Datum values[9] = {Int32GetDatum(o.ord),
+						   o.channel,
+						   o.order_ref,
+						   CStringGetTextDatum(StatusName(o.status)),
+						   Int64GetDatum(o.reservation_id),
+						   Int32GetDatum(o.shortage),
+						   TimestampTzGetDatum(o.expires_at),
+						   refused ? CStringGetTextDatum(unpack_sql_state(o.sqlstate)) : (Datum) 0,
+						   refused ? CStringGetTextDatum(o.message) : (Datum) 0};
+		bool nulls[9] = {false,		   o.channel == (Datum) 0, o.order_ref == (Datum) 0, false, refused,
+						 refused,	   !o.has_expiry || refused, !refused, !refused};
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+}  // namespace
+
+// reserve_batch(orders jsonb, ttl, on_shortage)
+extern "C" Datum
+stocksync_reserve_batch(PG_FUNCTION_ARGS)
+{
+	CheckNotNull(PG_ARGISNULL(0), "orders");
+	Jsonb *json = PG_GETARG_JSONB_P(0);
+	if (!JB_ROOT_IS_ARRAY(json) || JB_ROOT_IS_SCALAR(json))
+		ereport(ERROR, (errcode(kInvalidArgument), errmsg("orders must be a JSON array"),
+						errhint("Pass [{\"channel\": \"shop\", \"order_ref\": \"1001\", \"sku\": \"A-1\", \"qty\": 1}, ...].")));
+	Batch b = {};
+	b.ttl = CheckedTtl(fcinfo, 1);
+	OnShortage on_shortage = ParseOnShortage(fcinfo, 2);
+	InitMaterializedSRF(fcinfo, 0);
+
+	SPI_connect();
+	ParseOrders(&b, json, on_shortage);
+	FindRepeats(&b);
+	InsertOrders(&b);
+	ResolveReplays(&b);
+	CollectStockKeys(&b);
+	LockStock(&b);
+	Decide(&b);
+	WriteDecisions(&b);
+	ResolveRepeats(&b);
+	EmitResults(fcinfo, b);
+	SPI_finish();
+	return (Datum) 0;
+}

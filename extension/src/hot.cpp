@@ -1,0 +1,283 @@
+// Hot SKUs: reservations claim bucket rows with SKIP LOCKED instead of
+// queueing on the one projection row (hot.hpp, docs/hot-skus.md).
+#include "pg.hpp"
+
+#include "errors.hpp"
+#include "hot.hpp"
+#include "spi.hpp"
+
+namespace stocksync {
+
+namespace {
+
+// Units of available a bucket may still consume without the central row.
+#define U_BUDGET "(u.lent + u.on_hand - u.reserved - u.committed - u.damaged - u.quality_control - u.safety_stock)"
+#define BUDGET "(b.lent + b.on_hand - b.reserved - b.committed - b.damaged - b.quality_control - b.safety_stock)"
+
+// Each backend tries the buckets in an order of its own (a hash of bucket and
+// process id), so that concurrent sessions start on different rows instead of
+// all skipping past the same locked first one. The pick is a MATERIALIZED
+// CTE: evaluated once, whatever the join order, so one statement never
+// updates a second bucket after skipping the row it just changed itself.
+#define PICK_FREE_BUCKET(condition, seed)                                                              \
+	"WITH pick AS MATERIALIZED (SELECT b.bucket FROM stocksync.stock_bucket b "                        \
+	"WHERE b.sku = $1 AND b.location = $2 " condition " ORDER BY pg_catalog.hashint4(b.bucket + " seed \
+	") LIMIT 1 FOR UPDATE SKIP LOCKED) "
+#define AT_PICK " FROM pick WHERE u.sku = $1 AND u.location = $2 AND u.bucket = pick.bucket"
+
+constexpr Oid kTwoTexts[] = {TEXTOID, TEXTOID};
+
+Datum
+BackendSeed()
+{
+	return Int32GetDatum(MyProcPid);
+}
+
+// Holds qty from a bucket whose budget covers it; false when none is free.
+bool
+TakeFromBucket(Datum sku, Datum location, int32 qty)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT4OID};
+	Datum args[] = {sku, location, Int32GetDatum(qty), BackendSeed()};
+	return RunPlan(KeptPlan(&plan,
+							  PICK_FREE_BUCKET("AND " BUDGET " >= $3", "$4")
+							  "UPDATE stocksync.stock_bucket u SET reserved = u.reserved + $3, version = u.version + 1"
+							  AT_PICK,
+							  4, types),
+				   args, nullptr) == 1;
+}
+
+// Locks the central row; returns its own available.
+int32
+LockCentral(Datum sku, Datum location)
+{
+	static SPIPlanPtr plan = nullptr;
+	Datum args[] = {sku, location};
+	if (RunPlan(KeptPlan(&plan,
+						   "SELECT on_hand - reserved - committed - damaged - quality_control - safety_stock "
+						   "FROM stocksync.stock_level WHERE sku = $1 AND location = $2 FOR UPDATE",
+						   2, kTwoTexts),
+				args, nullptr) != 1)
+		elog(ERROR, "stocksync: projection row of hot sku \"%s\" missing", TextDatumGetCString(sku));
+	return ColumnInt32(0, 1);
+}
+
+// The number of buckets and what the central row lent them. Stable while the
+// caller holds the central row: lent changes only under its lock.
+void
+ReadLent(Datum sku, Datum location, int32 *buckets, int32 *lent)
+{
+	static SPIPlanPtr plan = nullptr;
+	Datum args[] = {sku, location};
+	RunPlan(KeptPlan(&plan,
+					   "SELECT pg_catalog.count(*)::integer, COALESCE(pg_catalog.sum(lent), 0)::integer "
+					   "FROM stocksync.stock_bucket WHERE sku = $1 AND location = $2",
+					   2, kTwoTexts),
+			args, nullptr);
+	*buckets = ColumnInt32(0, 1);
+	*lent = ColumnInt32(0, 2);
+}
+
+// With the central row locked: lends `amount` more units to a bucket, which
+// stays locked by this session. Waits for one bucket only when every bucket
+// is busy. Returns the claim on it.
+HotClaim
+Lend(Datum sku, Datum location, int32 amount, int32 buckets)
+{
+	static SPIPlanPtr free_plan = nullptr;
+	static SPIPlanPtr wait_plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT4OID};
+	Datum args[] = {sku, location, Int32GetDatum(amount), BackendSeed()};
+	if (RunPlan(KeptPlan(&free_plan,
+						   PICK_FREE_BUCKET("", "$4")
+						   "UPDATE stocksync.stock_bucket u SET lent = u.lent + $3, version = u.version + 1"
+						   AT_PICK " RETURNING u.bucket, " U_BUDGET,
+						   4, types),
+				args, nullptr) != 1)
+	{
+		args[3] = Int32GetDatum(MyProcPid % buckets);
+		if (RunPlan(KeptPlan(&wait_plan,
+							   "UPDATE stocksync.stock_bucket u SET lent = u.lent + $3, version = u.version + 1 "
+							   "WHERE u.sku = $1 AND u.location = $2 AND u.bucket = $4 RETURNING u.bucket, " U_BUDGET,
+							   4, types),
+					args, nullptr) != 1)
+			elog(ERROR, "stocksync: bucket of hot sku \"%s\" missing", TextDatumGetCString(sku));
+	}
+	return HotClaim{true, static_cast<int16>(DatumGetInt16(ColumnDatum(0, 1))), ColumnInt32(0, 2)};
+}
+
+// With the central row locked: locks every bucket in order and takes their
+// unused budgets back (lent falls by the budget, which becomes zero).
+void
+ReclaimBudgets(Datum sku, Datum location)
+{
+	static SPIPlanPtr lock_plan = nullptr;
+	static SPIPlanPtr reclaim_plan = nullptr;
+	Datum args[] = {sku, location};
+	RunPlan(KeptPlan(&lock_plan,
+					   "SELECT 1 FROM stocksync.stock_bucket WHERE sku = $1 AND location = $2 "
+					   "ORDER BY bucket FOR UPDATE",
+					   2, kTwoTexts),
+			args, nullptr);
+	RunPlan(KeptPlan(&reclaim_plan,
+					   "UPDATE stocksync.stock_bucket b SET lent = b.lent - " BUDGET ", version = b.version + 1 "
+					   "WHERE b.sku = $1 AND b.location = $2 AND " BUDGET " > 0",
+					   2, kTwoTexts),
+			args, nullptr);
+}
+
+}  // namespace
+
+int32
+AvailableDelta(const Deltas &d)
+{
+	return d.on_hand - d.reserved - d.committed - d.damaged - d.quality_control - d.safety_stock;
+}
+
+HotClaim
+ClaimAfterCentral(Datum sku, Datum location, int32 demand)
+{
+	int32 central = LockCentral(sku, location);
+	int32 buckets, lent;
+	ReadLent(sku, location, &buckets, &lent);
+	int32 free = central - lent;
+	if (buckets == 0)
+		return HotClaim{false, -1, free};
+	if (free >= demand)
+	{
+		// An even share of what is left, so that the other buckets refill
+		// from the same pool without coming back here at once.
+		int32 share = free / buckets + (free % buckets != 0);
+		return Lend(sku, location, Max(demand, share), buckets);
+	}
+	// Nearly gone: take every budget back; the central row alone then holds
+	// all that is available, decided with every row of the SKU locked.
+	ReclaimBudgets(sku, location);
+	ReadLent(sku, location, &buckets, &lent);
+	return HotClaim{true, -1, central - lent};
+}
+
+HotClaim
+ClaimHotBudget(Datum sku, Datum location, int32 demand)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT4OID};
+	Datum args[] = {sku, location, Int32GetDatum(demand), BackendSeed()};
+	if (RunPlan(KeptPlan(&plan,
+						   "SELECT b.bucket, " BUDGET " FROM stocksync.stock_bucket b "
+						   "WHERE b.sku = $1 AND b.location = $2 AND " BUDGET " >= $3 "
+						   "ORDER BY pg_catalog.hashint4(b.bucket + $4) LIMIT 1 FOR UPDATE SKIP LOCKED",
+						   4, types),
+				args, nullptr) == 1)
+		return HotClaim{true, DatumGetInt16(ColumnDatum(0, 1)), ColumnInt32(0, 2)};
+	return ClaimAfterCentral(sku, location, demand);
+}
+
+void
+HoldClaimed(Datum sku, Datum location, const HotClaim &claim, int32 qty)
+{
+	if (claim.bucket < 0)
+	{
+		Deltas d;
+		d.reserved = qty;
+		UpdateProjection(sku, location, d);
+		return;
+	}
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT2OID, INT4OID};
+	Datum args[] = {sku, location, Int16GetDatum(claim.bucket), Int32GetDatum(qty)};
+	RunPlan(KeptPlan(&plan,
+					   "UPDATE stocksync.stock_bucket SET reserved = reserved + $4, version = version + 1 "
+					   "WHERE sku = $1 AND location = $2 AND bucket = $3",
+					   4, types),
+			args, nullptr);
+}
+
+HotHold
+HoldHot(Datum sku, Datum location, int32 qty, bool record, int32 *shortage)
+{
+	*shortage = 0;
+	if (TakeFromBucket(sku, location, qty))
+		return HotHold::kHeld;
+	if (!IsHotSku(sku, location))
+		return HotHold::kNotHot;
+	// Every bucket is dry or busy.
+	HotClaim claim = ClaimAfterCentral(sku, location, qty);
+	if (!claim.hot)
+		return HotHold::kNotHot;	// turned off while this session waited
+	if (claim.budget < qty)
+	{
+		if (!record)
+			ReportInsufficient(sku, location, "available", claim.budget, qty);
+		*shortage = qty - Max(claim.budget, 0);
+	}
+	HoldClaimed(sku, location, claim, qty);
+	return HotHold::kHeld;
+}
+
+bool
+IsHotSku(Datum sku, Datum location)
+{
+	static SPIPlanPtr plan = nullptr;
+	Datum args[] = {sku, location};
+	return RunPlan(KeptPlan(&plan, "SELECT 1 FROM stocksync.stock_bucket WHERE sku = $1 AND location = $2 LIMIT 1",
+							  2, kTwoTexts),
+				   args, nullptr) == 1;
+}
+
+void
+CollapseBuckets(Datum sku, Datum location, StockRow *row)
+{
+	ReclaimBudgets(sku, location);
+	static SPIPlanPtr plan = nullptr;
+	Datum args[] = {sku, location};
+	RunPlan(KeptPlan(&plan,
+					   "SELECT pg_catalog.sum(on_hand)::integer, pg_catalog.sum(reserved)::integer, "
+					   "pg_catalog.sum(committed)::integer, pg_catalog.sum(damaged)::integer, "
+					   "pg_catalog.sum(quality_control)::integer, pg_catalog.sum(safety_stock)::integer, "
+					   "pg_catalog.sum(incoming)::integer, pg_catalog.sum(version)::bigint "
+					   "FROM stocksync.stock_bucket WHERE sku = $1 AND location = $2",
+					   2, kTwoTexts),
+			args, nullptr);
+	if (ColumnIsNull(0, 1))
+		return;
+	row->on_hand += ColumnInt32(0, 1);
+	row->reserved += ColumnInt32(0, 2);
+	row->committed += ColumnInt32(0, 3);
+	row->damaged += ColumnInt32(0, 4);
+	row->quality_control += ColumnInt32(0, 5);
+	row->safety_stock += ColumnInt32(0, 6);
+	row->incoming += ColumnInt32(0, 7);
+	row->version += ColumnInt64(0, 8);
+}
+
+bool
+ApplyToFreeBucket(Datum sku, Datum location, const Deltas &d)
+{
+	Assert(AvailableDelta(d) >= 0);
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT4OID, INT4OID, INT4OID,
+								INT4OID, INT4OID, INT4OID, INT4OID};
+	Datum args[] = {sku,
+					location,
+					BackendSeed(),
+					Int32GetDatum(d.on_hand),
+					Int32GetDatum(d.reserved),
+					Int32GetDatum(d.committed),
+					Int32GetDatum(d.damaged),
+					Int32GetDatum(d.quality_control),
+					Int32GetDatum(d.safety_stock),
+					Int32GetDatum(d.incoming)};
+	return RunPlan(KeptPlan(&plan,
+							  PICK_FREE_BUCKET("", "$3")
+							  "UPDATE stocksync.stock_bucket u SET on_hand = u.on_hand + $4, "
+							  "reserved = u.reserved + $5, committed = u.committed + $6, damaged = u.damaged + $7, "
+							  "quality_control = u.quality_control + $8, safety_stock = u.safety_stock + $9, "
+							  "incoming = u.incoming + $10, version = u.version + 1"
+							  AT_PICK,
+							  10, types),
+				   args, nullptr) == 1;
+}
+
+}  // namespace stocksync

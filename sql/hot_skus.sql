@@ -1,0 +1,81 @@
+-- Hot SKUs: the bucket strategy behind the same reserve/commit/release/
+-- fulfill/return_items API, exact near the last units.
+CREATE EXTENSION stocksync;
+INSERT INTO stocksync.item (sku) VALUES ('HOT'), ('COLD'), ('PART'), ('KIT');
+INSERT INTO stocksync.item (sku, kind) VALUES ('BOX', 'bundle');
+INSERT INTO stocksync.bom (bundle_sku, component_sku, qty) VALUES ('BOX', 'PART', 2);
+INSERT INTO stocksync.location (code) VALUES ('east');
+INSERT INTO stocksync.channel (code, kind) VALUES ('shop', 'shopify'), ('amzn', 'amazon');
+SELECT stocksync.receive('HOT', 100), stocksync.receive('COLD', 5), stocksync.receive('PART', 10);
+
+-- Turning the strategy on: buckets beside the central row, nothing moved yet.
+SELECT stocksync.set_hot('HOT', 4);
+SELECT sku, location, buckets, lent, budget FROM stocksync.hot_sku;
+SELECT sku, on_hand, reserved, available, version FROM stocksync.stock WHERE sku = 'HOT';
+
+-- The first reservation finds every bucket dry: it refills one with an even
+-- share of the central row's free units (100 / 4 = 25) and takes 3 of them.
+SELECT shortage FROM stocksync.reserve('shop', 'H-1', 'HOT', 3);
+SELECT sku, buckets, lent, budget FROM stocksync.hot_sku;
+SELECT count(*) AS buckets_used, sum(lent) AS lent, sum(reserved) AS reserved FROM stocksync.stock_bucket WHERE reserved > 0 OR lent > 0;
+-- The SKU's quantities are the central row plus its buckets, its version the sum.
+SELECT sku, on_hand, reserved, available, version FROM stocksync.stock WHERE sku = 'HOT';
+SELECT stocksync.available('HOT') AS available;
+SELECT s.reserved AS central_reserved FROM stocksync.stock_level s WHERE s.sku = 'HOT';
+
+-- Every verb works the same on a hot SKU.
+SELECT stocksync.commit('shop', 'H-1');
+SELECT shortage FROM stocksync.reserve('shop', 'H-2', 'HOT', 2, strategy => 'optimistic');
+SELECT stocksync.release('shop', 'H-2');
+SELECT stocksync.fulfill('shop', 'H-1');
+SELECT stocksync.return_items('shop', 'H-1', '[{"sku": "HOT", "qty": 1}]', 'quality_control');
+SELECT sku, on_hand, reserved, committed, quality_control, available FROM stocksync.stock WHERE sku = 'HOT';
+-- A replay returns the first result and holds nothing more.
+SELECT reservation_id AS first_id FROM stocksync.reserve('shop', 'H-3', 'HOT', 1) \gset
+SELECT shortage, reservation_id = :first_id AS same_id FROM stocksync.reserve('shop', 'H-3', 'HOT', 1);
+SELECT sku, reserved, available FROM stocksync.stock WHERE sku = 'HOT';
+
+-- A goods receipt and an adjustment take every bucket's unused budget back
+-- (their checks are exact against the SKU's total).
+SELECT stocksync.receive('HOT', 10) > 0 AS version_rose;
+SELECT sku, buckets, budget FROM stocksync.hot_sku;
+SELECT stocksync.adjust('HOT', -100, 'damaged in the flood');
+SELECT sku, on_hand, reserved, available FROM stocksync.stock WHERE sku = 'HOT';
+
+-- Near the last units: no false refusal, no oversell. 6 available: 4 + 2
+-- succeed whichever buckets hold what, the seventh unit is refused.
+SELECT shortage FROM stocksync.reserve('shop', 'L-1', 'HOT', 4);
+SELECT shortage FROM stocksync.reserve('shop', 'L-2', 'HOT', 2);
+SELECT stocksync.reserve('shop', 'L-3', 'HOT', 1);
+SELECT shortage FROM stocksync.reserve('amzn', 'L-4', 'HOT', 2, on_shortage => 'record');
+SELECT sku, available FROM stocksync.stock WHERE sku = 'HOT';
+SELECT channel, order_ref, sku, qty, shortage FROM stocksync.oversold;
+-- Expired holds go back through a bucket too.
+UPDATE stocksync.reservation SET expires_at = now() - interval '1 second' WHERE order_ref IN ('L-1', 'L-2');
+SELECT stocksync.expire_holds();
+SELECT sku, reserved, available FROM stocksync.stock WHERE sku = 'HOT';
+
+-- Turning it off folds the buckets into the central row, version still rising.
+SELECT version AS before FROM stocksync.stock WHERE sku = 'HOT' \gset
+SELECT stocksync.set_hot('HOT', 0);
+SELECT count(*) AS buckets_left FROM stocksync.stock_bucket;
+SELECT sku, on_hand, reserved, committed, quality_control, available, version > :before AS version_rose
+  FROM stocksync.stock WHERE sku = 'HOT';
+SELECT * FROM stocksync.verify_ledger();
+
+-- A bundle's component may be hot; the bundle's quantity follows.
+SELECT stocksync.set_hot('PART', 2);
+SELECT shortage FROM stocksync.reserve('shop', 'B-1', 'BOX', 2);
+SELECT sku, reserved, available FROM stocksync.stock WHERE sku = 'PART';
+SELECT stocksync.available('PART') AS part_available;
+
+-- Refusals.
+SELECT stocksync.set_hot('NOPE');
+SELECT stocksync.set_hot('BOX');
+SELECT stocksync.set_hot('COLD', 4, 'nowhere');
+SELECT stocksync.set_hot('COLD', 300);
+
+-- Contention seen: nothing queues on COLD now, so nothing is promoted.
+SELECT * FROM stocksync.promote_hot_skus();
+SELECT * FROM stocksync.verify_ledger();
+DROP EXTENSION stocksync;

@@ -1,0 +1,73 @@
+-- reserve_batch(): many orders in one call, each all lines or none, decided
+-- on its own in the given order, idempotent per (channel, order_ref).
+CREATE EXTENSION stocksync;
+INSERT INTO stocksync.item (sku) VALUES ('A'), ('B'), ('HOT');
+INSERT INTO stocksync.item (sku, kind) VALUES ('PAIR', 'bundle');
+INSERT INTO stocksync.bom (bundle_sku, component_sku, qty) VALUES ('PAIR', 'A', 2);
+INSERT INTO stocksync.channel (code, kind) VALUES ('shop', 'shopify'), ('amzn', 'amazon');
+SELECT stocksync.receive('A', 5), stocksync.receive('B', 2), stocksync.receive('HOT', 50);
+SELECT stocksync.set_hot('HOT', 4);
+
+SELECT ord, channel, order_ref, status, shortage, sqlstate, message, expires_at = now() + interval '15 minutes' AS ttl
+  FROM stocksync.reserve_batch($$[
+    {"channel": "shop", "order_ref": "1", "sku": "A", "qty": 2},
+    {"channel": "shop", "order_ref": "2", "lines": [{"sku": "B", "qty": 2}, {"sku": "A", "qty": 1}]},
+    {"channel": "shop", "order_ref": "3", "lines": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 1}]},
+    {"channel": "shop", "order_ref": "4", "sku": "A", "qty": 2},
+    {"channel": "shop", "order_ref": "1", "sku": "A", "qty": 2},
+    {"channel": "shop", "order_ref": "1", "sku": "A", "qty": 1},
+    {"channel": "amzn", "order_ref": "5", "sku": "A", "qty": 3, "on_shortage": "record"},
+    {"channel": "shop", "order_ref": "6", "sku": "HOT", "qty": 20},
+    {"channel": "shop", "order_ref": "7", "sku": "HOT", "qty": 20},
+    {"channel": "shop", "order_ref": "8", "sku": "PAIR", "qty": 1},
+    {"channel": "nope", "order_ref": "9", "sku": "A", "qty": 1},
+    {"channel": "shop", "order_ref": "10", "sku": "ZZZ", "qty": 1},
+    {"channel": "shop", "order_ref": "11", "sku": "A", "qty": 0},
+    {"channel": "shop", "order_ref": "12", "sku": "A", "qty": "two"},
+    {"channel": "shop", "order_ref": "13", "sku": "A", "qty": 1, "location": "moon"},
+    {"channel": "shop", "sku": "A", "qty": 1},
+    {"channel": "shop", "order_ref": "14", "lines": []},
+    "not an order",
+    {"channel": "shop", "order_ref": "15", "sku": "A", "qty": 1, "on_shortage": "maybe"}
+  ]$$);
+
+-- Refused orders wrote nothing: only the reserved ones are stored.
+SELECT channel, order_ref, state, skus, quantities, shortages FROM stocksync.reservation ORDER BY id;
+SELECT sku, reserved, available FROM stocksync.stock ORDER BY sku;
+SELECT channel, order_ref, sku, qty, shortage FROM stocksync.oversold;
+
+-- The same batch again: every reserved order is a replay with its first
+-- result, the refused ones are evaluated afresh (and refused again).
+SELECT ord, order_ref, status, shortage, sqlstate
+  FROM stocksync.reserve_batch($$[
+    {"channel": "shop", "order_ref": "1", "sku": "A", "qty": 2},
+    {"channel": "shop", "order_ref": "4", "sku": "A", "qty": 2},
+    {"channel": "amzn", "order_ref": "5", "sku": "A", "qty": 3},
+    {"channel": "shop", "order_ref": "6", "sku": "HOT", "qty": 20},
+    {"channel": "shop", "order_ref": "6", "sku": "HOT", "qty": 21}
+  ]$$);
+SELECT r.id = b.reservation_id AS same_reservation
+  FROM stocksync.reservation r
+  JOIN stocksync.reserve_batch('[{"channel": "shop", "order_ref": "6", "sku": "HOT", "qty": 20}]') b
+    ON b.order_ref = r.order_ref;
+SELECT sku, reserved, available FROM stocksync.stock ORDER BY sku;
+
+-- The hot SKU's last units: a batch takes what is there, exactly.
+SELECT ord, status, sqlstate FROM stocksync.reserve_batch($$[
+    {"channel": "shop", "order_ref": "h1", "sku": "HOT", "qty": 9},
+    {"channel": "shop", "order_ref": "h2", "sku": "HOT", "qty": 2},
+    {"channel": "shop", "order_ref": "h3", "sku": "HOT", "qty": 1}
+  ]$$);
+SELECT sku, reserved, available FROM stocksync.stock WHERE sku = 'HOT';
+
+-- Orders from a batch are ordinary orders.
+SELECT stocksync.commit('shop', '1'), stocksync.release('shop', '6'), stocksync.fulfill('shop', '1');
+SELECT sku, on_hand, reserved, committed, available FROM stocksync.stock ORDER BY sku;
+
+-- Whole-call errors.
+SELECT * FROM stocksync.reserve_batch('{"channel": "shop"}');
+SELECT * FROM stocksync.reserve_batch('[]', ttl => '0 seconds');
+SELECT * FROM stocksync.reserve_batch('[]', on_shortage => 'maybe');
+SELECT count(*) FROM stocksync.reserve_batch('[]');
+SELECT * FROM stocksync.verify_ledger();
+DROP EXTENSION stocksync;
