@@ -48,8 +48,11 @@ const char *const kLedgerColumns[] = {"id",
 									  "reason",
 									  "reference"};
 const char *const kChannelColumns[] = {"code", "kind", "mode", "created_at", "version"};
-// The bundle cascade trigger on stock_level (see HasUserTrigger).
-constexpr const char *kBundleCascadeTrigger = "stock_level_bundle_cascade";
+const char *const kStockBucketColumns[] = {"sku",		"location",		   "bucket",		 "lent",
+										   "on_hand",	"reserved",		   "committed",		 "damaged",
+										   "quality_control", "safety_stock", "incoming", "version"};
+// The bundle cascade triggers on stock_level and stock_bucket (see HasUserTrigger).
+constexpr const char *kBundleCascadeTriggers[] = {"stock_level_bundle_cascade", "stock_bucket_bundle_cascade"};
 
 void
 ForgetCatalog(Datum arg, Oid relid)
@@ -106,9 +109,8 @@ GetDirectCatalog()
 		!LookupTable(schema, "ledger", kLedgerColumns, lengthof(kLedgerColumns), &c.ledger, &unused) ||
 		!LookupTable(schema, "channel", kChannelColumns, lengthof(kChannelColumns), &c.channel, &c.channel_pkey))
 		return nullptr;
-	c.stock_bucket = get_relname_relid("stock_bucket", schema);
-	c.stock_bucket_pkey = get_relname_relid("stock_bucket_pkey", schema);
-	if (c.stock_bucket == InvalidOid || c.stock_bucket_pkey == InvalidOid)
+	if (!LookupTable(schema, "stock_bucket", kStockBucketColumns, lengthof(kStockBucketColumns), &c.stock_bucket,
+					 &c.stock_bucket_pkey))
 		return nullptr;
 	c.bom = get_relname_relid("bom", schema);
 	c.bom_component_idx = get_relname_relid("bom_component_idx", schema);
@@ -137,7 +139,12 @@ HasUserTrigger(Relation rel, int16 event)
 	for (int i = 0; i < triggers->numtriggers; i++)
 	{
 		const Trigger &t = triggers->triggers[i];
-		if (!t.tgisinternal && (t.tgtype & event) != 0 && strcmp(t.tgname, kBundleCascadeTrigger) != 0)
+		if (t.tgisinternal || (t.tgtype & event) == 0)
+			continue;
+		bool cascade = false;
+		for (const char *name : kBundleCascadeTriggers)
+			cascade = cascade || strcmp(t.tgname, name) == 0;
+		if (!cascade)
 			return true;
 	}
 	return false;
@@ -157,6 +164,24 @@ FindByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot sn
 	index_endscan(scan);
 	index_close(index, NoLock);
 	return found;
+}
+
+void
+ScanByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot snapshot, TupleTableSlot *slot,
+		  bool (*visit)(TupleTableSlot *slot, void *arg), void *arg)
+{
+	Relation index = index_open(index_oid, AccessShareLock);
+	ScanKeyData scankeys[INDEX_MAX_KEYS];
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyEntryInitialize(&scankeys[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[i], F_TEXTEQ, keys[i]);
+	IndexScanDesc scan = index_beginscan(rel, index, snapshot, nkeys, 0);
+	index_rescan(scan, scankeys, nkeys, nullptr, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		if (!visit(slot, arg))
+			break;
+	index_endscan(scan);
+	index_close(index, NoLock);
 }
 
 namespace {

@@ -55,6 +55,11 @@ bool HasUserTrigger(Relation rel, int16 event);
 // into `slot`. Returns false if there is none.
 bool FindByKey(Relation rel, Oid index, const Datum *keys, int nkeys, Snapshot snapshot, TupleTableSlot *slot);
 
+// Calls visit(slot, arg) for every row whose key starts with `keys`, as
+// `snapshot` sees it, until visit returns false.
+void ScanByKey(Relation rel, Oid index, const Datum *keys, int nkeys, Snapshot snapshot, TupleTableSlot *slot,
+			   bool (*visit)(TupleTableSlot *slot, void *arg), void *arg);
+
 // Inserts a row and its index entries (unique checks included).
 void InsertRow(Relation rel, const Datum *values, const bool *nulls);
 
