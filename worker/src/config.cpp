@@ -198,13 +198,20 @@ WorkerConfig build(const toml::table &root) {
   if (const toml::table *s = get_table(root, "", "sync")) {
     check_keys(*s, "sync.",
                {"full_diff_interval_ms", "coalescing_window_ms", "expire_holds_interval_ms", "expire_holds_batch",
-                "pending_poll_interval_ms", "max_attempts", "retry_base_ms", "retry_max_ms", "stale_hold_ms",
-                "max_listings_per_round"});
+                "hot_sku_check_interval_ms", "hot_sku_min_waiters", "hot_sku_buckets", "pending_poll_interval_ms",
+                "max_attempts", "retry_base_ms", "retry_max_ms", "stale_hold_ms", "max_listings_per_round"});
     set_ms(c.sync.full_diff_interval, *s, "sync", "full_diff_interval_ms", 1000);
     set_ms(c.sync.coalescing_window, *s, "sync", "coalescing_window_ms", 0);
     set_ms(c.sync.expire_holds_interval, *s, "sync", "expire_holds_interval_ms", 0);
     if (auto v = get_int(*s, "sync", "expire_holds_batch", 1, 1000000))
       c.sync.expire_holds_batch = static_cast<int>(*v);
+    set_ms(c.sync.hot_sku_check_interval, *s, "sync", "hot_sku_check_interval_ms", 0);
+    // At least 2: with 1, any two overlapping updates of a SKU's row would
+    // promote it; sessions queueing behind one another is contention.
+    if (auto v = get_int(*s, "sync", "hot_sku_min_waiters", 2, 1000000))
+      c.sync.hot_sku_min_waiters = static_cast<int>(*v);
+    if (auto v = get_int(*s, "sync", "hot_sku_buckets", 1, 256))
+      c.sync.hot_sku_buckets = static_cast<int>(*v);
     set_ms(c.sync.pending_poll_interval, *s, "sync", "pending_poll_interval_ms", 100);
     if (auto v = get_int(*s, "sync", "max_attempts", 1, 1000))
       c.sync.max_attempts = static_cast<int>(*v);

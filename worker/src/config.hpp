@@ -17,6 +17,12 @@ struct SyncConfig {
   std::chrono::milliseconds coalescing_window{0};         // extra wait after a listing turns dirty
   std::chrono::milliseconds expire_holds_interval{10000}; // stocksync.expire_holds() period
   int expire_holds_batch = 1000;
+  // SELECT stocksync.promote_hot_skus(hot_sku_min_waiters, hot_sku_buckets)
+  // this often (0: never): SKUs whose stock_level row has that many sessions
+  // queued on its lock are split into that many bucket rows.
+  std::chrono::milliseconds hot_sku_check_interval{1000};
+  int hot_sku_min_waiters = 2;
+  int hot_sku_buckets = 16;
   std::chrono::milliseconds pending_poll_interval{2000};  // notices retry_dead() revivals
   int max_attempts = 8;                                   // then dead
   std::chrono::milliseconds retry_base{500};              // backoff: base * 2^(attempt-1), jittered

@@ -76,11 +76,36 @@ int main(int argc, char **argv) {
   for (int attempt = 0;; ++attempt) {
     try {
       db.ensure();
-      if (cfg->create_publication &&
-          !db.exists("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1", {cfg->publication})) {
+      bool have = db.exists("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1", {cfg->publication});
+      if (!have && cfg->create_publication) {
         db.exec("CREATE PUBLICATION " + cfg->publication +
-                " FOR TABLE stocksync.stock_level, stocksync.listing, stocksync.channel, stocksync.item");
+                " FOR TABLE stocksync.stock_level, stocksync.stock_bucket, stocksync.listing, stocksync.channel,"
+                " stocksync.item");
         spdlog::info("created publication {}", cfg->publication);
+      } else if (have && !db.exists("SELECT 1 FROM pg_catalog.pg_publication_tables WHERE pubname = $1"
+                                    " AND schemaname = 'stocksync' AND tablename = 'stock_bucket'",
+                                    {cfg->publication})) {
+        // A publication of an older worker (or made by hand) without the hot
+        // SKUs' bucket rows: their changes would reach channels only with the
+        // periodic full diff. Changes committed before the table is added
+        // are not decoded either; the full diff at start-up covers them.
+        std::string add = "ALTER PUBLICATION " + cfg->publication + " ADD TABLE stocksync.stock_bucket";
+        if (!cfg->create_publication) {
+          spdlog::warn("publication {} lacks stocksync.stock_bucket: changes of hot SKUs reach channels only with "
+                       "the full diff; run as its owner: {}",
+                       cfg->publication, add);
+        } else {
+          try {
+            db.exec(add);
+            spdlog::info("added stocksync.stock_bucket to publication {}", cfg->publication);
+          } catch (const DbError &e) {
+            // Only the owner of the publication and the table may add it:
+            // not a reason to stop.
+            spdlog::warn("cannot add stocksync.stock_bucket to publication {} ({}); changes of hot SKUs reach "
+                         "channels only with the full diff; run as its owner: {}",
+                         cfg->publication, e.what(), add);
+          }
+        }
       }
       break;
     } catch (const DbError &e) {

@@ -105,6 +105,8 @@ std::string Metrics::render() const {
   scalar("stocksync_db_errors_total", "counter", "Database errors.", static_cast<double>(db_errors));
   scalar("stocksync_holds_expired_total", "counter", "Soft holds released by expire_holds().",
          static_cast<double>(holds_expired));
+  scalar("stocksync_hot_skus_promoted_total", "counter", "SKUs switched to stock buckets by promote_hot_skus().",
+         static_cast<double>(hot_skus_promoted));
   scalar("stocksync_replication_lag_bytes", "gauge", "Server WAL end minus the confirmed flush position.",
          replication_lag_bytes.load());
   scalar("stocksync_replication_lag_seconds", "gauge", "Age of the last decoded commit when it was decoded.",

@@ -53,6 +53,7 @@ struct Metrics {
   std::atomic<std::uint64_t> full_diffs{0};
   std::atomic<std::uint64_t> db_errors{0};
   std::atomic<std::uint64_t> holds_expired{0};
+  std::atomic<std::uint64_t> hot_skus_promoted{0};  // SKUs promote_hot_skus() switched to buckets
   std::atomic<double> replication_lag_bytes{0};    // server WAL end - confirmed flush
   std::atomic<double> replication_lag_seconds{0};  // now - commit time of the last decoded commit (0 when idle)
   std::atomic<bool> replication_connected{false};

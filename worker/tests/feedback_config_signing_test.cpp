@@ -126,6 +126,48 @@ TEST(WorkerConfig, BadKeysAreNamed) {
   }
 }
 
+// [sync] hot_sku_*: defaults, values, 0 turns the check off, bad values named.
+TEST(WorkerConfig, HotSkuKeys) {
+  const std::string channel = "[channels.a]\nkind='webhook'\nbase_url='http://x'\n";
+  std::string err;
+  auto d = parse_config("[database]\nconninfo='x'\n" + channel, "t.toml", err);
+  ASSERT_TRUE(d) << err;
+  EXPECT_EQ(d->sync.hot_sku_check_interval, 1000ms);
+  EXPECT_EQ(d->sync.hot_sku_min_waiters, 2);
+  EXPECT_EQ(d->sync.hot_sku_buckets, 16);
+
+  auto c = parse_config("[database]\nconninfo='x'\n[sync]\nhot_sku_check_interval_ms=250\nhot_sku_min_waiters=5\n"
+                        "hot_sku_buckets=256\n" + channel,
+                        "t.toml", err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(c->sync.hot_sku_check_interval, 250ms);
+  EXPECT_EQ(c->sync.hot_sku_min_waiters, 5);
+  EXPECT_EQ(c->sync.hot_sku_buckets, 256);
+
+  auto off = parse_config(
+      "[database]\nconninfo='x'\n[sync]\nhot_sku_check_interval_ms=0\nhot_sku_buckets=1\n" + channel, "t.toml", err);
+  ASSERT_TRUE(off) << err;
+  EXPECT_EQ(off->sync.hot_sku_check_interval, 0ms);
+  EXPECT_EQ(off->sync.hot_sku_buckets, 1);
+
+  struct Case {
+    const char *line, *key;
+  } cases[] = {
+      {"hot_sku_check_interval_ms=-1", "sync.hot_sku_check_interval_ms"},
+      {"hot_sku_check_interval_ms='1s'", "sync.hot_sku_check_interval_ms"},
+      {"hot_sku_min_waiters=1", "sync.hot_sku_min_waiters"},
+      {"hot_sku_min_waiters=0", "sync.hot_sku_min_waiters"},
+      {"hot_sku_buckets=0", "sync.hot_sku_buckets"},
+      {"hot_sku_buckets=257", "sync.hot_sku_buckets"},
+      {"hot_skus_buckets=4", "sync.hot_skus_buckets"},
+  };
+  for (auto &k : cases) {
+    std::string toml = "[database]\nconninfo='x'\n[sync]\n" + std::string(k.line) + "\n" + channel;
+    EXPECT_FALSE(parse_config(toml, "t.toml", err)) << k.line;
+    EXPECT_NE(err.find(std::string("\"") + k.key + "\""), std::string::npos) << err;
+  }
+}
+
 // Amazon and eBay have one public endpoint each: base_url may be left out
 // (the adapter's default); every other kind must name its own address.
 TEST(WorkerConfig, PublicEndpointsNeedNoBaseUrl) {

@@ -123,6 +123,121 @@ TEST(WorkerPgoutput, FixtureStreamMarksTheRightListingsDirty) {
     EXPECT_NE(std::find(relnames.begin(), relnames.end(), n), relnames.end()) << n;
 }
 
+namespace {
+
+// stocksync.stock_bucket as pgoutput describes it (replica identity default:
+// the primary key sku, location, bucket). The fixtures predate the table, so
+// its messages are built here.
+Relation stock_bucket_relation(Oid oid, const std::string &nspname = "stocksync") {
+  Relation rel;
+  rel.oid = oid;
+  rel.nspname = nspname;
+  rel.relname = "stock_bucket";
+  rel.replica_identity = 'd';
+  auto col = [&](const char *name, Oid type, bool key) {
+    rel.columns.push_back(Column{static_cast<std::uint8_t>(key ? 1 : 0), name, type, -1});
+  };
+  col("sku", 25, true);
+  col("location", 25, true);
+  col("bucket", 21, true);
+  for (const char *n : {"lent", "on_hand", "reserved", "committed", "damaged", "quality_control", "safety_stock",
+                        "incoming"})
+    col(n, 23, false);
+  col("version", 20, false);
+  return rel;
+}
+
+// A row of stock_bucket: every column as text.
+Tuple stock_bucket_row(const std::string &sku, int bucket, int reserved) {
+  Tuple t;
+  auto text = [&](std::string v) { t.values.push_back(Value{Value::Kind::text, std::move(v)}); };
+  text(sku);
+  text("default");
+  text(std::to_string(bucket));
+  for (int v : {0, 10, reserved, 0, 0, 0, 0, 0})
+    text(std::to_string(v));
+  text("7");
+  return t;
+}
+
+// The old key of a stock_bucket row: key columns set, the others null.
+Tuple stock_bucket_key(const std::string &sku, int bucket) {
+  Tuple t = stock_bucket_row(sku, bucket, 0);
+  for (std::size_t i = 3; i < t.values.size(); ++i)
+    t.values[i] = Value{};
+  return t;
+}
+
+}  // namespace
+
+// A hot SKU's bucket rows change its quantities like its stock_level row:
+// insert (set_hot), update (a reservation taking a bucket) and delete
+// (set_hot(sku, 0)) each mark the SKU, nothing else.
+TEST(WorkerPgoutput, StockBucketChangesMarkTheirSku) {
+  RelationCache cache;
+  Relation rel = stock_bucket_relation(0x5001);
+  replication::DirtyMarks marks;
+  std::string error;
+  ASSERT_TRUE(replication::collect_dirty(cache, rel, marks, error)) << error;
+  cache.put(rel);
+  EXPECT_TRUE(marks.empty());
+
+  Insert ins{0x5001, stock_bucket_row("HOT-1", 0, 0)};
+  ASSERT_TRUE(replication::collect_dirty(cache, ins, marks, error)) << error;
+  EXPECT_EQ(marks.skus, std::vector<std::string>{"HOT-1"});
+
+  Update up;
+  up.relation = 0x5001;
+  up.new_tuple = stock_bucket_row("HOT-2", 3, 1);
+  ASSERT_TRUE(replication::collect_dirty(cache, up, marks, error)) << error;
+  EXPECT_EQ(marks.skus, (std::vector<std::string>{"HOT-1", "HOT-2"}));
+
+  Delete del;
+  del.relation = 0x5001;
+  del.old_key = stock_bucket_key("HOT-3", 15);
+  ASSERT_TRUE(replication::collect_dirty(cache, del, marks, error)) << error;
+  EXPECT_EQ(marks.skus, (std::vector<std::string>{"HOT-1", "HOT-2", "HOT-3"}));
+
+  EXPECT_TRUE(marks.listings.empty());
+  EXPECT_TRUE(marks.channels.empty());
+  EXPECT_FALSE(marks.full_diff);
+}
+
+// The same through the decoder: an Insert into stock_bucket as bytes.
+TEST(WorkerPgoutput, StockBucketInsertBytesMarkTheSku) {
+  RelationCache cache;
+  cache.put(stock_bucket_relation(0x5001));
+  std::string m = std::string("I") + std::string("\0\0\x50\x01", 4) + "N" + std::string("\0\x0c", 2);
+  auto text = [&](const std::string &v) {
+    std::uint32_t n = static_cast<std::uint32_t>(v.size());
+    m += 't';
+    for (int shift : {24, 16, 8, 0})
+      m += static_cast<char>((n >> shift) & 0xff);
+    m += v;
+  };
+  text("HOT-1");
+  text("default");
+  text("4");
+  for (int i = 0; i < 9; ++i)
+    text("0");
+  auto r = decode(m);
+  ASSERT_TRUE(r.ok()) << r.error;
+  replication::DirtyMarks marks;
+  std::string error;
+  ASSERT_TRUE(replication::collect_dirty(cache, *r.message, marks, error)) << error;
+  EXPECT_EQ(marks.skus, std::vector<std::string>{"HOT-1"});
+}
+
+// A table of the same name in another schema is not ours.
+TEST(WorkerPgoutput, StockBucketOfAnotherSchemaMarksNothing) {
+  RelationCache cache;
+  cache.put(stock_bucket_relation(0x5002, "public"));
+  replication::DirtyMarks marks;
+  std::string error;
+  ASSERT_TRUE(replication::collect_dirty(cache, Insert{0x5002, stock_bucket_row("HOT-1", 0, 0)}, marks, error));
+  EXPECT_TRUE(marks.empty());
+}
+
 TEST(WorkerPgoutput, DeleteCarriesTheOldKey) {
   // fixture 28: DELETE FROM stocksync.listing (replica identity default: the key).
   auto d = decode(fixture(28));

@@ -10,7 +10,9 @@ using namespace pgoutput;
 void from_tuple(const RelationCache &cache, const Relation &rel, const Tuple &t, DirtyMarks &out) {
   if (rel.nspname != "stocksync")
     return;
-  if (rel.relname == "stock_level" || rel.relname == "item") {
+  // A hot SKU's bucket rows (stock_bucket) hold shares of its quantities
+  // beside its stock_level row: a change to either changes what it publishes.
+  if (rel.relname == "stock_level" || rel.relname == "stock_bucket" || rel.relname == "item") {
     if (auto sku = cache.text(rel.oid, t, "sku"))
       out.skus.push_back(*sku);
   } else if (rel.relname == "listing") {

@@ -1,6 +1,8 @@
 // Decoded pgoutput changes -> what they make dirty. Pure.
 //
 //   stocksync.stock_level (sku, ...)      -> every listing of that sku
+//   stocksync.stock_bucket (sku, ...)     -> every listing of that sku (a hot
+//                                            SKU's share of its stock_level row)
 //   stocksync.item (sku, ...)             -> every listing of that sku (status)
 //   stocksync.listing (channel, external_id, sku) -> that listing
 //   stocksync.channel (code, ...)         -> every listing of that channel (mode)

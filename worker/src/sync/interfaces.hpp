@@ -114,7 +114,13 @@ public:
   virtual std::vector<std::uint32_t> still_running(const std::vector<std::uint32_t> &xids) = 0;
   // SELECT stocksync.expire_holds(max_rows).
   virtual int expire_holds(int max_rows) = 0;
+  // SELECT stocksync.promote_hot_skus(min_waiters, buckets): the SKUs it
+  // switched to the bucket strategy. The default promotes nothing (test
+  // databases without contention); PgDatabase calls the function.
+  virtual std::vector<std::string> promote_hot_skus(int min_waiters, int buckets);
 };
+
+inline std::vector<std::string> Database::promote_hot_skus(int, int) { return {}; }
 
 inline std::vector<ListingRow> Database::load_keys(const std::vector<ListingKey> &keys) {
   std::map<std::string, std::vector<std::string>> by_channel;

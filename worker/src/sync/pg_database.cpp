@@ -316,4 +316,16 @@ int PgDatabase::expire_holds(int max_rows) {
   return std::atoi(PQgetvalue(r.get(), 0, 0));
 }
 
+std::vector<std::string> PgDatabase::promote_hot_skus(int min_waiters, int buckets) {
+  // One autocommit statement: the promotions commit with it. set_hot() takes
+  // each contended row's lock behind the sessions queued on it, so the call
+  // waits (and the core's thread with it) until that queue has drained.
+  auto r = run("SELECT stocksync.promote_hot_skus($1, $2)", {std::to_string(min_waiters), std::to_string(buckets)},
+               PGRES_TUPLES_OK);
+  std::vector<std::string> out;
+  for (int i = 0, n = PQntuples(r.get()); i < n; ++i)
+    out.emplace_back(PQgetvalue(r.get(), i, 0));
+  return out;
+}
+
 }  // namespace stocksync::worker

@@ -36,6 +36,7 @@ public:
   void write_states(const std::vector<StateWrite> &writes) override;
   std::vector<std::uint32_t> still_running(const std::vector<std::uint32_t> &xids) override;
   int expire_holds(int max_rows) override;
+  std::vector<std::string> promote_hot_skus(int min_waiters, int buckets) override;
 
 private:
   struct ResultDeleter {
