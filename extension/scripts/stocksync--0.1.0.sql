@@ -714,12 +714,18 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
  -- A simple SKU's stock versions rise with each of its changes; a bundle has
  -- no stock rows (0 here), its changes raise its item.version (the cascade).
  CROSS JOIN LATERAL (
-      SELECT COALESCE(pg_catalog.sum(sl.version), 0) AS stock_version,
-             COALESCE(pg_catalog.sum(GREATEST(sl.available, 0)), 0)::integer AS everywhere
-        FROM (SELECT pg_catalog.sum(r.version) AS version,
-                     pg_catalog.sum(r.on_hand - r.reserved - r.committed - r.damaged - r.quality_control
-                                    - r.safety_stock) AS available
-                FROM stocksync.stock_rows r WHERE r.sku = i.sku GROUP BY r.location) sl) s
+      SELECT COALESCE(pg_catalog.sum(sl.version + hb.version), 0) AS stock_version,
+             COALESCE(pg_catalog.sum(GREATEST(sl.on_hand - sl.reserved - sl.committed - sl.damaged
+                                               - sl.quality_control - sl.safety_stock + hb.available, 0)), 0)::integer
+                 AS everywhere
+        FROM stocksync.stock_level sl
+       -- A hot SKU's buckets at that location (nothing for any other SKU).
+       CROSS JOIN LATERAL (
+            SELECT COALESCE(pg_catalog.sum(b.version), 0) AS version,
+                   COALESCE(pg_catalog.sum(b.on_hand - b.reserved - b.committed - b.damaged - b.quality_control
+                                           - b.safety_stock), 0) AS available
+              FROM stocksync.stock_bucket b WHERE b.sku = sl.sku AND b.location = sl.location) hb
+       WHERE sl.sku = i.sku) s
  CROSS JOIN LATERAL (
       SELECT s.stock_version,
              CASE WHEN i.kind = 'simple'
@@ -1555,9 +1561,13 @@ COMMENT ON FUNCTION stocksync.set_hot IS 'Turns the bucket strategy for a hot SK
 -- on their row lock right now (pg_locks: the first waiter holds the tuple
 -- lock and waits for the locker's transaction, the others wait for the tuple
 -- lock). Each such simple SKU not yet hot is switched to the bucket strategy.
--- stocksync-worker calls it periodically (hot_sku_check_ms); any session may.
+-- stocksync-worker calls it periodically (hot_sku_check_interval_ms); any
+-- session may. Switching waits in the same queue as the buyers, so each SKU
+-- gets lock_timeout (250 ms) and is left for the next call when that is not
+-- enough: the caller (the worker's sync thread) is never held up for long.
 CREATE FUNCTION stocksync.promote_hot_skus(min_waiters integer DEFAULT 2, buckets integer DEFAULT 16)
-    RETURNS SETOF text LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    RETURNS SETOF text LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET lock_timeout = '250ms'
 AS $fn$
 DECLARE
     contended record;
@@ -1573,8 +1583,12 @@ BEGIN
          WHERE NOT EXISTS (SELECT 1 FROM stocksync.stock_bucket b WHERE b.sku = s.sku AND b.location = s.location)
          ORDER BY s.sku, s.location
     LOOP
-        PERFORM stocksync.set_hot(contended.sku, buckets, contended.location);
-        RETURN NEXT contended.sku;
+        BEGIN
+            PERFORM stocksync.set_hot(contended.sku, buckets, contended.location);
+            RETURN NEXT contended.sku;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;  -- still queued after lock_timeout: the next call tries again
+        END;
     END LOOP;
 END
 $fn$;

@@ -23,6 +23,7 @@
 #include <set>
 #include <random>
 #include <sstream>
+#include <utility>
 
 using namespace stocksync::worker;
 using namespace std::chrono_literals;
@@ -188,6 +189,17 @@ public:
   int expire_holds(int) override {
     ++expire_calls;
     return 0;
+  }
+  // promote_hot_skus(): the (min_waiters, buckets) of every call; the next
+  // call returns `hot` (and empties it) or throws when promote_fails.
+  std::vector<std::pair<int, int>> promote_calls;
+  std::vector<std::string> hot;
+  bool promote_fails = false;
+  std::vector<std::string> promote_hot_skus(int min_waiters, int buckets) override {
+    promote_calls.emplace_back(min_waiters, buckets);
+    if (promote_fails)
+      throw DbError("permission denied for function promote_hot_skus");
+    return std::exchange(hot, {});
   }
   int retry_dead(const std::string &ch) {
     int n = 0;
@@ -759,4 +771,52 @@ TEST(WorkerSyncSim, SameSeedReplaysExactly) {
   // Determinism: the same seed gives the same outcome twice.
   auto a = run_sim(4242), b = run_sim(4242);
   EXPECT_EQ(a.failures, b.failures);
+}
+
+// The core calls stocksync.promote_hot_skus() every hot_sku_check_interval
+// with the configured arguments, counts and logs each promoted SKU, counts a
+// failure as a database error and keeps checking; interval 0 never calls it.
+TEST(WorkerSyncSim, HotSkusArePromotedEveryCheckInterval) {
+  FakeScheduler s;
+  FakeDb db;
+  Metrics metrics;
+  SyncConfig cfg;
+  cfg.hot_sku_check_interval = 1s;
+  cfg.hot_sku_min_waiters = 3;
+  cfg.hot_sku_buckets = 8;
+  SyncCore core(s, db, cfg, {}, &metrics, 1);
+  core.start();
+  s.run_until(s.now() + 900ms);
+  EXPECT_TRUE(db.promote_calls.empty());
+  db.hot = {"HOT-1", "HOT-2"};
+  s.run_until(s.now() + 200ms);
+  ASSERT_EQ(db.promote_calls.size(), 1u);
+  EXPECT_EQ(db.promote_calls[0], std::make_pair(3, 8));
+  EXPECT_EQ(metrics.hot_skus_promoted, 2u);
+  EXPECT_EQ(metrics.db_errors, 0u);
+
+  db.promote_fails = true;
+  s.run_until(s.now() + 2s);
+  EXPECT_EQ(db.promote_calls.size(), 3u);
+  EXPECT_EQ(metrics.db_errors, 2u);
+  EXPECT_EQ(metrics.hot_skus_promoted, 2u);
+
+  db.promote_fails = false;
+  db.hot = {"HOT-3"};
+  s.run_until(s.now() + 1s);
+  EXPECT_EQ(db.promote_calls.size(), 4u);
+  EXPECT_EQ(metrics.hot_skus_promoted, 3u);
+
+  core.stop();
+  s.run_until(s.now() + 5s);
+  EXPECT_EQ(db.promote_calls.size(), 4u);
+
+  FakeDb off_db;
+  SyncConfig off = cfg;
+  off.hot_sku_check_interval = 0ms;
+  SyncCore off_core(s, off_db, off, {}, &metrics, 1);
+  off_core.start();
+  s.run_until(s.now() + 10s);
+  EXPECT_TRUE(off_db.promote_calls.empty());
+  off_core.stop();
 }

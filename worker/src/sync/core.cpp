@@ -1,6 +1,8 @@
 // The level-triggered sync core; see core.hpp for the state machine.
 #include "sync/core.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -72,6 +74,10 @@ void SyncCore::start() {
     sched_.call_at(sched_.now() + cfg_.expire_holds_interval, [this, g] {
       if (g == gen_) periodic_expire();
     });
+  if (cfg_.hot_sku_check_interval.count() > 0)
+    sched_.call_at(sched_.now() + cfg_.hot_sku_check_interval, [this, g] {
+      if (g == gen_) periodic_promote();
+    });
   sched_.call_at(sched_.now() + cfg_.pending_poll_interval, [this, g] {
     if (g == gen_) periodic_revived();
   });
@@ -119,6 +125,32 @@ void SyncCore::periodic_expire() {
   auto g = gen_;
   sched_.call_at(sched_.now() + delay, [this, g] {
     if (g == gen_) periodic_expire();
+  });
+}
+
+// Contended SKUs switch to stock buckets (stocksync.promote_hot_skus). Their
+// bucket rows are in the publication, so what follows reaches the core as
+// ordinary SKU marks; nothing else changes here.
+void SyncCore::periodic_promote() {
+  try {
+    for (const auto &sku : db_.promote_hot_skus(cfg_.hot_sku_min_waiters, cfg_.hot_sku_buckets)) {
+      spdlog::info("hot SKU {} promoted to {} stock buckets (undo: SELECT stocksync.set_hot(sku, 0))", sku,
+                   cfg_.hot_sku_buckets);
+      if (metrics_)
+        ++metrics_->hot_skus_promoted;
+    }
+    promote_failing_ = false;
+  } catch (const DbError &e) {
+    if (metrics_)
+      ++metrics_->db_errors;
+    // Once per run of failures (a missing grant would fail every check).
+    if (!promote_failing_)
+      spdlog::warn("stocksync.promote_hot_skus() failed: {}", e.what());
+    promote_failing_ = true;
+  }
+  auto g = gen_;
+  sched_.call_at(sched_.now() + cfg_.hot_sku_check_interval, [this, g] {
+    if (g == gen_) periodic_promote();
   });
 }
 

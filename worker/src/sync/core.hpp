@@ -171,6 +171,7 @@ private:
   void add_dirty(ChannelState &cs, const std::string &ext, std::optional<WallTime> t);
   void periodic_full_diff();
   void periodic_expire();
+  void periodic_promote();
   void periodic_revived();
   SteadyTime to_steady(WallTime t) const;
   void update_gauges();
@@ -190,6 +191,7 @@ private:
   bool full_diff_ = false;
   bool process_scheduled_ = false;
   bool stopped_ = false;
+  bool promote_failing_ = false;  // the last promote_hot_skus() call failed (logged once)
   std::uint64_t gen_ = 1;  // bumped by stop(): late callbacks are dropped
   SteadyTime db_retry_at_{};
   int db_failures_ = 0;
