@@ -445,9 +445,52 @@ KeyArrays(const Batch *b, Datum *skus, Datum *locations)
 	}
 }
 
-// Locks every stock row the new orders take units of, in byte order, and
-// reads each key's budget: a plain SKU's available under its row lock, a hot
-// SKU's claim (hot.hpp).
+// Locks the plain keys [from, to) in one statement, in byte order, and reads
+// their budgets; a row missing yet is created by LockStockRow.
+void
+LockPlainRun(Batch *b, const bool *is_hot, int from, int to)
+{
+	int n = 0;
+	Datum *skus = static_cast<Datum *>(palloc(sizeof(Datum) * Max(to - from, 1)));
+	Datum *locations = static_cast<Datum *>(palloc(sizeof(Datum) * Max(to - from, 1)));
+	int *index = static_cast<int *>(palloc(sizeof(int) * Max(to - from, 1)));
+	for (int i = from; i < to; i++)
+		if (!is_hot[i])
+		{
+			skus[n] = b->keys[i].sku;
+			locations[n] = b->keys[i].location;
+			index[n++] = i;
+		}
+	if (n == 0)
+		return;
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID};
+	Datum args[] = {TextArrayOf(skus, n), TextArrayOf(locations, n)};
+	uint64 locked = RunPlan(KeptPlan(&plan,
+									   "SELECT k.i::integer, s.on_hand - s.reserved - s.committed - s.damaged "
+									   "       - s.quality_control - s.safety_stock "
+									   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) "
+									   "     WITH ORDINALITY AS k (sku, location, i) "
+									   "JOIN stocksync.stock_level s ON s.sku = k.sku AND s.location = k.location "
+									   "ORDER BY k.i FOR UPDATE OF s",
+									   2, types),
+							args, nullptr);
+	bool *have = static_cast<bool *>(palloc0(sizeof(bool) * n));
+	for (uint64 r = 0; r < locked; r++)
+	{
+		int k = ColumnInt32(r, 1) - 1;
+		have[k] = true;
+		b->keys[index[k]].budget = ColumnInt32(r, 2);
+	}
+	for (int k = 0; k < n; k++)
+		if (!have[k])	// first use: creates the row
+			b->keys[index[k]].budget = LockStockRow(b->keys[index[k]].sku, b->keys[index[k]].location).Available();
+}
+
+// Locks every stock row the new orders take units of, in byte order (the
+// order of every stocksync function, so no deadlock), and reads each key's
+// budget: a plain SKU's available under its row lock, a hot SKU's claim
+// (hot.hpp). Runs of plain keys between hot ones are locked in one statement.
 void
 LockStock(Batch *b)
 {
@@ -458,7 +501,6 @@ LockStock(Batch *b)
 	KeyArrays(b, skus, locations);
 	static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID};
 	Datum args[] = {TextArrayOf(skus, b->nkeys), TextArrayOf(locations, b->nkeys)};
-
 	static SPIPlanPtr hot_plan = nullptr;
 	uint64 hot = RunPlan(KeptPlan(&hot_plan,
 									"SELECT k.i::integer FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) "
@@ -471,35 +513,19 @@ LockStock(Batch *b)
 	for (uint64 r = 0; r < hot; r++)
 		is_hot[ColumnInt32(r, 1) - 1] = true;
 
-	static SPIPlanPtr lock_plan = nullptr;
-	uint64 locked = RunPlan(KeptPlan(&lock_plan,
-									   "SELECT k.i::integer, s.on_hand - s.reserved - s.committed - s.damaged "
-									   "       - s.quality_control - s.safety_stock "
-									   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) "
-									   "     WITH ORDINALITY AS k (sku, location, i) "
-									   "JOIN stocksync.stock_level s ON s.sku = k.sku AND s.location = k.location "
-									   "WHERE NOT EXISTS (SELECT 1 FROM stocksync.stock_bucket x "
-									   "                  WHERE x.sku = k.sku AND x.location = k.location) "
-									   "ORDER BY k.i FOR UPDATE OF s",
-									   2, types),
-							args, nullptr);
-	bool *have = static_cast<bool *>(palloc0(sizeof(bool) * b->nkeys));
-	for (uint64 r = 0; r < locked; r++)
-	{
-		int i = ColumnInt32(r, 1) - 1;
-		have[i] = true;
-		b->keys[i].budget = ColumnInt32(r, 2);
-	}
+	int run_start = 0;
 	for (int i = 0; i < b->nkeys; i++)
 	{
+		if (!is_hot[i])
+			continue;
+		LockPlainRun(b, is_hot, run_start, i);
+		run_start = i + 1;
 		StockKey &key = b->keys[i];
-		if (is_hot[i])
-			key.claim = ClaimHotBudget(key.sku, key.location, key.demand);
-		if (key.claim.hot)
-			key.budget = key.claim.budget;
-		else if (!have[i])
-			key.budget = LockStockRow(key.sku, key.location).Available();	// first use: creates the row
+		key.claim = ClaimHotBudget(key.sku, key.location, key.demand);
+		key.budget = key.claim.hot ? key.claim.budget
+								   : LockStockRow(key.sku, key.location).Available();	// turned off meanwhile
 	}
+	LockPlainRun(b, is_hot, run_start, b->nkeys);
 }
 
 // Decides the new orders in their given order: all lines within the budgets,

@@ -167,8 +167,8 @@ FindBucket(Relation buckets, Oid pkey, Datum sku, Datum location, int16 bucket, 
 	return found;
 }
 
-// Locks the bucket at `tid` if no other session holds it and, in its latest
-// version, its budget still covers qty.
+// Locks the bucket at `tid` if no other session holds it and checks that, in
+// its latest version, its budget still covers qty.
 bool
 TryLockBucket(Relation buckets, ItemPointer tid, Datum sku, Datum location, int32 qty, Snapshot snapshot,
 			  TupleTableSlot *slot)
@@ -204,6 +204,9 @@ LockBucketWithBudget(Relation buckets, Oid pkey, Datum sku, Datum location, int3
 	Datum key[] = {sku, location};
 	ScanByKey(buckets, pkey, key, 2, snapshot, slot, CollectBucket, c);
 	qsort(c->rows, c->count, sizeof(c->rows[0]), CompareCandidates);
+	// Every bucket with budget busy, or none funded: the general path
+	// refills one from the central row, or queues on a funded one while
+	// another session refills (hot.cpp).
 	for (int i = 0; i < c->count; i++)
 		if (TryLockBucket(buckets, &c->rows[i].tid, sku, location, qty, snapshot, slot))
 		{

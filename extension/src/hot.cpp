@@ -48,19 +48,62 @@ TakeFromBucket(Datum sku, Datum location, int32 qty)
 				   args, nullptr) == 1;
 }
 
-// Locks the central row; returns its own available.
-int32
-LockCentral(Datum sku, Datum location)
+// Locks the central row and reads its own available; with `skip`, only if
+// no other session holds it (false then).
+bool
+LockCentral(Datum sku, Datum location, bool skip, int32 *available)
 {
-	static SPIPlanPtr plan = nullptr;
+	static SPIPlanPtr wait_plan = nullptr;
+	static SPIPlanPtr skip_plan = nullptr;
 	Datum args[] = {sku, location};
-	if (RunPlan(KeptPlan(&plan,
-						   "SELECT on_hand - reserved - committed - damaged - quality_control - safety_stock "
-						   "FROM stocksync.stock_level WHERE sku = $1 AND location = $2 FOR UPDATE",
-						   2, kTwoTexts),
-				args, nullptr) != 1)
+	uint64 rows = skip ? RunPlan(KeptPlan(&skip_plan,
+										 "SELECT on_hand - reserved - committed - damaged - quality_control - "
+										 "safety_stock FROM stocksync.stock_level WHERE sku = $1 AND location = $2 "
+										 "FOR UPDATE SKIP LOCKED",
+										 2, kTwoTexts),
+							   args, nullptr)
+					   : RunPlan(KeptPlan(&wait_plan,
+										 "SELECT on_hand - reserved - committed - damaged - quality_control - "
+										 "safety_stock FROM stocksync.stock_level WHERE sku = $1 AND location = $2 "
+										 "FOR UPDATE",
+										 2, kTwoTexts),
+								args, nullptr);
+	if (rows != 1)
+	{
+		if (skip)
+			return false;
 		elog(ERROR, "stocksync: projection row of hot sku \"%s\" missing", TextDatumGetCString(sku));
-	return ColumnInt32(0, 1);
+	}
+	*available = ColumnInt32(0, 1);
+	return true;
+}
+
+// Locks a bucket whose budget covers demand: skipping busy ones, or with
+// `wait` queueing on this backend's first choice among them. False when no
+// bucket has the budget (or, skipping, none of those is free).
+bool
+LockFundedBucket(Datum sku, Datum location, int32 demand, bool wait, HotClaim *claim)
+{
+	static SPIPlanPtr skip_plan = nullptr;
+	static SPIPlanPtr wait_plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT4OID};
+	Datum args[] = {sku, location, Int32GetDatum(demand), BackendSeed()};
+	uint64 rows = wait ? RunPlan(KeptPlan(&wait_plan,
+										 "SELECT b.bucket, " BUDGET " FROM stocksync.stock_bucket b "
+										 "WHERE b.sku = $1 AND b.location = $2 AND " BUDGET " >= $3 "
+										 "ORDER BY pg_catalog.hashint4(b.bucket + $4) LIMIT 1 FOR UPDATE",
+										 4, types),
+							   args, nullptr)
+					   : RunPlan(KeptPlan(&skip_plan,
+										 "SELECT b.bucket, " BUDGET " FROM stocksync.stock_bucket b "
+										 "WHERE b.sku = $1 AND b.location = $2 AND " BUDGET " >= $3 "
+										 "ORDER BY pg_catalog.hashint4(b.bucket + $4) LIMIT 1 FOR UPDATE SKIP LOCKED",
+										 4, types),
+								args, nullptr);
+	if (rows != 1)
+		return false;
+	*claim = HotClaim{true, DatumGetInt16(ColumnDatum(0, 1)), ColumnInt32(0, 2)};
+	return true;
 }
 
 // The number of buckets and what the central row lent them. Stable while the
@@ -138,7 +181,17 @@ AvailableDelta(const Deltas &d)
 HotClaim
 ClaimAfterCentral(Datum sku, Datum location, int32 demand)
 {
-	int32 central = LockCentral(sku, location);
+	int32 central;
+	if (!LockCentral(sku, location, true, &central))
+	{
+		// Another session is refilling or rebalancing (it holds the central
+		// row until it commits): rather queue on a bucket that has the
+		// budget, if one has.
+		HotClaim claim;
+		if (LockFundedBucket(sku, location, demand, true, &claim))
+			return claim;
+		LockCentral(sku, location, false, &central);
+	}
 	int32 buckets, lent;
 	ReadLent(sku, location, &buckets, &lent);
 	int32 free = central - lent;
@@ -161,16 +214,9 @@ ClaimAfterCentral(Datum sku, Datum location, int32 demand)
 HotClaim
 ClaimHotBudget(Datum sku, Datum location, int32 demand)
 {
-	static SPIPlanPtr plan = nullptr;
-	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT4OID};
-	Datum args[] = {sku, location, Int32GetDatum(demand), BackendSeed()};
-	if (RunPlan(KeptPlan(&plan,
-						   "SELECT b.bucket, " BUDGET " FROM stocksync.stock_bucket b "
-						   "WHERE b.sku = $1 AND b.location = $2 AND " BUDGET " >= $3 "
-						   "ORDER BY pg_catalog.hashint4(b.bucket + $4) LIMIT 1 FOR UPDATE SKIP LOCKED",
-						   4, types),
-				args, nullptr) == 1)
-		return HotClaim{true, DatumGetInt16(ColumnDatum(0, 1)), ColumnInt32(0, 2)};
+	HotClaim claim;
+	if (LockFundedBucket(sku, location, demand, false, &claim))
+		return claim;
 	return ClaimAfterCentral(sku, location, demand);
 }
 

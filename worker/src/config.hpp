@@ -22,7 +22,7 @@ struct SyncConfig {
   // queued on its lock are split into that many bucket rows.
   std::chrono::milliseconds hot_sku_check_interval{1000};
   int hot_sku_min_waiters = 2;
-  int hot_sku_buckets = 16;
+  int hot_sku_buckets = 64;
   std::chrono::milliseconds pending_poll_interval{2000};  // notices retry_dead() revivals
   int max_attempts = 8;                                   // then dead
   std::chrono::milliseconds retry_base{500};              // backoff: base * 2^(attempt-1), jittered

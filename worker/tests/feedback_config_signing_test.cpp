@@ -134,7 +134,7 @@ TEST(WorkerConfig, HotSkuKeys) {
   ASSERT_TRUE(d) << err;
   EXPECT_EQ(d->sync.hot_sku_check_interval, 1000ms);
   EXPECT_EQ(d->sync.hot_sku_min_waiters, 2);
-  EXPECT_EQ(d->sync.hot_sku_buckets, 16);
+  EXPECT_EQ(d->sync.hot_sku_buckets, 64);
 
   auto c = parse_config("[database]\nconninfo='x'\n[sync]\nhot_sku_check_interval_ms=250\nhot_sku_min_waiters=5\n"
                         "hot_sku_buckets=256\n" + channel,
