@@ -74,6 +74,35 @@ SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before 
 TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;
 UPDATE stocksync.bom SET qty = 4 WHERE bundle_sku = 'KIT' AND component_sku = 'A';
 SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
+-- Adding a component to a bundle, and removing it, raise it (and GIFT) too.
+TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;
+INSERT INTO stocksync.bom VALUES ('KIT', 'C', 1);
+SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
+TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;
+DELETE FROM stocksync.bom WHERE bundle_sku = 'KIT' AND component_sku = 'C';
+SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
+
+-- A bundle on a channel: its available per location (a bundle is assembled
+-- from one location's units), the channel's locations, buffer and pool, and
+-- its velocity (the fastest-consumed component, in bundles).
+INSERT INTO stocksync.location (code) VALUES ('east');
+SELECT stocksync.receive('A', 8, 'east'), stocksync.receive('B', 1, 'east');
+-- default: min(floor(A / 4), floor(B / 1)), east: min(floor(8 / 4), floor(1 / 1)) = 1
+SELECT sku, location, available FROM stocksync.stock WHERE sku IN ('A', 'B') ORDER BY 1, 2;
+SELECT stocksync.channel_available('shop', 'KIT') AS kit_everywhere;
+INSERT INTO stocksync.channel (code, kind) VALUES ('east_shop', 'woocommerce');
+INSERT INTO stocksync.channel_location VALUES ('east_shop', 'east');
+SELECT stocksync.channel_available('east_shop', 'KIT') AS kit_in_east;
+-- A buffer and a soft cap apply to the bundle's own quantity.
+INSERT INTO stocksync.channel_rule (channel, buffer_min, pool_percent) VALUES ('shop', 1, 50);
+SELECT sku, available, buffer, pool_cap, published FROM stocksync.channel_sku_target
+ WHERE channel = 'shop' AND sku = 'KIT';
+-- Reserved in the last hour: 9 units of A (4 per KIT: 2.25 KITs) and 5 of B
+-- (1 per KIT: 5 KITs); the fastest-consumed component gives 5 KITs an hour.
+SELECT round((stocksync.sales_velocity('KIT', '1 hour') * 3600)::numeric, 2) AS kits_per_hour,
+       round((stocksync.sales_velocity('A', '1 hour') * 3600)::numeric, 2) AS a_per_hour;
+DELETE FROM stocksync.channel_rule;
+
 -- A paused component raises its bundles, which then show 0.
 INSERT INTO stocksync.listing VALUES ('shop', 'kit-1', 'KIT'), ('shop', 'gift-1', 'GIFT');
 TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;

@@ -19,13 +19,21 @@ SELECT stocksync.published_quantity('amzn', 'A') AS hard_pool;
 UPDATE stocksync.channel_rule SET pool_mode = 'soft' WHERE channel = 'amzn';
 SELECT stocksync.published_quantity('amzn', 'A') AS soft_cap;
 
--- Hard pools partition the stock: own shop 80 %, Amazon 15 %, 5 % held back.
+-- Hard pools partition the stock: own shop 80 %, Amazon 15 %; a channel
+-- without a hard pool (eBay) may show only the 5 % left, or less under a
+-- soft cap of its own; with a hard pool of 5 % it is the same, and a
+-- partition over 100 % is refused.
 INSERT INTO stocksync.channel_rule (channel, pool_percent, pool_mode) VALUES ('shop', 80, 'hard');
 UPDATE stocksync.channel_rule SET pool_percent = 15, pool_mode = 'hard', buffer_min = 0 WHERE channel = 'amzn';
-SELECT channel, pool_cap, published FROM stocksync.channel_sku_target WHERE sku = 'A' ORDER BY channel;
+SELECT channel, pool_cap, published, limited_by FROM stocksync.channel_sku_target WHERE sku = 'A' ORDER BY channel;
+INSERT INTO stocksync.channel_rule (channel, pool_percent, pool_mode) VALUES ('ebay', 3, 'soft');
+SELECT channel, pool_cap, published FROM stocksync.channel_sku_target WHERE sku = 'A' AND channel = 'ebay';
 \set VERBOSITY terse
-INSERT INTO stocksync.channel_rule (channel, pool_percent, pool_mode) VALUES ('ebay', 10, 'hard');
+UPDATE stocksync.channel_rule SET pool_percent = 10, pool_mode = 'hard' WHERE channel = 'ebay';
 \set VERBOSITY default
+-- Without hard pools there is no partition: soft caps only limit.
+UPDATE stocksync.channel_rule SET pool_mode = 'soft';
+SELECT channel, pool_cap, published FROM stocksync.channel_sku_target WHERE sku = 'A' ORDER BY channel;
 DELETE FROM stocksync.channel_rule;
 
 -- Percent buffer with a minimum: buffer = max(5, ceil(100 * 12.5 / 100)) = 13,
@@ -33,6 +41,9 @@ DELETE FROM stocksync.channel_rule;
 INSERT INTO stocksync.channel_rule (channel, buffer_percent, buffer_min) VALUES ('ebay', 12.5, 5);
 SELECT buffer, published FROM stocksync.channel_sku_target WHERE channel = 'ebay' AND sku = 'A';
 INSERT INTO stocksync.channel_sku_rule (channel, sku, buffer_min) VALUES ('ebay', 'A', 20);
+SELECT buffer, published FROM stocksync.channel_sku_target WHERE channel = 'ebay' AND sku = 'A';
+-- A percent override keeps the channel's minimum: max(5, ceil(100 * 30 / 100)) = 30.
+UPDATE stocksync.channel_sku_rule SET buffer_min = NULL, buffer_percent = 30 WHERE channel = 'ebay' AND sku = 'A';
 SELECT buffer, published FROM stocksync.channel_sku_target WHERE channel = 'ebay' AND sku = 'A';
 -- Never below zero: a buffer larger than what is available publishes 0.
 UPDATE stocksync.channel_sku_rule SET buffer_min = 500 WHERE channel = 'ebay' AND sku = 'A';
@@ -84,6 +95,10 @@ UPDATE stocksync.item SET status = 'active' WHERE sku = 'B';
 UPDATE stocksync.item SET status = 'paused' WHERE sku = 'B';
 UPDATE stocksync.item SET kind = 'bundle' WHERE sku = 'A';
 \set VERBOSITY default
+-- A paused SKU may be discontinued (for good).
+UPDATE stocksync.item SET status = 'paused' WHERE sku = 'V';
+UPDATE stocksync.item SET status = 'discontinued' WHERE sku = 'V';
+SELECT sku, status FROM stocksync.item WHERE sku = 'V';
 
 -- Versions: every input the worker cannot decode itself raises a version it
 -- does (channel.version, item.version), so inputs_version rises.

@@ -509,6 +509,13 @@ BEGIN
             OR NEW.velocity_window IS NULL OR NEW.protection_window IS NOT NULL) THEN
         RETURN NULL;  -- nothing any quantity depends on moved
     END IF;
+    -- A hard pool's share decides what every channel without a pool of its
+    -- own may show (the rest of the partition): all of them are affected.
+    IF (TG_OP <> 'DELETE' AND NEW.pool_mode = 'hard' AND NEW.pool_percent IS NOT NULL)
+       OR (TG_OP <> 'INSERT' AND OLD.pool_mode = 'hard' AND OLD.pool_percent IS NOT NULL) THEN
+        UPDATE stocksync.channel SET version = version + 1;
+        RETURN NULL;
+    END IF;
     PERFORM stocksync.raise_channel_versions(CASE WHEN TG_OP <> 'DELETE' THEN NEW.channel END,
                                              CASE WHEN TG_OP <> 'INSERT' THEN OLD.channel END);
     RETURN NULL;
@@ -685,6 +692,9 @@ COMMENT ON FUNCTION stocksync.sales_velocity IS 'Units of sku reserved per secon
 --   buffer    = max(buffer_min, ceil(available * buffer_percent / 100),
 --                   ceil(velocity * protection window))
 --   pool_cap  = floor(available * pool_percent / 100)   (NULL: no pool)
+--   once any channel has a hard pool, the stock is a partition: a channel
+--   without a hard pool of its own has a hard pool of what the hard pools
+--   leave (100 - their sum), or its soft cap if that is smaller
 --   hard pool: published = max(0, min(available, pool_cap) - buffer)
 --   soft cap:  published = max(0, min(available - buffer, pool_cap))
 -- and 0 for a paused channel, a paused or discontinued SKU or component.
@@ -705,12 +715,19 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
  CROSS JOIN stocksync.item i
   LEFT JOIN stocksync.channel_rule cr ON cr.channel = c.code
   LEFT JOIN stocksync.channel_sku_rule sr ON sr.channel = c.code AND sr.sku = i.sku
+ -- The hard pools' total share (NULL: none), evaluated once per query.
+ CROSS JOIN (SELECT pg_catalog.sum(h.pool_percent) AS total FROM stocksync.channel_rule h
+              WHERE h.pool_mode = 'hard' AND h.pool_percent IS NOT NULL) hp
  CROSS JOIN LATERAL (
-      SELECT COALESCE(cr.pool_mode, 'soft') AS pool_mode, COALESCE(cr.listing_split, 'shared') AS listing_split,
+      SELECT CASE WHEN cr.pool_percent IS NULL AND hp.total IS NOT NULL THEN 'hard'
+                  ELSE COALESCE(cr.pool_mode, 'soft') END AS pool_mode,
+             COALESCE(cr.listing_split, 'shared') AS listing_split,
              COALESCE(sr.buffer_percent, cr.buffer_percent, 0) AS buffer_percent,
              COALESCE(sr.buffer_min, cr.buffer_min, 0) AS buffer_min,
              cr.velocity_window, COALESCE(cr.protection_window, 2 * cr.push_lag_p99) AS protection_window,
-             cr.pool_percent) r
+             CASE WHEN cr.pool_mode = 'hard' AND cr.pool_percent IS NOT NULL THEN cr.pool_percent
+                  WHEN hp.total IS NOT NULL THEN LEAST(COALESCE(cr.pool_percent, 100), 100 - hp.total)
+                  ELSE cr.pool_percent END AS pool_percent) r
  -- A simple SKU's stock versions rise with each of its changes; a bundle has
  -- no stock rows (0 here), its changes raise its item.version (the cascade).
  CROSS JOIN LATERAL (
