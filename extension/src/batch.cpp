@@ -32,6 +32,10 @@ PG_FUNCTION_INFO_V1(stocksync_reserve_batch);
 
 namespace {
 
+// Each order holds a lock until the batch commits (LockOrderKey), from the
+// shared lock table: a bound keeps one call from exhausting it.
+constexpr int kMaxOrders = 1000;
+
 enum class Status
 {
 	kPending,
@@ -240,6 +244,11 @@ FindRepeats(Batch *b)
 		if (CompareText(sorted[i]->channel, sorted[i - 1]->channel) == 0 &&
 			CompareText(sorted[i]->order_ref, sorted[i - 1]->order_ref) == 0)
 			sorted[i]->first = sorted[i - 1]->first != nullptr ? sorted[i - 1]->first : sorted[i - 1];
+	// Every key's lock (order.hpp), in key order so that two batches never
+	// wait on each other in a circle, before any stock row is touched.
+	for (int i = 0; i < n; i++)
+		if (sorted[i]->first == nullptr)
+			LockOrderKey(sorted[i]->channel, sorted[i]->order_ref);
 }
 
 bool
@@ -368,7 +377,7 @@ ResolveReplays(Batch *b)
 		Order &o = b->orders[i];
 		if (!IsCandidate(o))
 			continue;
-		Reservation existing = LockReservation(o.channel, o.order_ref);
+		Reservation existing = ReadReservation(o.channel, o.order_ref);
 		bool same = existing.count == o.count;
 		for (int j = 0; same && j < o.count; j++)
 			same = CompareText(existing.lines[j].sku, o.lines[j].sku) == 0 &&
@@ -505,8 +514,8 @@ LockStock(Batch *b)
 	uint64 hot = RunPlan(KeptPlan(&hot_plan,
 									"SELECT k.i::integer FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) "
 									"WITH ORDINALITY AS k (sku, location, i) "
-									"WHERE EXISTS (SELECT 1 FROM stocksync.stock_bucket x "
-									"              WHERE x.sku = k.sku AND x.location = k.location)",
+									"JOIN stocksync.stock_level s ON s.sku = k.sku AND s.location = k.location "
+									"WHERE s.buckets > 0",
 									2, types),
 						 args, nullptr);
 	bool *is_hot = static_cast<bool *>(palloc0(sizeof(bool) * b->nkeys));
@@ -777,6 +786,10 @@ stocksync_reserve_batch(PG_FUNCTION_ARGS)
 	if (!JB_ROOT_IS_ARRAY(json) || JB_ROOT_IS_SCALAR(json))
 		ereport(ERROR, (errcode(kInvalidArgument), errmsg("orders must be a JSON array"),
 						errhint("Pass [{\"channel\": \"shop\", \"order_ref\": \"1001\", \"sku\": \"A-1\", \"qty\": 1}, ...].")));
+	if (JB_ROOT_COUNT(json) > kMaxOrders)
+		ereport(ERROR, (errcode(kInvalidArgument),
+						errmsg("a batch holds at most %d orders, got %d", kMaxOrders, JB_ROOT_COUNT(json)),
+						errhint("Split the orders into several calls; each takes a lock per order until it commits.")));
 	Batch b = {};
 	b.ttl = CheckedTtl(fcinfo, 1);
 	OnShortage on_shortage = ParseOnShortage(fcinfo, 2);

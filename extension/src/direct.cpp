@@ -26,8 +26,8 @@ DirectCatalog catalog;
 bool catalog_valid = false;
 
 // Column lists the fast path was written for, in table order.
-const char *const kStockLevelColumns[] = {"sku",		  "location",		"on_hand", "reserved", "committed", "damaged",
-										  "quality_control", "safety_stock", "incoming", "version"};
+const char *const kStockLevelColumns[] = {"sku",		  "location",	  "on_hand",  "reserved", "committed", "damaged",
+										  "quality_control", "safety_stock", "incoming", "version",	"buckets"};
 const char *const kReservationColumns[] = {"id",		 "channel",   "order_ref", "state",		"skus",
 										   "locations",	 "quantities", "shortages", "fulfilled",	"returned",
 										   "created_at", "expires_at", "updated_at"};
@@ -249,6 +249,17 @@ InsertRow(Relation rel, const Datum *values, const bool *nulls)
 	HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), const_cast<Datum *>(values), const_cast<bool *>(nulls));
 	simple_heap_insert(rel, tuple);
 	InsertIndexEntries(rel, tuple);
+}
+
+TM_Result
+TryUpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple, bool wait, TM_FailureData *failure)
+{
+	LockTupleMode mode;
+	TM_Result result = heap_update(rel, tid, new_tuple, GetCurrentCommandId(true), InvalidSnapshot, wait, failure,
+								   &mode);
+	if (result == TM_Ok && !HeapTupleIsHeapOnly(new_tuple))
+		InsertIndexEntries(rel, new_tuple);
+	return result;
 }
 
 void

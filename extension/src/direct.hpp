@@ -13,6 +13,10 @@
 
 #include "pg.hpp"
 
+extern "C" {
+#include "access/tableam.h"
+}
+
 namespace stocksync {
 
 // The relations and identity sequences the fast path writes, looked up once
@@ -62,6 +66,11 @@ void ScanByKey(Relation rel, Oid index, const Datum *keys, int nkeys, Snapshot s
 
 // Inserts a row and its index entries (unique checks included).
 void InsertRow(Relation rel, const Datum *values, const bool *nulls);
+
+// Replaces the row at `tid` if it is the latest version and, unless `wait`,
+// no other transaction holds it (TM_BeingModified then); maintains the
+// indexes when the update is not HOT. Any other result changes nothing.
+TM_Result TryUpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple, bool wait, TM_FailureData *failure);
 
 // Replaces the row at `tid`, which the caller has locked, and maintains the
 // indexes when the update is not HOT.

@@ -2,6 +2,7 @@
 // queueing on the one projection row (hot.hpp, docs/hot-skus.md).
 #include "pg.hpp"
 
+#include "bucket_claim.hpp"
 #include "errors.hpp"
 #include "hot.hpp"
 #include "spi.hpp"
@@ -33,21 +34,6 @@ BackendSeed()
 	return Int32GetDatum(MyProcPid);
 }
 
-// Holds qty from a bucket whose budget covers it; false when none is free.
-bool
-TakeFromBucket(Datum sku, Datum location, int32 qty)
-{
-	static SPIPlanPtr plan = nullptr;
-	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT4OID};
-	Datum args[] = {sku, location, Int32GetDatum(qty), BackendSeed()};
-	return RunPlan(KeptPlan(&plan,
-							  PICK_FREE_BUCKET("AND " BUDGET " >= $3", "$4")
-							  "UPDATE stocksync.stock_bucket u SET reserved = u.reserved + $3, version = u.version + 1"
-							  AT_PICK,
-							  4, types),
-				   args, nullptr) == 1;
-}
-
 // Locks the central row and reads its own available; with `skip`, only if
 // no other session holds it (false then).
 bool
@@ -75,34 +61,6 @@ LockCentral(Datum sku, Datum location, bool skip, int32 *available)
 		elog(ERROR, "stocksync: projection row of hot sku \"%s\" missing", TextDatumGetCString(sku));
 	}
 	*available = ColumnInt32(0, 1);
-	return true;
-}
-
-// Locks a bucket whose budget covers demand: skipping busy ones, or with
-// `wait` queueing on this backend's first choice among them. False when no
-// bucket has the budget (or, skipping, none of those is free).
-bool
-LockFundedBucket(Datum sku, Datum location, int32 demand, bool wait, HotClaim *claim)
-{
-	static SPIPlanPtr skip_plan = nullptr;
-	static SPIPlanPtr wait_plan = nullptr;
-	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT4OID};
-	Datum args[] = {sku, location, Int32GetDatum(demand), BackendSeed()};
-	uint64 rows = wait ? RunPlan(KeptPlan(&wait_plan,
-										 "SELECT b.bucket, " BUDGET " FROM stocksync.stock_bucket b "
-										 "WHERE b.sku = $1 AND b.location = $2 AND " BUDGET " >= $3 "
-										 "ORDER BY pg_catalog.hashint4(b.bucket + $4) LIMIT 1 FOR UPDATE",
-										 4, types),
-							   args, nullptr)
-					   : RunPlan(KeptPlan(&skip_plan,
-										 "SELECT b.bucket, " BUDGET " FROM stocksync.stock_bucket b "
-										 "WHERE b.sku = $1 AND b.location = $2 AND " BUDGET " >= $3 "
-										 "ORDER BY pg_catalog.hashint4(b.bucket + $4) LIMIT 1 FOR UPDATE SKIP LOCKED",
-										 4, types),
-								args, nullptr);
-	if (rows != 1)
-		return false;
-	*claim = HotClaim{true, DatumGetInt16(ColumnDatum(0, 1)), ColumnInt32(0, 2)};
 	return true;
 }
 
@@ -188,7 +146,7 @@ ClaimAfterCentral(Datum sku, Datum location, int32 demand)
 		// row until it commits): rather queue on a bucket that has the
 		// budget, if one has.
 		HotClaim claim;
-		if (LockFundedBucket(sku, location, demand, true, &claim))
+		if (ClaimBucket(sku, location, demand, 0, true, &claim))
 			return claim;
 		LockCentral(sku, location, false, &central);
 	}
@@ -215,7 +173,7 @@ HotClaim
 ClaimHotBudget(Datum sku, Datum location, int32 demand)
 {
 	HotClaim claim;
-	if (LockFundedBucket(sku, location, demand, false, &claim))
+	if (ClaimBucket(sku, location, demand, 0, false, &claim))
 		return claim;
 	return ClaimAfterCentral(sku, location, demand);
 }
@@ -244,7 +202,8 @@ HotHold
 HoldHot(Datum sku, Datum location, int32 qty, bool record, int32 *shortage)
 {
 	*shortage = 0;
-	if (TakeFromBucket(sku, location, qty))
+	HotClaim taken;
+	if (ClaimBucket(sku, location, qty, qty, false, &taken))
 		return HotHold::kHeld;
 	if (!IsHotSku(sku, location))
 		return HotHold::kNotHot;
@@ -267,7 +226,8 @@ IsHotSku(Datum sku, Datum location)
 {
 	static SPIPlanPtr plan = nullptr;
 	Datum args[] = {sku, location};
-	return RunPlan(KeptPlan(&plan, "SELECT 1 FROM stocksync.stock_bucket WHERE sku = $1 AND location = $2 LIMIT 1",
+	return RunPlan(KeptPlan(&plan,
+							  "SELECT 1 FROM stocksync.stock_level WHERE sku = $1 AND location = $2 AND buckets > 0",
 							  2, kTwoTexts),
 				   args, nullptr) == 1;
 }

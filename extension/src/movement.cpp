@@ -148,9 +148,7 @@ LockStockRow(Datum sku, Datum location)
 	static SPIPlanPtr plan = nullptr;
 	StockRow row = FetchStockRow(KeptPlan(&plan,
 										  "SELECT s.on_hand, s.reserved, s.committed, s.damaged, s.quality_control, "
-										  "s.safety_stock, s.incoming, s.version, "
-										  "EXISTS (SELECT 1 FROM stocksync.stock_bucket b "
-										  "        WHERE b.sku = $1 AND b.location = $2) "
+										  "s.safety_stock, s.incoming, s.version, s.buckets > 0 "
 										  "FROM stocksync.stock_level s "
 										  "WHERE s.sku = $1 AND s.location = $2 FOR UPDATE OF s",
 										  2, kTwoTexts),
@@ -193,9 +191,9 @@ UpdateProjection(Datum sku, Datum location, const Deltas &d)
 						   "committed = committed + $5, damaged = damaged + $6, "
 						   "quality_control = quality_control + $7, safety_stock = safety_stock + $8, "
 						   "incoming = incoming + $9, version = version + 1 "
-						   "WHERE sku = $1 AND location = $2 RETURNING version + COALESCE(("
+						   "WHERE sku = $1 AND location = $2 RETURNING version + CASE WHEN buckets > 0 THEN ("
 						   "  SELECT pg_catalog.sum(b.version) FROM stocksync.stock_bucket b "
-						   "   WHERE b.sku = $1 AND b.location = $2), 0)::bigint",
+						   "   WHERE b.sku = $1 AND b.location = $2) ELSE 0 END::bigint",
 						   9, types),
 				args, nullptr) != 1)
 		elog(ERROR, "stocksync: projection row for \"%s\" missing", TextDatumGetCString(sku));

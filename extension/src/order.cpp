@@ -6,6 +6,11 @@
 #include "order.hpp"
 #include "spi.hpp"
 
+extern "C" {
+#include "common/hashfn.h"
+#include "storage/lock.h"
+}
+
 namespace stocksync {
 
 namespace {
@@ -20,6 +25,19 @@ CompareLines(const void *a, const void *b)
 }
 
 }  // namespace
+
+void
+LockOrderKey(Datum channel, Datum order_ref)
+{
+	text *c = DatumGetTextPP(channel);
+	text *r = DatumGetTextPP(order_ref);
+	uint32 hc = hash_bytes(reinterpret_cast<const unsigned char *>(VARDATA_ANY(c)), VARSIZE_ANY_EXHDR(c));
+	uint32 hr = hash_bytes(reinterpret_cast<const unsigned char *>(VARDATA_ANY(r)), VARSIZE_ANY_EXHDR(r));
+	LOCKTAG tag;
+	// Field 4 keeps it apart from pg_advisory_xact_lock's keys (1 and 2).
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, hc, hr, 0x5353);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
 
 bool
 OnShortageFromName(const char *value, OnShortage *out)
@@ -162,18 +180,37 @@ ReadIntArray(Datum array, int *count)
 	return out;
 }
 
+static Reservation FetchReservation(Datum channel, Datum order_ref, bool lock);
+
 Reservation
 LockReservation(Datum channel, Datum order_ref)
 {
-	static SPIPlanPtr plan = nullptr;
+	return FetchReservation(channel, order_ref, true);
+}
+
+Reservation
+ReadReservation(Datum channel, Datum order_ref)
+{
+	return FetchReservation(channel, order_ref, false);
+}
+
+static Reservation
+FetchReservation(Datum channel, Datum order_ref, bool lock)
+{
+	static SPIPlanPtr lock_plan = nullptr;
+	static SPIPlanPtr read_plan = nullptr;
 	static const Oid types[] = {TEXTOID, TEXTOID};
 	Datum args[] = {channel, order_ref};
-	if (RunPlan(KeptPlan(&plan,
-						   "SELECT id, state, skus, locations, quantities, shortages, fulfilled, returned, "
-						   "expires_at FROM stocksync.reservation "
-						   "WHERE channel = $1 AND order_ref = $2 FOR UPDATE",
-						   2, types),
-				args, nullptr) == 0)
+	SPIPlanPtr plan = lock ? KeptPlan(&lock_plan,
+									  "SELECT id, state, skus, locations, quantities, shortages, fulfilled, returned, "
+									  "expires_at FROM stocksync.reservation "
+									  "WHERE channel = $1 AND order_ref = $2 FOR UPDATE",
+									  2, types)
+						   : KeptPlan(&read_plan,
+									  "SELECT id, state, skus, locations, quantities, shortages, fulfilled, returned, "
+									  "expires_at FROM stocksync.reservation WHERE channel = $1 AND order_ref = $2",
+									  2, types);
+	if (RunPlan(plan, args, nullptr) == 0)
 		ereport(ERROR,
 				(errcode(kUnknownOrder),
 				 errmsg("unknown order \"%s\" on channel \"%s\"", TextDatumGetCString(order_ref),

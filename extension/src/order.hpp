@@ -62,8 +62,20 @@ int32 *ReadIntArray(Datum array, int *count);
 // A per-line counter column of the last SPI result; NULL reads as all zeros.
 int32 *ReadIntArrayOrZeros(uint64 row, int column, int count);
 
+// Every reservation path takes this transaction-level lock on the order key's
+// hash first, before any stock row: two deliveries of one order then queue
+// on it (the second sees the first's order: a replay), whichever paths they
+// take (fast, general, batch), and no path holds a stock row while it waits
+// for another's insert of the same key, which could close a cycle.
+void LockOrderKey(Datum channel, Datum order_ref);
+
 // Locks the reservation of (channel, order_ref); raises SS008 if there is none.
 Reservation LockReservation(Datum channel, Datum order_ref);
+
+// Reads it without a lock: enough for a replay, whose first delivery has
+// committed (LockOrderKey), and waits for no commit or expiry in progress,
+// which take the order row before stock rows while a replay holds a stock row.
+Reservation ReadReservation(Datum channel, Datum order_ref);
 
 // Sets state (and clears the expiry when it is no longer a soft hold) and
 // writes back the fulfilled and returned counters.

@@ -127,9 +127,9 @@ ReserveResult
 ReplayResult(const ReserveRequest &req)
 {
 	CheckChannelExists(req.channel);
-	// Share-locking the row waits for a concurrent first attempt to finish and
-	// sees what it committed.
-	Reservation existing = LockReservation(req.channel, req.order_ref);
+	// The first delivery has committed: the caller holds the order key's lock
+	// (LockOrderKey), which the first held until its commit.
+	Reservation existing = ReadReservation(req.channel, req.order_ref);
 	if (!SameLines(req, existing))
 		ereport(ERROR,
 				(errcode(kIdempotencyConflict),
@@ -261,6 +261,7 @@ ReserveResult
 Reserve(ReserveRequest &req)
 {
 	req.count = NormalizeLines(req.lines, req.count);
+	LockOrderKey(req.channel, req.order_ref);
 	ReserveResult result;
 	// The common case, one pessimistic line with enough stock, is written
 	// without the executor (fast_reserve.cpp); every other case, and that one

@@ -1,0 +1,232 @@
+// Claiming a hot SKU's bucket with heap_update; see bucket_claim.hpp.
+#include "pg.hpp"
+
+#include "bucket_claim.hpp"
+#include "direct.hpp"
+#include "movement.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "common/hashfn.h"
+#include "executor/tuptable.h"
+#include "utils/fmgroids.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+}
+
+namespace stocksync {
+
+namespace {
+
+// Attribute numbers of stock_bucket, as checked by GetDirectCatalog.
+constexpr int kSku = 1;
+constexpr int kLocation = 2;
+constexpr int kBucketNo = 3;
+constexpr int kLent = 4;
+constexpr int kOnHand = 5;
+constexpr int kReserved = 6;
+constexpr int kVersion = 12;
+constexpr int kMaxBuckets = 256;
+// Newer versions followed per bucket before giving it up (each one is a
+// commit of another session on that bucket in the meantime).
+constexpr int kMaxFollow = 64;
+
+int32
+Column(TupleTableSlot *slot, int attnum)
+{
+	return DatumGetInt32(slot->tts_values[attnum - 1]);
+}
+
+// lent + on_hand - reserved - committed - damaged - quality_control - safety_stock
+int32
+Budget(TupleTableSlot *slot)
+{
+	int32 budget = Column(slot, kLent) + Column(slot, kOnHand);
+	for (int att = kReserved; att < kReserved + 5; att++)
+		budget -= Column(slot, att);
+	return budget;
+}
+
+uint32
+BackendOrder(int16 bucket)
+{
+	return hash_bytes_uint32(static_cast<uint32>(bucket + MyProcPid));
+}
+
+struct Candidate
+{
+	ItemPointerData tid;
+	uint32 order;
+};
+
+struct Candidates
+{
+	int32 demand;
+	int count;
+	Candidate rows[kMaxBuckets];
+};
+
+bool
+Collect(TupleTableSlot *slot, void *arg)
+{
+	Candidates *c = static_cast<Candidates *>(arg);
+	slot_getallattrs(slot);
+	if (Budget(slot) >= c->demand && c->count < kMaxBuckets)
+	{
+		c->rows[c->count].tid = slot->tts_tid;
+		c->rows[c->count++].order = BackendOrder(DatumGetInt16(slot->tts_values[kBucketNo - 1]));
+	}
+	return true;
+}
+
+int
+CompareCandidates(const void *a, const void *b)
+{
+	uint32 x = static_cast<const Candidate *>(a)->order;
+	uint32 y = static_cast<const Candidate *>(b)->order;
+	return (x > y) - (x < y);
+}
+
+// The bucket this backend claimed last, for the last hot SKU it claimed one
+// of: on Black Friday one SKU takes most orders, and trying that bucket first
+// spares scanning all of them.
+struct LastBucket
+{
+	text *sku;	// in TopMemoryContext
+	text *location;
+	ItemPointerData tid;
+};
+LastBucket last_bucket;
+
+bool
+IsLastOf(Datum sku, Datum location)
+{
+	return last_bucket.sku != nullptr && CompareText(PointerGetDatum(last_bucket.sku), sku) == 0 &&
+		   CompareText(PointerGetDatum(last_bucket.location), location) == 0;
+}
+
+void
+Remember(Datum sku, Datum location, ItemPointer tid)
+{
+	if (!IsLastOf(sku, location))
+	{
+		if (last_bucket.sku != nullptr)
+		{
+			pfree(last_bucket.sku);
+			pfree(last_bucket.location);
+		}
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		last_bucket.sku = DatumGetTextPCopy(sku);
+		last_bucket.location = DatumGetTextPCopy(location);
+		MemoryContextSwitchTo(old);
+	}
+	last_bucket.tid = *tid;
+}
+
+enum class Attempt
+{
+	kClaimed,
+	kBusy,	  // another session holds it (only without wait)
+	kShort,	  // its budget does not cover the demand, or it is gone
+};
+
+// Claims the bucket whose version is at `tid` (or a newer one), by updating
+// it; a bucket that is busy or short is left untouched.
+Attempt
+TryClaim(Relation buckets, ItemPointerData tid, Datum sku, Datum location, int32 demand, int32 reserve, bool wait,
+		 TupleTableSlot *slot, HotClaim *claim)
+{
+	for (int follow = 0; follow < kMaxFollow; follow++)
+	{
+		// A fresh snapshot: the version must be committed (or this
+		// transaction's own); a remembered line pointer may name a version an
+		// aborted transaction left behind, which heap_update refuses.
+		Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+		bool visible = table_tuple_fetch_row_version(buckets, &tid, snapshot, slot);
+		UnregisterSnapshot(snapshot);
+		if (!visible)
+			return Attempt::kShort;
+		slot_getallattrs(slot);
+		if (CompareText(slot->tts_values[kSku - 1], sku) != 0 ||
+			CompareText(slot->tts_values[kLocation - 1], location) != 0)
+			return Attempt::kShort;	// the line pointer was reused
+		int32 budget = Budget(slot);
+		if (budget < demand)
+			return Attempt::kShort;
+		Datum values[kVersion] = {};
+		bool nulls[kVersion] = {};
+		bool replace[kVersion] = {};
+		values[kReserved - 1] = Int32GetDatum(Column(slot, kReserved) + reserve);
+		replace[kReserved - 1] = true;
+		values[kVersion - 1] = Int64GetDatum(DatumGetInt64(slot->tts_values[kVersion - 1]) + 1);
+		replace[kVersion - 1] = true;
+		bool should_free;
+		HeapTuple old_tuple = ExecFetchSlotHeapTuple(slot, true, &should_free);
+		HeapTuple new_tuple = heap_modify_tuple(old_tuple, RelationGetDescr(buckets), values, nulls, replace);
+		TM_FailureData failure;
+		switch (TryUpdateRow(buckets, &tid, new_tuple, wait, &failure))
+		{
+			case TM_Ok:
+				*claim = HotClaim{true, DatumGetInt16(slot->tts_values[kBucketNo - 1]), budget};
+				Remember(sku, location, &new_tuple->t_self);
+				return Attempt::kClaimed;
+			case TM_BeingModified:
+			case TM_WouldBlock:
+				return Attempt::kBusy;
+			case TM_Updated:
+			case TM_SelfModified:
+				// A newer version (another session's commit, or this
+				// transaction's own earlier change): decide on that one.
+				if (ItemPointerEquals(&failure.ctid, &tid))
+					return Attempt::kShort;
+				tid = failure.ctid;
+				break;
+			default:
+				return Attempt::kShort;
+		}
+	}
+	return Attempt::kBusy;
+}
+
+}  // namespace
+
+bool
+ClaimBucket(Datum sku, Datum location, int32 demand, int32 reserve, bool wait, HotClaim *claim)
+{
+	const DirectCatalog *cat = GetDirectCatalog();
+	if (cat == nullptr)
+		elog(ERROR, "stocksync: stock_bucket is not as this build expects");
+	// Like SPI before each statement: this transaction's earlier writes count.
+	CommandCounterIncrement();
+	Relation buckets = table_open(cat->stock_bucket, RowExclusiveLock);
+	TupleTableSlot *slot = table_slot_create(buckets, nullptr);
+	bool claimed = false;
+	if (IsLastOf(sku, location))
+		claimed = TryClaim(buckets, last_bucket.tid, sku, location, demand, reserve, false, slot, claim) ==
+				  Attempt::kClaimed;
+	if (!claimed)
+	{
+		Candidates *c = static_cast<Candidates *>(palloc(sizeof(Candidates)));
+		c->demand = demand;
+		c->count = 0;
+		Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+		Datum key[] = {sku, location};
+		ScanByKey(buckets, cat->stock_bucket_pkey, key, 2, snapshot, slot, Collect, c);
+		UnregisterSnapshot(snapshot);
+		qsort(c->rows, c->count, sizeof(Candidate), CompareCandidates);
+		for (int i = 0; i < c->count && !claimed; i++)
+			claimed = TryClaim(buckets, c->rows[i].tid, sku, location, demand, reserve, wait, slot, claim) ==
+					  Attempt::kClaimed;
+		pfree(c);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(buckets, NoLock);
+	CommandCounterIncrement();
+	return claimed;
+}
+
+}  // namespace stocksync
