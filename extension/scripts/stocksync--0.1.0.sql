@@ -123,6 +123,10 @@ CREATE TABLE stocksync.stock_level (
     safety_stock    integer NOT NULL DEFAULT 0,
     incoming        integer NOT NULL DEFAULT 0,
     version         bigint NOT NULL DEFAULT 0,
+    -- Hot SKUs only (stocksync.set_hot): how many stock_bucket rows hold a
+    -- share of this row's quantities; 0 for every other SKU, whose readers
+    -- then never look at stock_bucket.
+    buckets         smallint NOT NULL DEFAULT 0,
     PRIMARY KEY (sku, location)
 ) WITH (fillfactor = 70);  -- room for HOT updates: the hot row is rewritten on every reservation
 COMMENT ON TABLE stocksync.stock_level IS 'Projection of the ledger per SKU and location; version rises on every change.';
@@ -234,7 +238,7 @@ SELECT s.sku, s.location, s.on_hand + b.on_hand AS on_hand, s.reserved + b.reser
              COALESCE(pg_catalog.sum(x.safety_stock), 0)::integer AS safety_stock,
              COALESCE(pg_catalog.sum(x.incoming), 0)::integer AS incoming,
              COALESCE(pg_catalog.sum(x.version), 0)::bigint AS version
-        FROM stocksync.stock_bucket x WHERE x.sku = s.sku AND x.location = s.location) b;
+        FROM stocksync.stock_bucket x WHERE s.buckets > 0 AND x.sku = s.sku AND x.location = s.location) b;
 COMMENT ON VIEW stocksync.stock IS 'Every state quantity, available and version per SKU and location.';
 
 CREATE VIEW stocksync.reservation_line AS
@@ -649,16 +653,17 @@ BEGIN
         per_place AS (
             SELECT p.code,
                    pg_catalog.min(pg_catalog.div(GREATEST(COALESCE(s.on_hand - s.reserved - s.committed - s.damaged
-                                                                   - s.quality_control - s.safety_stock, 0), 0),
+                                                                   - s.quality_control - s.safety_stock
+                                                                   + COALESCE(hb.available, 0), 0), 0),
                                                  lv.qty)) AS units
               FROM places p CROSS JOIN leaves lv
-             -- A hot SKU's rows (stock_rows) are summed before the floor.
-             CROSS JOIN LATERAL (
-                  SELECT pg_catalog.sum(r.on_hand)::integer AS on_hand, pg_catalog.sum(r.reserved)::integer AS reserved,
-                         pg_catalog.sum(r.committed)::integer AS committed, pg_catalog.sum(r.damaged)::integer AS damaged,
-                         pg_catalog.sum(r.quality_control)::integer AS quality_control,
-                         pg_catalog.sum(r.safety_stock)::integer AS safety_stock
-                    FROM stocksync.stock_rows r WHERE r.sku = lv.component_sku AND r.location = p.code) s
+              LEFT JOIN stocksync.stock_level s ON s.sku = lv.component_sku AND s.location = p.code
+              -- A hot SKU's buckets are summed before the floor.
+              LEFT JOIN LATERAL (
+                  SELECT pg_catalog.sum(b.on_hand - b.reserved - b.committed - b.damaged - b.quality_control
+                                        - b.safety_stock)::integer AS available
+                    FROM stocksync.stock_bucket b
+                   WHERE s.buckets > 0 AND b.sku = s.sku AND b.location = s.location) hb ON true
              GROUP BY p.code)
         SELECT COALESCE(pg_catalog.sum(units), 0)::integer FROM per_place);
 END $$;
@@ -741,7 +746,8 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
             SELECT COALESCE(pg_catalog.sum(b.version), 0) AS version,
                    COALESCE(pg_catalog.sum(b.on_hand - b.reserved - b.committed - b.damaged - b.quality_control
                                            - b.safety_stock), 0) AS available
-              FROM stocksync.stock_bucket b WHERE b.sku = sl.sku AND b.location = sl.location) hb
+              FROM stocksync.stock_bucket b
+             WHERE sl.buckets > 0 AND b.sku = sl.sku AND b.location = sl.location) hb
        WHERE sl.sku = i.sku) s
  CROSS JOIN LATERAL (
       SELECT s.stock_version,
@@ -1564,7 +1570,7 @@ BEGIN
            committed = s.committed + folded.committed, damaged = s.damaged + folded.damaged,
            quality_control = s.quality_control + folded.quality_control,
            safety_stock = s.safety_stock + folded.safety_stock, incoming = s.incoming + folded.incoming,
-           version = s.version + folded.version + 1
+           version = s.version + folded.version + 1, buckets = set_hot.buckets
      WHERE s.sku = set_hot.sku AND s.location = set_hot.location;
     DELETE FROM stocksync.stock_bucket b WHERE b.sku = set_hot.sku AND b.location = set_hot.location;
     INSERT INTO stocksync.stock_bucket (sku, location, bucket)
@@ -1597,7 +1603,7 @@ BEGIN
                    AND l.relation = 'stocksync.stock_level'::pg_catalog.regclass
                  GROUP BY l.page, l.tuple HAVING pg_catalog.count(*) >= min_waiters) w
           JOIN stocksync.stock_level s ON s.ctid = pg_catalog.format('(%s,%s)', w.page, w.tuple)::pg_catalog.tid
-         WHERE NOT EXISTS (SELECT 1 FROM stocksync.stock_bucket b WHERE b.sku = s.sku AND b.location = s.location)
+         WHERE s.buckets = 0
          ORDER BY s.sku, s.location
     LOOP
         BEGIN
