@@ -1,54 +1,62 @@
--- The demo's shop: one hot SKU with 100 units, a few ordinary ones, four channels.
+-- The demo's shop: 200 ordinary SKUs and one hot SKU in two warehouses, three
+-- bundles, and four channels with their buffers and pools. Every SKU and
+-- bundle is listed on every channel. Deterministic (no random()), so that the
+-- stocksync run and the polling run start from the same catalog.
 CREATE EXTENSION stocksync;
-INSERT INTO stocksync.location (code, name) VALUES ('berlin', 'Berlin warehouse');
-INSERT INTO stocksync.item (sku, title) VALUES
-    ('HOODIE-BF', 'Black Friday hoodie'), ('TEE-BLK-M', 'T-shirt black M'), ('MUG-01', 'Mug'), ('CAP-RED', 'Red cap');
+
+UPDATE stocksync.location SET name = 'Berlin warehouse' WHERE code = 'default';
+INSERT INTO stocksync.location (code, name) VALUES ('leipzig', 'Leipzig warehouse');
+
+-- The Black Friday hoodie: 100 units in Berlin, wanted by every channel at once.
+INSERT INTO stocksync.item (sku, title) VALUES ('HOODIE-BF', 'Black Friday hoodie');
+INSERT INTO stocksync.item (sku, title)
+SELECT 'SKU-' || lpad(g::text, 4, '0'), 'Catalog item ' || g FROM generate_series(1, 200) g;
+
+-- Bundles hold no stock of their own: what they may show follows their parts.
+INSERT INTO stocksync.item (sku, kind, title) VALUES
+    ('GIFT-SET', 'bundle', 'Gift set: 2 x SKU-0001 and 1 x SKU-0002'),
+    ('MUG-4PACK', 'bundle', 'Four mugs (SKU-0010)'),
+    ('STARTER-KIT', 'bundle', 'SKU-0003, SKU-0004 and SKU-0005');
+INSERT INTO stocksync.bom (bundle_sku, component_sku, qty) VALUES
+    ('GIFT-SET', 'SKU-0001', 2), ('GIFT-SET', 'SKU-0002', 1),
+    ('MUG-4PACK', 'SKU-0010', 4),
+    ('STARTER-KIT', 'SKU-0003', 1), ('STARTER-KIT', 'SKU-0004', 1), ('STARTER-KIT', 'SKU-0005', 1);
+
+-- Goods in: every ordinary SKU in Berlin (12..51 units), every third also in Leipzig.
+SELECT stocksync.receive('HOODIE-BF', 100, reference => 'PO-BF-1');
+SELECT stocksync.receive('SKU-' || lpad(g::text, 4, '0'), 12 + (g * 7) % 40, reference => 'PO-2026-' || g)
+  FROM generate_series(1, 200) g;
+SELECT stocksync.receive('SKU-' || lpad(g::text, 4, '0'), 5 + g % 11, 'leipzig', reference => 'PO-2026-L' || g)
+  FROM generate_series(3, 200, 3) g;
+
+-- Every buyer wants the hoodie: its stock is split into buckets so that
+-- reservations do not queue on one row (docs/hot-skus.md).
+SELECT stocksync.set_hot('HOODIE-BF', buckets => 32);
+
+-- Channels: codes are their kinds, and the simulator's channel names.
 INSERT INTO stocksync.channel (code, kind) VALUES
-    ('shop', 'shopify'), ('amazon', 'amazon'), ('ebay', 'ebay'), ('woo', 'woocommerce');
-SELECT stocksync.receive('HOODIE-BF', 100, reference => 'PO-1001'),
-       stocksync.receive('TEE-BLK-M', 40, reference => 'PO-1002'),
-       stocksync.receive('MUG-01', 25, reference => 'PO-1003'),
-       stocksync.receive('CAP-RED', 10, 'berlin', reference => 'PO-1004');
+    ('shopify', 'shopify'), ('amazon', 'amazon'), ('ebay', 'ebay'), ('woocommerce', 'woocommerce');
 
--- What each buyer did, for the report (the demo's own bookkeeping, not stocksync's).
-CREATE UNLOGGED TABLE demo_attempt (channel text, order_ref text, sku text, qty int, outcome text, replays int);
+-- Buffers and pools, from how fast each channel learns of a change and of a sale:
+-- - shopify: own shop, order webhooks and compare-and-set pushes: 1 unit;
+-- - woocommerce: order webhooks, plain overwrites: 1 unit or 2 %;
+-- - ebay: orders only by polling (seconds late): 2 units, and at most 40 % of the stock (soft cap);
+-- - amazon: applies a pushed quantity 30-120 s after accepting it and lists an order
+--   only 2 minutes after it happened, so its share is fenced off: a hard pool of
+--   15 % (the other channels may show only the other 85 %) less 2 units.
+INSERT INTO stocksync.channel_rule (channel, buffer_min, buffer_percent, pool_percent, pool_mode) VALUES
+    ('shopify', 1, 0, NULL, 'soft'),
+    ('woocommerce', 1, 2, NULL, 'soft'),
+    ('ebay', 2, 0, 40, 'soft'),
+    ('amazon', 2, 0, 15, 'hard');
 
--- One buyer: an order on a random channel. Shop and WooCommerce are checkouts
--- (refused when short); Amazon and eBay orders already happened on the
--- marketplace, so they are recorded even when short. Some webhooks arrive twice.
-CREATE FUNCTION demo_buy(n integer, pick integer) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    channel text := (ARRAY['shop', 'amazon', 'ebay', 'woo'])[1 + pick % 4];
-    sku text := CASE WHEN pick % 10 < 8 THEN 'HOODIE-BF' ELSE (ARRAY['TEE-BLK-M', 'MUG-01'])[1 + n % 2] END;
-    qty integer := 1 + n % 3;
-    order_ref text := channel || '-' || n;
-    first stocksync.reservation_result;
-    again stocksync.reservation_result;
-    replays integer := 0;
-BEGIN
-    -- A marketplace stops selling once it has been told the SKU is gone; until
-    -- then (the last couple of units) its buyers can still order.
-    IF channel IN ('amazon', 'ebay') AND stocksync.available(sku) < -1 THEN
-        INSERT INTO demo_attempt VALUES (channel, order_ref, sku, qty, 'not offered: shown as 0', 0);
-        RETURN;
-    END IF;
-    first := stocksync.reserve(channel, order_ref, sku, qty,
-                               on_shortage => CASE WHEN channel IN ('amazon', 'ebay') THEN 'record' ELSE 'reject' END);
-    IF pick % 5 = 0 THEN   -- the channel delivers the same order again
-        again := stocksync.reserve(channel, order_ref, sku, qty,
-                                   on_shortage => CASE WHEN channel IN ('amazon', 'ebay') THEN 'record' ELSE 'reject' END);
-        IF again IS DISTINCT FROM first THEN
-            RAISE EXCEPTION 'replay of % returned another result', order_ref;
-        END IF;
-        replays := 1;
-    END IF;
-    IF pick % 7 = 0 THEN
-        PERFORM stocksync.release(channel, order_ref, 'buyer cancelled');
-    ELSIF pick % 3 <> 0 THEN
-        PERFORM stocksync.commit(channel, order_ref);    -- paid; the rest stay soft holds
-    END IF;
-    INSERT INTO demo_attempt VALUES (channel, order_ref, sku, qty,
-        CASE WHEN first.shortage > 0 THEN 'recorded short' ELSE 'held' END, replays);
-EXCEPTION WHEN SQLSTATE 'SS005' THEN
-    INSERT INTO demo_attempt VALUES (channel, order_ref, sku, qty, 'refused: out of stock', 0);
-END $$;
+-- Listings: each channel's own identifiers. Shopify: inventory item ids (its
+-- webhooks name variant ids, which the simulator maps); Amazon and eBay: seller
+-- SKU; WooCommerce: product ids.
+CREATE TEMP TABLE demo_sku AS
+SELECT sku, row_number() OVER (ORDER BY sku) AS n FROM stocksync.item;
+INSERT INTO stocksync.listing (channel, external_id, sku)
+SELECT 'shopify', (40000000 + n)::text, sku FROM demo_sku
+UNION ALL SELECT 'amazon', sku, sku FROM demo_sku
+UNION ALL SELECT 'ebay', sku, sku FROM demo_sku
+UNION ALL SELECT 'woocommerce', (7000 + n)::text, sku FROM demo_sku;
