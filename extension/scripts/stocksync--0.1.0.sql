@@ -654,16 +654,15 @@ BEGIN
             SELECT p.code,
                    pg_catalog.min(pg_catalog.div(GREATEST(COALESCE(s.on_hand - s.reserved - s.committed - s.damaged
                                                                    - s.quality_control - s.safety_stock
-                                                                   + COALESCE(hb.available, 0), 0), 0),
+                                                                   -- a hot SKU's buckets, summed before the floor
+                                                                   + CASE WHEN s.buckets > 0 THEN (
+                                                                       SELECT pg_catalog.sum(b.on_hand - b.reserved - b.committed - b.damaged - b.quality_control - b.safety_stock)
+                                                                         FROM stocksync.stock_bucket b
+                                                                        WHERE b.sku = s.sku AND b.location = s.location)
+                                                                     ELSE 0 END, 0), 0),
                                                  lv.qty)) AS units
               FROM places p CROSS JOIN leaves lv
               LEFT JOIN stocksync.stock_level s ON s.sku = lv.component_sku AND s.location = p.code
-              -- A hot SKU's buckets are summed before the floor.
-              LEFT JOIN LATERAL (
-                  SELECT pg_catalog.sum(b.on_hand - b.reserved - b.committed - b.damaged - b.quality_control
-                                        - b.safety_stock)::integer AS available
-                    FROM stocksync.stock_bucket b
-                   WHERE s.buckets > 0 AND b.sku = s.sku AND b.location = s.location) hb ON true
              GROUP BY p.code)
         SELECT COALESCE(pg_catalog.sum(units), 0)::integer FROM per_place);
 END $$;
@@ -720,9 +719,10 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
  CROSS JOIN stocksync.item i
   LEFT JOIN stocksync.channel_rule cr ON cr.channel = c.code
   LEFT JOIN stocksync.channel_sku_rule sr ON sr.channel = c.code AND sr.sku = i.sku
- -- The hard pools' total share (NULL: none), evaluated once per query.
- CROSS JOIN (SELECT pg_catalog.sum(h.pool_percent) AS total FROM stocksync.channel_rule h
-              WHERE h.pool_mode = 'hard' AND h.pool_percent IS NOT NULL) hp
+ -- The hard pools' total share (NULL: none): an uncorrelated subquery, so
+ -- evaluated once per query however many listings are read.
+ CROSS JOIN LATERAL (SELECT (SELECT pg_catalog.sum(h.pool_percent) FROM stocksync.channel_rule h
+                              WHERE h.pool_mode = 'hard' AND h.pool_percent IS NOT NULL) AS total) hp
  CROSS JOIN LATERAL (
       SELECT CASE WHEN cr.pool_percent IS NULL AND hp.total IS NOT NULL THEN 'hard'
                   ELSE COALESCE(cr.pool_mode, 'soft') END AS pool_mode,
@@ -736,19 +736,18 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
  -- A simple SKU's stock versions rise with each of its changes; a bundle has
  -- no stock rows (0 here), its changes raise its item.version (the cascade).
  CROSS JOIN LATERAL (
-      SELECT COALESCE(pg_catalog.sum(sl.version + hb.version), 0) AS stock_version,
-             COALESCE(pg_catalog.sum(GREATEST(sl.on_hand - sl.reserved - sl.committed - sl.damaged
-                                               - sl.quality_control - sl.safety_stock + hb.available, 0)), 0)::integer
-                 AS everywhere
-        FROM stocksync.stock_level sl
-       -- A hot SKU's buckets at that location (nothing for any other SKU).
-       CROSS JOIN LATERAL (
-            SELECT COALESCE(pg_catalog.sum(b.version), 0) AS version,
-                   COALESCE(pg_catalog.sum(b.on_hand - b.reserved - b.committed - b.damaged - b.quality_control
-                                           - b.safety_stock), 0) AS available
-              FROM stocksync.stock_bucket b
-             WHERE sl.buckets > 0 AND b.sku = sl.sku AND b.location = sl.location) hb
-       WHERE sl.sku = i.sku) s
+      SELECT COALESCE(pg_catalog.sum(sl.version), 0) AS stock_version,
+             COALESCE(pg_catalog.sum(GREATEST(sl.available, 0)), 0)::integer AS everywhere
+        -- Per location; a hot SKU's buckets added (only probed when it has some).
+        FROM (SELECT x.version + CASE WHEN x.buckets > 0 THEN (
+                         SELECT pg_catalog.sum(b.version) FROM stocksync.stock_bucket b
+                          WHERE b.sku = x.sku AND b.location = x.location) ELSE 0 END AS version,
+                     x.on_hand - x.reserved - x.committed - x.damaged - x.quality_control - x.safety_stock
+                     + CASE WHEN x.buckets > 0 THEN (
+                         SELECT pg_catalog.sum(b.on_hand - b.reserved - b.committed - b.damaged - b.quality_control - b.safety_stock)
+                           FROM stocksync.stock_bucket b WHERE b.sku = x.sku AND b.location = x.location)
+                       ELSE 0 END AS available
+                FROM stocksync.stock_level x WHERE x.sku = i.sku) sl) s
  CROSS JOIN LATERAL (
       SELECT s.stock_version,
              CASE WHEN i.kind = 'simple'
