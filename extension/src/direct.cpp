@@ -150,22 +150,6 @@ HasUserTrigger(Relation rel, int16 event)
 	return false;
 }
 
-bool
-FindByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot snapshot, TupleTableSlot *slot)
-{
-	Relation index = index_open(index_oid, AccessShareLock);
-	ScanKeyData scankeys[INDEX_MAX_KEYS];
-	for (int i = 0; i < nkeys; i++)
-		ScanKeyEntryInitialize(&scankeys[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
-							   index->rd_indcollation[i], F_TEXTEQ, keys[i]);
-	IndexScanDesc scan = index_beginscan(rel, index, snapshot, nkeys, 0);
-	index_rescan(scan, scankeys, nkeys, nullptr, 0);
-	bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-	index_close(index, NoLock);
-	return found;
-}
-
 void
 ScanByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot snapshot, TupleTableSlot *slot,
 		  bool (*visit)(TupleTableSlot *slot, void *arg), void *arg)
@@ -182,6 +166,19 @@ ScanByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot sn
 			break;
 	index_endscan(scan);
 	index_close(index, NoLock);
+}
+
+bool
+FindByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot snapshot, TupleTableSlot *slot)
+{
+	bool found = false;
+	ScanByKey(rel, index_oid, keys, nkeys, snapshot, slot,
+			  [](TupleTableSlot *, void *arg) {
+				  *static_cast<bool *>(arg) = true;
+				  return false;	 // the first row is the one
+			  },
+			  &found);
+	return found;
 }
 
 namespace {
