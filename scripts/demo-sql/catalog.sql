@@ -44,11 +44,18 @@ INSERT INTO stocksync.channel (code, kind) VALUES
 -- - amazon: applies a pushed quantity 30-120 s after accepting it and lists an order
 --   only 2 minutes after it happened, so its share is fenced off: a hard pool of
 --   15 % (the other channels may show only the other 85 %) less 2 units.
-INSERT INTO stocksync.channel_rule (channel, buffer_min, buffer_percent, pool_percent, pool_mode) VALUES
-    ('shopify', 1, 0, NULL, 'soft'),
-    ('woocommerce', 1, 2, NULL, 'soft'),
-    ('ebay', 2, 0, 40, 'soft'),
-    ('amazon', 2, 0, 15, 'hard');
+-- On top, a dynamic buffer on the three channels that sell from a shared count:
+-- units sold per second over the last 30 s times how long the channel may go
+-- on selling a unit the ledger already gave away (its protection window:
+-- webhook and push for Shopify and WooCommerce, a polling round and a push
+-- for eBay). Quiet SKUs keep their small fixed buffer; during the spike the
+-- hoodie's buffer grows with its sales.
+INSERT INTO stocksync.channel_rule (channel, buffer_min, buffer_percent, pool_percent, pool_mode,
+                                    velocity_window, protection_window) VALUES
+    ('shopify', 1, 0, NULL, 'soft', '30 seconds', '3 seconds'),
+    ('woocommerce', 1, 2, NULL, 'soft', '30 seconds', '3 seconds'),
+    ('ebay', 2, 0, 40, 'soft', '30 seconds', '10 seconds'),
+    ('amazon', 2, 0, 15, 'hard', NULL, NULL);
 
 -- Listings: each channel's own identifiers. Shopify: inventory item ids (its
 -- webhooks name variant ids, which the simulator maps); Amazon and eBay: seller
