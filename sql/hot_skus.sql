@@ -55,6 +55,17 @@ UPDATE stocksync.reservation SET expires_at = now() - interval '1 second' WHERE 
 SELECT stocksync.expire_holds();
 SELECT sku, reserved, available FROM stocksync.stock WHERE sku = 'HOT';
 
+-- A recorded oversell is repaid first: units released afterwards go back to
+-- the central pool, not to the bucket they are released into, so a checkout
+-- that follows is refused while the SKU is still short.
+SELECT stocksync.set_hot('COLD', 2);
+SELECT shortage FROM stocksync.reserve('shop', 'C-1', 'COLD', 5);
+SELECT shortage FROM stocksync.reserve('amzn', 'C-2', 'COLD', 4, on_shortage => 'record');
+SELECT stocksync.release('amzn', 'C-2');
+SELECT stocksync.reserve('shop', 'C-3', 'COLD', 1);
+SELECT sku, reserved, available FROM stocksync.stock WHERE sku = 'COLD';
+SELECT stocksync.set_hot('COLD', 0);
+
 -- Turning it off folds the buckets into the central row, version still rising.
 SELECT version AS before FROM stocksync.stock WHERE sku = 'HOT' \gset
 SELECT stocksync.set_hot('HOT', 0);

@@ -244,11 +244,17 @@ FindRepeats(Batch *b)
 		if (CompareText(sorted[i]->channel, sorted[i - 1]->channel) == 0 &&
 			CompareText(sorted[i]->order_ref, sorted[i - 1]->order_ref) == 0)
 			sorted[i]->first = sorted[i - 1]->first != nullptr ? sorted[i - 1]->first : sorted[i - 1];
-	// Every key's lock (order.hpp), in key order so that two batches never
-	// wait on each other in a circle, before any stock row is touched.
+	// Every key's lock (order.hpp) before any stock row is touched.
+	Datum *channels = static_cast<Datum *>(palloc(sizeof(Datum) * Max(n, 1)));
+	Datum *refs = static_cast<Datum *>(palloc(sizeof(Datum) * Max(n, 1)));
+	int keys = 0;
 	for (int i = 0; i < n; i++)
 		if (sorted[i]->first == nullptr)
-			LockOrderKey(sorted[i]->channel, sorted[i]->order_ref);
+		{
+			channels[keys] = sorted[i]->channel;
+			refs[keys++] = sorted[i]->order_ref;
+		}
+	LockOrderKeys(channels, refs, keys);
 }
 
 bool
@@ -477,7 +483,7 @@ LockPlainRun(Batch *b, const bool *is_hot, int from, int to)
 	Datum args[] = {TextArrayOf(skus, n), TextArrayOf(locations, n)};
 	uint64 locked = RunPlan(KeptPlan(&plan,
 									   "SELECT k.i::integer, s.on_hand - s.reserved - s.committed - s.damaged "
-									   "       - s.quality_control - s.safety_stock "
+									   "       - s.quality_control - s.safety_stock, s.buckets > 0 "
 									   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) "
 									   "     WITH ORDINALITY AS k (sku, location, i) "
 									   "JOIN stocksync.stock_level s ON s.sku = k.sku AND s.location = k.location "
@@ -485,15 +491,25 @@ LockPlainRun(Batch *b, const bool *is_hot, int from, int to)
 									   2, types),
 							args, nullptr);
 	bool *have = static_cast<bool *>(palloc0(sizeof(bool) * n));
+	bool *now_hot = static_cast<bool *>(palloc0(sizeof(bool) * n));
 	for (uint64 r = 0; r < locked; r++)
 	{
 		int k = ColumnInt32(r, 1) - 1;
 		have[k] = true;
 		b->keys[index[k]].budget = ColumnInt32(r, 2);
+		now_hot[k] = DatumGetBool(ColumnDatum(r, 3));
 	}
 	for (int k = 0; k < n; k++)
-		if (!have[k])	// first use: creates the row
-			b->keys[index[k]].budget = LockStockRow(b->keys[index[k]].sku, b->keys[index[k]].location).Available();
+	{
+		StockKey &key = b->keys[index[k]];
+		// First use (LockStockRow creates the row), or switched to buckets
+		// since the batch looked (LockStockRow then takes every budget back,
+		// and the units are held on the central row).
+		if (!have[k] || now_hot[k])
+			key.budget = LockStockRow(key.sku, key.location).Available();
+		if (now_hot[k])
+			key.claim = HotClaim{true, -1, key.budget};
+	}
 }
 
 // Locks every stock row the new orders take units of, in byte order (the
@@ -719,7 +735,7 @@ ResolveRepeats(Batch *b)
 		if (!same)
 		{
 			Refuse(&o, kIdempotencyConflict,
-				   psprintf("order \"%s\" on channel \"%s\" was already reserved with other lines",
+				   psprintf("order \"%s\" on channel \"%s\" comes again in this batch with other lines",
 							TextDatumGetCString(o.order_ref), TextDatumGetCString(o.channel)));
 			continue;
 		}

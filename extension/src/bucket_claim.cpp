@@ -12,6 +12,7 @@ extern "C" {
 #include "access/xact.h"
 #include "common/hashfn.h"
 #include "executor/tuptable.h"
+#include "storage/bufmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -96,6 +97,7 @@ CompareCandidates(const void *a, const void *b)
 // spares scanning all of them.
 struct LastBucket
 {
+	Oid relid;	// stock_bucket then (the extension may have been recreated since)
 	text *sku;	// in TopMemoryContext
 	text *location;
 	ItemPointerData tid;
@@ -103,16 +105,19 @@ struct LastBucket
 LastBucket last_bucket;
 
 bool
-IsLastOf(Datum sku, Datum location)
+IsLastOf(Oid relid, Datum sku, Datum location)
 {
-	return last_bucket.sku != nullptr && CompareText(PointerGetDatum(last_bucket.sku), sku) == 0 &&
+	return last_bucket.sku != nullptr && last_bucket.relid == relid &&
+		   CompareText(PointerGetDatum(last_bucket.sku), sku) == 0 &&
 		   CompareText(PointerGetDatum(last_bucket.location), location) == 0;
 }
 
 void
-Remember(Datum sku, Datum location, ItemPointer tid)
+Remember(Oid relid, Datum sku, Datum location, ItemPointer tid)
 {
-	if (!IsLastOf(sku, location))
+	last_bucket.relid = relid;
+	if (last_bucket.sku == nullptr || CompareText(PointerGetDatum(last_bucket.sku), sku) != 0 ||
+		CompareText(PointerGetDatum(last_bucket.location), location) != 0)
 	{
 		if (last_bucket.sku != nullptr)
 		{
@@ -142,21 +147,42 @@ TryClaim(Relation buckets, ItemPointerData tid, Datum sku, Datum location, int32
 {
 	for (int follow = 0; follow < kMaxFollow; follow++)
 	{
+		// A remembered line pointer may lie past a table VACUUM truncated.
+		if (ItemPointerGetBlockNumber(&tid) >= RelationGetNumberOfBlocks(buckets))
+			return Attempt::kShort;
 		// A fresh snapshot: the version must be committed (or this
 		// transaction's own); a remembered line pointer may name a version an
-		// aborted transaction left behind, which heap_update refuses.
+		// aborted transaction left behind.
 		Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
 		bool visible = table_tuple_fetch_row_version(buckets, &tid, snapshot, slot);
+		if (visible)
+			slot_getallattrs(slot);
+		if (!visible || CompareText(slot->tts_values[kSku - 1], sku) != 0 ||
+			CompareText(slot->tts_values[kLocation - 1], location) != 0 || Budget(slot) < demand)
+		{
+			UnregisterSnapshot(snapshot);
+			return Attempt::kShort;	// gone, reused for another row, or short
+		}
+		int32 budget = Budget(slot);
+		// Lock exactly this version (no following of newer ones): a bucket
+		// whose budget was checked is locked or left alone, never a newer
+		// version nobody checked. Then the update cannot find it busy.
+		TM_FailureData failure;
+		TM_Result locked = table_tuple_lock(buckets, &tid, snapshot, slot, GetCurrentCommandId(false),
+											LockTupleExclusive, wait ? LockWaitBlock : LockWaitSkip, 0, &failure);
 		UnregisterSnapshot(snapshot);
-		if (!visible)
+		if (locked == TM_WouldBlock)
+			return Attempt::kBusy;
+		if (locked == TM_Updated || locked == TM_SelfModified)
+		{
+			if (ItemPointerEquals(&failure.ctid, &tid))
+				return Attempt::kShort;	// deleted
+			tid = failure.ctid;	// decide on the newer version
+			continue;
+		}
+		if (locked != TM_Ok)
 			return Attempt::kShort;
 		slot_getallattrs(slot);
-		if (CompareText(slot->tts_values[kSku - 1], sku) != 0 ||
-			CompareText(slot->tts_values[kLocation - 1], location) != 0)
-			return Attempt::kShort;	// the line pointer was reused
-		int32 budget = Budget(slot);
-		if (budget < demand)
-			return Attempt::kShort;
 		Datum values[kVersion] = {};
 		bool nulls[kVersion] = {};
 		bool replace[kVersion] = {};
@@ -167,27 +193,11 @@ TryClaim(Relation buckets, ItemPointerData tid, Datum sku, Datum location, int32
 		bool should_free;
 		HeapTuple old_tuple = ExecFetchSlotHeapTuple(slot, true, &should_free);
 		HeapTuple new_tuple = heap_modify_tuple(old_tuple, RelationGetDescr(buckets), values, nulls, replace);
-		TM_FailureData failure;
-		switch (TryUpdateRow(buckets, &tid, new_tuple, wait, &failure))
-		{
-			case TM_Ok:
-				*claim = HotClaim{true, DatumGetInt16(slot->tts_values[kBucketNo - 1]), budget};
-				Remember(sku, location, &new_tuple->t_self);
-				return Attempt::kClaimed;
-			case TM_BeingModified:
-			case TM_WouldBlock:
-				return Attempt::kBusy;
-			case TM_Updated:
-			case TM_SelfModified:
-				// A newer version (another session's commit, or this
-				// transaction's own earlier change): decide on that one.
-				if (ItemPointerEquals(&failure.ctid, &tid))
-					return Attempt::kShort;
-				tid = failure.ctid;
-				break;
-			default:
-				return Attempt::kShort;
-		}
+		if (TryUpdateRow(buckets, &tid, new_tuple, true, &failure) != TM_Ok)
+			elog(ERROR, "stocksync: a locked bucket of sku \"%s\" could not be updated", TextDatumGetCString(sku));
+		*claim = HotClaim{true, DatumGetInt16(slot->tts_values[kBucketNo - 1]), budget};
+		Remember(RelationGetRelid(buckets), sku, location, &new_tuple->t_self);
+		return Attempt::kClaimed;
 	}
 	return Attempt::kBusy;
 }
@@ -205,7 +215,7 @@ ClaimBucket(Datum sku, Datum location, int32 demand, int32 reserve, bool wait, H
 	Relation buckets = table_open(cat->stock_bucket, RowExclusiveLock);
 	TupleTableSlot *slot = table_slot_create(buckets, nullptr);
 	bool claimed = false;
-	if (IsLastOf(sku, location))
+	if (IsLastOf(RelationGetRelid(buckets), sku, location))
 		claimed = TryClaim(buckets, last_bucket.tid, sku, location, demand, reserve, false, slot, claim) ==
 				  Attempt::kClaimed;
 	if (!claimed)

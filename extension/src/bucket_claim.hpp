@@ -2,12 +2,13 @@
 // buckets).
 //
 // Why not SELECT ... FOR UPDATE SKIP LOCKED: a bucket locked there and then
-// found short (its budget changed since the snapshot) stays locked until
-// commit, and a session holding a bucket it cannot use must not wait for
-// another row of the SKU, or it deadlocks with a session taking every budget
-// back. Here the claim is a heap_update that either changes the bucket (and
-// so holds it) or leaves it untouched: a bucket this session cannot use is
-// never left locked.
+// found short (its budget changed since the snapshot; the lock follows the
+// row to its newest version) stays locked until commit, and a session holding
+// a bucket it cannot use must not wait for another row of the SKU, or it
+// deadlocks with a session taking every budget back. Here the budget is
+// checked on a version and exactly that version is locked (skipping or
+// waiting), never a newer one: a bucket this session cannot use is never
+// left locked.
 #pragma once
 
 #include "pg.hpp"

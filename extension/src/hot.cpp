@@ -3,6 +3,7 @@
 #include "pg.hpp"
 
 #include "bucket_claim.hpp"
+#include "bundles.hpp"
 #include "errors.hpp"
 #include "hot.hpp"
 #include "spi.hpp"
@@ -202,9 +203,18 @@ HotHold
 HoldHot(Datum sku, Datum location, int32 qty, bool record, int32 *shortage)
 {
 	*shortage = 0;
+	// A claim writes the bucket through the table AM, past triggers: a bundle
+	// component's change must reach the deferred cascade trigger (its
+	// bundles' versions), so its claim only takes the bucket and the units
+	// are added by an UPDATE, which fires it.
+	bool through_sql = IsBundleComponent(sku);
 	HotClaim taken;
-	if (ClaimBucket(sku, location, qty, qty, false, &taken))
+	if (ClaimBucket(sku, location, qty, through_sql ? 0 : qty, false, &taken))
+	{
+		if (through_sql)
+			HoldClaimed(sku, location, taken, qty);
 		return HotHold::kHeld;
+	}
 	if (!IsHotSku(sku, location))
 		return HotHold::kNotHot;
 	// Every bucket is dry or busy.
@@ -280,7 +290,13 @@ ApplyToFreeBucket(Datum sku, Datum location, const Deltas &d)
 							  "UPDATE stocksync.stock_bucket u SET on_hand = u.on_hand + $4, "
 							  "reserved = u.reserved + $5, committed = u.committed + $6, damaged = u.damaged + $7, "
 							  "quality_control = u.quality_control + $8, safety_stock = u.safety_stock + $9, "
-							  "incoming = u.incoming + $10, version = u.version + 1"
+							  "incoming = u.incoming + $10, version = u.version + 1, "
+							  // The units go back to the central pool, not to this
+							  // bucket's budget: after an oversell recorded on the
+							  // central row, they repay it first (lowering lent
+							  // without the central row's lock only ever makes a
+							  // concurrent reading of the central row's free too small).
+							  "lent = u.lent - ($4 - $5 - $6 - $7 - $8 - $9)"
 							  AT_PICK,
 							  10, types),
 				   args, nullptr) == 1;

@@ -26,17 +26,63 @@ CompareLines(const void *a, const void *b)
 
 }  // namespace
 
-void
-LockOrderKey(Datum channel, Datum order_ref)
+namespace {
+
+struct KeyHash
+{
+	uint32 channel;
+	uint32 order_ref;
+};
+
+KeyHash
+HashOrderKey(Datum channel, Datum order_ref)
 {
 	text *c = DatumGetTextPP(channel);
 	text *r = DatumGetTextPP(order_ref);
-	uint32 hc = hash_bytes(reinterpret_cast<const unsigned char *>(VARDATA_ANY(c)), VARSIZE_ANY_EXHDR(c));
-	uint32 hr = hash_bytes(reinterpret_cast<const unsigned char *>(VARDATA_ANY(r)), VARSIZE_ANY_EXHDR(r));
+	return KeyHash{hash_bytes(reinterpret_cast<const unsigned char *>(VARDATA_ANY(c)), VARSIZE_ANY_EXHDR(c)),
+				   hash_bytes(reinterpret_cast<const unsigned char *>(VARDATA_ANY(r)), VARSIZE_ANY_EXHDR(r))};
+}
+
+void
+LockKeyHash(KeyHash h)
+{
 	LOCKTAG tag;
 	// Field 4 keeps it apart from pg_advisory_xact_lock's keys (1 and 2).
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, hc, hr, 0x5353);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, h.channel, h.order_ref, 0x5353);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+int
+CompareKeyHashes(const void *a, const void *b)
+{
+	const KeyHash *x = static_cast<const KeyHash *>(a);
+	const KeyHash *y = static_cast<const KeyHash *>(b);
+	if (x->channel != y->channel)
+		return x->channel < y->channel ? -1 : 1;
+	return (x->order_ref > y->order_ref) - (x->order_ref < y->order_ref);
+}
+
+}  // namespace
+
+void
+LockOrderKey(Datum channel, Datum order_ref)
+{
+	LockKeyHash(HashOrderKey(channel, order_ref));
+}
+
+void
+LockOrderKeys(const Datum *channels, const Datum *order_refs, int count)
+{
+	// In the order of the locks' own identities (the hashes), so that two
+	// batches sharing keys never wait on each other in a circle.
+	KeyHash *hashes = static_cast<KeyHash *>(palloc(sizeof(KeyHash) * Max(count, 1)));
+	for (int i = 0; i < count; i++)
+		hashes[i] = HashOrderKey(channels[i], order_refs[i]);
+	qsort(hashes, count, sizeof(KeyHash), CompareKeyHashes);
+	for (int i = 0; i < count; i++)
+		if (i == 0 || CompareKeyHashes(&hashes[i - 1], &hashes[i]) != 0)
+			LockKeyHash(hashes[i]);
+	pfree(hashes);
 }
 
 bool

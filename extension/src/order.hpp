@@ -68,6 +68,8 @@ int32 *ReadIntArrayOrZeros(uint64 row, int column, int count);
 // take (fast, general, batch), and no path holds a stock row while it waits
 // for another's insert of the same key, which could close a cycle.
 void LockOrderKey(Datum channel, Datum order_ref);
+// The same for many keys at once, in one global order (a batch).
+void LockOrderKeys(const Datum *channels, const Datum *order_refs, int count);
 
 // Locks the reservation of (channel, order_ref); raises SS008 if there is none.
 Reservation LockReservation(Datum channel, Datum order_ref);

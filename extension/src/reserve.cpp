@@ -148,6 +148,8 @@ ReplayResult(const ReserveRequest &req)
 }
 
 // The common case in one statement: take the units if they are available.
+// A SKU switched to buckets meanwhile (set_hot committed while this waited
+// for the row) is left to HoldLocked, which counts its buckets.
 bool
 TryHold(const OrderLine &line)
 {
@@ -156,7 +158,7 @@ TryHold(const OrderLine &line)
 	Datum args[] = {line.sku, line.location, Int32GetDatum(line.qty)};
 	return RunPlan(KeptPlan(&plan,
 							  "UPDATE stocksync.stock_level SET reserved = reserved + $3, version = version + 1 "
-							  "WHERE sku = $1 AND location = $2 "
+							  "WHERE sku = $1 AND location = $2 AND buckets = 0 "
 							  "AND on_hand - reserved - committed - damaged - quality_control - safety_stock >= $3",
 							  3, types),
 				   args, nullptr) == 1;
@@ -170,7 +172,7 @@ TryHoldAtVersion(const OrderLine &line, int64 version)
 	Datum args[] = {line.sku, line.location, Int32GetDatum(line.qty), Int64GetDatum(version)};
 	return RunPlan(KeptPlan(&plan,
 							  "UPDATE stocksync.stock_level SET reserved = reserved + $3, version = version + 1 "
-							  "WHERE sku = $1 AND location = $2 AND version = $4",
+							  "WHERE sku = $1 AND location = $2 AND version = $4 AND buckets = 0",
 							  4, types),
 				   args, nullptr) == 1;
 }
@@ -205,6 +207,10 @@ HoldOptimistic(const ReserveRequest &req, const OrderLine &line)
 			return HoldLocked(req, line);
 		if (TryHoldAtVersion(line, row.version))
 			return 0;
+		// Switched to buckets meanwhile: no version check on one row can
+		// count them; HoldLocked takes every budget back and decides exactly.
+		if (IsHotSku(line.sku, line.location))
+			return HoldLocked(req, line);
 	}
 	ereport(ERROR,
 			(errcode(kConcurrencyRetriesExhausted),

@@ -45,9 +45,17 @@ std::optional<double> OrderStore::cursor(const std::string &channel) {
 ApplyCounts OrderStore::apply(const std::string &channel, const std::vector<PolledOrder> &orders,
                               std::optional<double> advance_to) {
   ApplyCounts counts;
-  PgTransaction tx(conn_);
-  for (const auto &o : orders)
+  // One transaction per order: a round's orders touch the same hot SKUs
+  // again and again, and a transaction that holds a hot SKU's bucket must
+  // not wait for another row of that SKU (docs/hot-skus.md). Orders are
+  // idempotent, so a crash between them only replays the round's first ones;
+  // the cursor moves in its own transaction after all of them.
+  for (const auto &o : orders) {
+    PgTransaction order_tx(conn_);
     apply_one(channel, o, counts);
+    order_tx.commit();
+  }
+  PgTransaction tx(conn_);
   if (advance_to)
     conn_.query("INSERT INTO stocksync.order_poll_cursor AS c (channel, polled_through, rounds)"
                 " VALUES ($1, to_timestamp($2::double precision), 1)"
