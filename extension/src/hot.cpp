@@ -275,16 +275,8 @@ ApplyToFreeBucket(Datum sku, Datum location, const Deltas &d)
 	static SPIPlanPtr plan = nullptr;
 	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT4OID, INT4OID, INT4OID,
 								INT4OID, INT4OID, INT4OID, INT4OID};
-	Datum args[] = {sku,
-					location,
-					BackendSeed(),
-					Int32GetDatum(d.on_hand),
-					Int32GetDatum(d.reserved),
-					Int32GetDatum(d.committed),
-					Int32GetDatum(d.damaged),
-					Int32GetDatum(d.quality_control),
-					Int32GetDatum(d.safety_stock),
-					Int32GetDatum(d.incoming)};
+	Datum args[3 + kDeltaCount] = {sku, location, BackendSeed()};
+	DeltaArgs(d, args + 3);
 	return RunPlan(KeptPlan(&plan,
 							  PICK_FREE_BUCKET("", "$3")
 							  "UPDATE stocksync.stock_bucket u SET on_hand = u.on_hand + $4, "

@@ -172,20 +172,22 @@ ReadStockRow(Datum sku, Datum location)
 						 sku, location);
 }
 
+void
+DeltaArgs(const Deltas &d, Datum *args)
+{
+	const int32 values[kDeltaCount] = {d.on_hand,		  d.reserved,	  d.committed, d.damaged,
+									   d.quality_control, d.safety_stock, d.incoming};
+	for (int i = 0; i < kDeltaCount; i++)
+		args[i] = Int32GetDatum(values[i]);
+}
+
 int64
 UpdateProjection(Datum sku, Datum location, const Deltas &d)
 {
 	static SPIPlanPtr plan = nullptr;
 	static const Oid types[] = {TEXTOID, TEXTOID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID};
-	Datum args[] = {sku,
-					location,
-					Int32GetDatum(d.on_hand),
-					Int32GetDatum(d.reserved),
-					Int32GetDatum(d.committed),
-					Int32GetDatum(d.damaged),
-					Int32GetDatum(d.quality_control),
-					Int32GetDatum(d.safety_stock),
-					Int32GetDatum(d.incoming)};
+	Datum args[2 + kDeltaCount] = {sku, location};
+	DeltaArgs(d, args + 2);
 	if (RunPlan(KeptPlan(&plan,
 						   "UPDATE stocksync.stock_level SET on_hand = on_hand + $3, reserved = reserved + $4, "
 						   "committed = committed + $5, damaged = damaged + $6, "

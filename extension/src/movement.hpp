@@ -61,6 +61,11 @@ enum class StockState
 	kSafetyStock,
 };
 
+// The seven deltas as statement arguments, in column order (on_hand,
+// reserved, committed, damaged, quality_control, safety_stock, incoming).
+constexpr int kDeltaCount = 7;
+void DeltaArgs(const Deltas &deltas, Datum *args);
+
 // Parses a state name; raises SS009 naming the argument when it is not one of
 // the first `allowed` states of the enum order above.
 StockState ParseStockState(text *name, const char *argument, int allowed);
