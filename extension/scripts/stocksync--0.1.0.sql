@@ -1491,13 +1491,190 @@ END
 $fn$;
 COMMENT ON FUNCTION stocksync.prune_webhook_receipts IS 'Removes webhook receipts and order tombstones older than keep (the de-duplication window). Returns the receipts removed.';
 
+-- Applies many verified order deliveries in one transaction (stocksync-worker
+-- groups the order webhooks waiting for the database; docs/webhooks.md), each
+-- with the outcome ingest_webhook() would give it alone. deliveries is a JSON
+-- array of {"source", "event_id", "topic", "event"} whose events are all
+-- "order" actions. One row per delivery, in the given order:
+--   an outcome and no sqlstate: applied (or 'duplicate'), its receipt written;
+--   a sqlstate: a stocksync function refused it, kept as record_webhook_refusal()
+--     keeps it (outcome 'duplicate' when its refusal was already recorded);
+--   neither: deferred, nothing written: the payment of a hold taken by an
+--     earlier transaction, whose stock rows would be locked outside the
+--     batch's sorted order; the caller applies it with ingest_webhook().
+-- Locks are taken class by class as a single delivery takes them, and within
+-- a class in hash order (event ids, then orders, then reserve_batch()'s order
+-- keys and stock rows), so batches and single deliveries never wait on each
+-- other in a circle.
+CREATE FUNCTION stocksync.ingest_webhook_orders(deliveries jsonb)
+    RETURNS TABLE (ord integer, outcome text, sqlstate text, message text)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    n            integer;
+    d            record;
+    r            record;
+    h            integer;
+    v_state      text;
+    matched      jsonb;
+    unmatched    jsonb;
+    seen         text[] := '{}';
+    committed    text[] := '{}';
+    outcomes     text[];
+    codes        text[];
+    messages     text[];
+    unmatched_of jsonb[];
+    paid_of      boolean[];
+    -- the orders for reserve_batch(): delivery, hold length, order
+    pend_ord     integer[] := '{}';
+    pend_ttl     double precision[] := '{}';
+    pend_order   jsonb[] := '{}';
+    ttl_s        double precision;
+    ords         integer[];
+    orders       jsonb;
+BEGIN
+    IF deliveries IS NULL OR pg_catalog.jsonb_typeof(deliveries) <> 'array' THEN
+        RAISE EXCEPTION 'deliveries must be a JSON array' USING ERRCODE = 'SS009';
+    END IF;
+    n := pg_catalog.jsonb_array_length(deliveries);
+    IF n > 1000 THEN
+        RAISE EXCEPTION 'at most 1000 deliveries a call, not %', n USING ERRCODE = 'SS009';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(deliveries) x (v)
+                WHERE pg_catalog.jsonb_typeof(x.v) IS DISTINCT FROM 'object'
+                   OR COALESCE(x.v ->> 'source', '') = '' OR COALESCE(x.v ->> 'event_id', '') = ''
+                   OR x.v ->> 'topic' IS NULL OR x.v #>> '{event,action}' IS DISTINCT FROM 'order') THEN
+        RAISE EXCEPTION 'every delivery needs a source, an event_id, a topic and an order event' USING ERRCODE = 'SS009';
+    END IF;
+    outcomes := pg_catalog.array_fill(NULL::text, ARRAY[n]);
+    codes := outcomes;
+    messages := outcomes;
+    unmatched_of := pg_catalog.array_fill(NULL::jsonb, ARRAY[n]);
+    paid_of := pg_catalog.array_fill(false, ARRAY[n]);
+
+    FOR h IN SELECT DISTINCT pg_catalog.hashtext((x.v ->> 'source') || E'\x1f' || (x.v ->> 'event_id'))
+               FROM pg_catalog.jsonb_array_elements(deliveries) x (v) ORDER BY 1 LOOP
+        PERFORM pg_catalog.pg_advisory_xact_lock(1937010292, h);
+    END LOOP;
+    FOR h IN SELECT DISTINCT pg_catalog.hashtext((x.v #>> '{event,channel}') || E'\x1f' || (x.v #>> '{event,order_ref}'))
+               FROM pg_catalog.jsonb_array_elements(deliveries) x (v)
+              WHERE x.v #>> '{event,channel}' IS NOT NULL AND COALESCE(x.v #>> '{event,order_ref}', '') <> ''
+              ORDER BY 1 LOOP
+        PERFORM pg_catalog.pg_advisory_xact_lock(1937010291, h);
+    END LOOP;
+
+    FOR d IN SELECT x.i::integer AS i, x.v ->> 'source' AS source, x.v ->> 'event_id' AS event_id,
+                    x.v -> 'event' AS event, (x.v #>> '{event,channel}') COLLATE "C" AS ch,
+                    (x.v #>> '{event,order_ref}') COLLATE "C" AS ref
+               FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i) ORDER BY x.i LOOP
+        IF d.source || E'\x1f' || d.event_id = ANY (seen)
+           OR EXISTS (SELECT 1 FROM stocksync.webhook_receipt w
+                       WHERE w.source = d.source AND w.event_id = d.event_id) THEN
+            outcomes[d.i] := 'duplicate';
+            CONTINUE;
+        END IF;
+        IF d.ch IS NULL OR COALESCE(d.ref, '') = '' THEN
+            seen := seen || (d.source || E'\x1f' || d.event_id);
+            codes[d.i] := 'SS009';
+            messages[d.i] := pg_catalog.format('webhook event %s of %s has no channel or order reference', d.event_id, d.source);
+            CONTINUE;
+        END IF;
+        paid_of[d.i] := COALESCE((d.event ->> 'paid')::boolean, false);
+        SELECT rv.state INTO v_state FROM stocksync.reservation rv WHERE rv.channel = d.ch AND rv.order_ref = d.ref;
+        IF v_state = 'reserved' AND paid_of[d.i] THEN
+            CONTINUE;  -- deferred (a later duplicate of it is deferred too)
+        END IF;
+        seen := seen || (d.source || E'\x1f' || d.event_id);
+        IF EXISTS (SELECT 1 FROM stocksync.order_tombstone t WHERE t.channel = d.ch AND t.order_ref = d.ref) THEN
+            outcomes[d.i] := 'cancelled_before_order';
+            CONTINUE;
+        ELSIF v_state IS NOT NULL AND v_state <> 'reserved' THEN
+            outcomes[d.i] := 'order_already_' || v_state;
+            CONTINUE;
+        END IF;
+        SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('sku', s.sku, 'qty', (s.line ->> 'qty')::integer))
+                            FILTER (WHERE s.sku IS NOT NULL), '[]'),
+               COALESCE(pg_catalog.jsonb_agg(s.line) FILTER (WHERE s.sku IS NULL), '[]')
+          INTO matched, unmatched
+          FROM (SELECT x.line, stocksync.webhook_line_sku(d.ch, x.line) AS sku
+                  FROM pg_catalog.jsonb_array_elements(COALESCE(d.event -> 'lines', '[]')) AS x (line)
+                OFFSET 0) s;
+        IF pg_catalog.jsonb_array_length(unmatched) > 0 THEN
+            unmatched_of[d.i] := unmatched;
+        END IF;
+        IF pg_catalog.jsonb_array_length(matched) > 0 THEN
+            pend_ord := pend_ord || d.i;
+            pend_ttl := pend_ttl || COALESCE((d.event ->> 'ttl_s')::double precision, 900);
+            pend_order := pend_order || pg_catalog.jsonb_build_object('channel', d.ch, 'order_ref', d.ref, 'lines', matched);
+        ELSE
+            outcomes[d.i] := CASE WHEN unmatched_of[d.i] IS NULL THEN 'empty_order' ELSE 'unmatched' END;
+        END IF;
+    END LOOP;
+
+    -- One reserve_batch() per hold length (the worker sends one), each in the
+    -- deliveries' order; 'record': a marketplace order already happened.
+    FOR ttl_s IN SELECT DISTINCT t FROM pg_catalog.unnest(pend_ttl) t ORDER BY 1 LOOP
+        SELECT pg_catalog.array_agg(p.i ORDER BY p.k), pg_catalog.jsonb_agg(p.o ORDER BY p.k)
+          INTO ords, orders
+          FROM ROWS FROM (pg_catalog.unnest(pend_ord), pg_catalog.unnest(pend_ttl), pg_catalog.unnest(pend_order))
+               WITH ORDINALITY AS p (i, t, o, k)
+         WHERE p.t = ttl_s;
+        FOR r IN SELECT b.ord AS k, b.channel, b.order_ref, b.status, b.sqlstate, b.message
+                   FROM stocksync.reserve_batch(orders, pg_catalog.make_interval(secs => ttl_s), 'record') b LOOP
+            h := ords[r.k];
+            IF r.status = 'refused' THEN
+                codes[h] := r.sqlstate;
+                messages[h] := r.message;
+            ELSIF NOT paid_of[h] THEN
+                outcomes[h] := 'reserved';
+            ELSIF r.channel || E'\x1f' || r.order_ref = ANY (committed) THEN
+                outcomes[h] := 'order_already_committed';  -- paid twice in this batch
+            ELSE
+                PERFORM stocksync.commit(r.channel, r.order_ref);
+                committed := committed || (r.channel || E'\x1f' || r.order_ref);
+                outcomes[h] := 'committed';
+            END IF;
+        END LOOP;
+    END LOOP;
+
+    FOR d IN SELECT x.i::integer AS i, x.v ->> 'source' AS source, x.v ->> 'event_id' AS event_id,
+                    x.v ->> 'topic' AS topic, x.v -> 'event' AS event
+               FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i) ORDER BY x.i LOOP
+        IF codes[d.i] IS NOT NULL THEN
+            IF NOT stocksync.record_webhook_refusal(d.source, d.event_id, d.topic, d.event, codes[d.i], messages[d.i]) THEN
+                outcomes[d.i] := 'duplicate';
+            END IF;
+        ELSIF outcomes[d.i] IS NOT NULL AND outcomes[d.i] <> 'duplicate' THEN
+            IF unmatched_of[d.i] IS NOT NULL THEN
+                INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
+                VALUES (d.source, d.event_id, d.topic, d.event ->> 'channel', d.event ->> 'order_ref', 'unknown_listing',
+                        pg_catalog.jsonb_build_object('lines', unmatched_of[d.i]));
+                IF outcomes[d.i] IN ('reserved', 'committed') THEN
+                    outcomes[d.i] := outcomes[d.i] || '_partly_unmatched';
+                END IF;
+            END IF;
+            INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
+            VALUES (d.source, d.event_id, d.topic, outcomes[d.i]);
+        END IF;
+        ord := d.i;
+        outcome := outcomes[d.i];
+        sqlstate := codes[d.i];
+        message := messages[d.i];
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION stocksync.ingest_webhook_orders IS 'Applies many verified order deliveries in one transaction, each with the outcome ingest_webhook() would give it alone; one row per delivery: an outcome, a refusal''s SQLSTATE, or neither when deferred to ingest_webhook().';
+
 REVOKE ALL ON FUNCTION stocksync.webhook_line_sku(text, jsonb), stocksync.ingest_webhook(text, text, text, jsonb),
+    stocksync.ingest_webhook_orders(jsonb),
     stocksync.record_webhook_refusal(text, text, text, jsonb, text, text),
     stocksync.prune_webhook_receipts(interval) FROM PUBLIC;
 GRANT SELECT ON stocksync.webhook_receipt, stocksync.order_tombstone, stocksync.inbound_exception,
     stocksync.unmatched_order_line TO stocksync_reader;
 GRANT UPDATE (resolved_at) ON stocksync.inbound_exception TO stocksync_writer;
 GRANT EXECUTE ON FUNCTION stocksync.ingest_webhook(text, text, text, jsonb),
+    stocksync.ingest_webhook_orders(jsonb),
     stocksync.record_webhook_refusal(text, text, text, jsonb, text, text),
     stocksync.prune_webhook_receipts(interval) TO stocksync_worker;
 SELECT pg_catalog.pg_extension_config_dump('stocksync.webhook_receipt', '');

@@ -70,6 +70,7 @@ webhook_secret = \"wc-hush\"
 
 [webhooks]
 listen = \"127.0.0.1:$WPORT\"
+db_connections = 2
 max_body_bytes = 65536
 report_interval_s = 1
 [webhooks.sources.erp]
@@ -178,6 +179,32 @@ expect "$(sql "SELECT count(*) FROM stocksync.reservation WHERE channel = 'shop'
 expect "$(sql "SELECT count(*) FROM stocksync.ledger l JOIN stocksync.reservation r ON r.id = l.reservation_id WHERE r.order_ref = '9100' AND l.kind = 'RESERVE'")" 1 "RESERVE rows of order 9100"
 expect "$(sql "SELECT committed FROM stocksync.stock WHERE sku = 'SKU-1'")" "$((c0 + 3))" "committed after three deliveries of 3 units"
 log "the same order delivered six times at once (three with one event id, three with others) reserved once"
+
+# ---- 3b. a burst waiting for the database is applied in groups ----
+# A session holds the locks of orders 9400 and 9401, so their deliveries hold
+# both database threads; the burst behind them queues and goes in groups (one
+# transaction each) once they are free.
+grouped0=$(worker_metric stocksync_webhooks_grouped_total 'source="shop"'); [[ $grouped0 == none ]] && grouped0=0
+c0=$(sql "SELECT committed FROM stocksync.stock WHERE sku = 'SKU-1'")
+sql "SELECT pg_advisory_xact_lock(1937010291, hashtext('shop' || E'\\x1f' || n)) FROM unnest('{9400,9401}'::text[]) n;
+     SELECT pg_sleep(3)" >/dev/null & holder=$!
+sleep 0.5
+jobs=()
+for n in 9400 9401; do
+  shopify orders/create "ev-$n" "$(order_body "$n" 39072856 SKU-1 1)" >"$WORK/code.burst.$n" & jobs+=($!)
+  sleep 0.3
+done
+for n in $(seq 9402 9430); do
+  shopify orders/create "ev-$n" "$(order_body "$n" 39072856 SKU-1 1)" >"$WORK/code.burst.$n" & jobs+=($!)
+  [[ $n == 9410 ]] && { shopify orders/create ev-9410 "$(order_body 9410 39072856 SKU-1 1)" >"$WORK/code.burst.9410b" & jobs+=($!); }
+done
+wait "${jobs[@]}" "$holder"
+for f in "$WORK"/code.burst.*; do expect "$(cat "$f")" 200 "burst delivery $f"; done
+expect "$(sql "SELECT count(*) FROM stocksync.reservation WHERE channel = 'shop' AND order_ref BETWEEN '9400' AND '9430' AND state = 'committed'")" 31 "orders of the burst committed"
+expect "$(sql "SELECT committed FROM stocksync.stock WHERE sku = 'SKU-1'")" "$((c0 + 31))" "committed after the burst (ev-9410 twice)"
+grouped=$(worker_metric stocksync_webhooks_grouped_total 'source="shop"')
+[[ $grouped != none && $grouped -gt $grouped0 ]] || fail "no order of the burst was applied in a group ($grouped)"
+log "a burst of 32 deliveries behind a held order lock: $((grouped - grouped0)) applied in groups, each order once"
 
 # ---- 4. a cancellation before its order ----
 expect "$(shopify orders/cancelled ev-c-9200 '{"id":9200,"line_items":[]}')" 200 "cancellation before the order"

@@ -54,7 +54,7 @@ std::string parse_webhook_config(
   try {
     only_keys(t, p,
               {"listen", "max_body_bytes", "tolerance_s", "dedupe_window_h", "unpaid_order_ttl_s", "db_connections",
-               "queue_limit", "prune_interval_s", "report_interval_s", "sources"});
+               "batch_max", "queue_limit", "prune_interval_s", "report_interval_s", "sources"});
     out.listen = string_in(t, p, "listen", out.listen);
     if (!out.listen.empty() && out.listen.rfind(':') == std::string::npos)
       invalid(p + "listen", "must be host:port (or empty to disable)");
@@ -64,6 +64,7 @@ std::string parse_webhook_config(
     out.dedupe_window_s = int_in(t, p, "dedupe_window_h", out.dedupe_window_s / 3600, 1, 24 * 365) * 3600;
     out.unpaid_order_ttl_s = int_in(t, p, "unpaid_order_ttl_s", out.unpaid_order_ttl_s, 60, 86400 * 365);
     out.db_connections = static_cast<int>(int_in(t, p, "db_connections", out.db_connections, 1, 64));
+    out.batch_max = static_cast<std::size_t>(int_in(t, p, "batch_max", static_cast<std::int64_t>(out.batch_max), 1, 1000));
     out.queue_limit = static_cast<std::size_t>(int_in(t, p, "queue_limit", static_cast<std::int64_t>(out.queue_limit), 1, 1000000));
     out.prune_interval = std::chrono::seconds(int_in(t, p, "prune_interval_s", out.prune_interval.count() / 1000, 1, 86400));
     out.report_interval = std::chrono::seconds(int_in(t, p, "report_interval_s", out.report_interval.count() / 1000, 1, 3600));

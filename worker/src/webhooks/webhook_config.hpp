@@ -25,6 +25,7 @@ struct WebhookConfig {
   std::int64_t dedupe_window_s = 72 * 3600;     // receipts kept this long
   std::int64_t unpaid_order_ttl_s = 86400;      // soft hold of an order not yet paid
   int db_connections = 4;                       // pool threads, one connection each
+  std::size_t batch_max = 100;                  // queued orders applied in one transaction; 1: each alone
   std::size_t queue_limit = 1024;               // waiting webhooks; more: 503
   std::chrono::milliseconds prune_interval{3600000};
   std::chrono::milliseconds report_interval{10000};  // unmatched-lines gauge refresh

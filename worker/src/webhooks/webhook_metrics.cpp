@@ -38,6 +38,8 @@ std::string WebhookMetrics::render() const {
           "Webhooks a stocksync function refused, kept in stocksync.inbound_exception.", refused);
   by_source(o, "stocksync_webhooks_ignored_total", "Webhooks answered 2xx without effect (other topics, pings).",
             ignored);
+  by_source(o, "stocksync_webhooks_grouped_total",
+            "Order webhooks applied in one transaction with other queued orders (webhooks.batch_max).", grouped);
   by_source(o, "stocksync_webhook_unmatched_orders_total", "Orders received with lines for unknown listings.",
             unmatched_orders);
   family(o, "stocksync_unmatched_order_lines", "gauge", "Open lines of stocksync.unmatched_order_line.");

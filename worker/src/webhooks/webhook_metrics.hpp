@@ -18,6 +18,7 @@ struct WebhookMetrics {
   std::map<Key, std::uint64_t> rejected;               // (source, reason): nothing written
   std::map<Key, std::uint64_t> refused;                // (source, SQLSTATE): kept in inbound_exception
   std::map<std::string, std::uint64_t> ignored;        // by source: 2xx without effect
+  std::map<std::string, std::uint64_t> grouped;        // by source: applied in a transaction with others
   std::map<std::string, std::uint64_t> unmatched_orders;  // by source: orders with unknown listings
   std::int64_t unmatched_lines = -1;                   // gauge (-1 until first read)
   std::uint64_t pruned = 0;                            // receipts removed by the window

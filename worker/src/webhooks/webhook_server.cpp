@@ -149,7 +149,7 @@ std::vector<Source> configured_sources(const WebhookConfig &cfg, const std::vect
 WebhookServer::WebhookServer(boost::asio::io_context &io, const WebhookConfig &cfg, std::vector<Source> sources,
                              const std::string &conninfo, Metrics &metrics, std::function<std::int64_t()> unix_now)
     : io_(io), cfg_(cfg), metrics_(metrics), wm_(std::make_shared<WebhookMetrics>()), now_(std::move(unix_now)),
-      pool_(io, conninfo, cfg.db_connections, cfg.queue_limit), acceptor_(io), prune_timer_(io), report_timer_(io) {
+      pool_(io, conninfo, cfg.db_connections, cfg.queue_limit, cfg.batch_max), acceptor_(io), prune_timer_(io), report_timer_(io) {
   limits_.tolerance_s = cfg.tolerance_s;
   limits_.dedupe_window_s = cfg.dedupe_window_s;
   limits_.unpaid_order_ttl_s = cfg.unpaid_order_ttl_s;
@@ -284,7 +284,10 @@ void WebhookServer::handle(const std::string &method, const std::string &target,
     return;
   }
   std::string event_id = d.ingest->event_id, topic = d.ingest->topic;
-  pool_.ingest(ingest_params(*src, *d.ingest), [wm, name, event_id, topic, finish](IngestResult r) {
+  bool order = d.ingest->event.value("action", "") == "order";
+  pool_.ingest(ingest_params(*src, *d.ingest), order, [wm, name, event_id, topic, finish](IngestResult r) {
+    if (r.batch > 1)
+      ++wm->grouped[name];
     switch (r.kind) {
     case IngestResult::Kind::applied:
       ++wm->applied[{name, r.outcome}];
