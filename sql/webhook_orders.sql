@@ -61,6 +61,21 @@ SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_a
     pg_temp.order_event('shop', 'e-7b', '7', true, jsonb_build_array(pg_temp.line('v-a', 1)))));
 SELECT count(*) AS receipts FROM stocksync.webhook_receipt;
 
+-- New orders of plain SKUs, the common group: each through reserve() in key
+-- order when their lines make one rising sequence (A; A+B; B), else through
+-- reserve_batch() (A+B then A). The same outcomes either way.
+SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+    pg_temp.order_event('shop', 'f-1', '21', true, jsonb_build_array(pg_temp.line('v-b', 1))),
+    pg_temp.order_event('shop', 'f-2', '22', false, jsonb_build_array(pg_temp.line('v-a', 1))),
+    pg_temp.order_event('shop', 'f-3', '23', true, jsonb_build_array(pg_temp.line('v-b', 1), pg_temp.line('v-a', 2)))));
+SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+    pg_temp.order_event('shop', 'f-4', '24', false, jsonb_build_array(pg_temp.line('v-a', 1), pg_temp.line('v-b', 1))),
+    pg_temp.order_event('shop', 'f-5', '25', true, jsonb_build_array(pg_temp.line('v-a', 1)))));
+SELECT order_ref, state, skus, quantities, shortages FROM stocksync.reservation
+ WHERE channel = 'shop' AND order_ref BETWEEN '21' AND '25' ORDER BY order_ref;
+SELECT sku, on_hand, reserved, committed, available FROM stocksync.stock WHERE sku IN ('A', 'B') ORDER BY sku;
+SELECT count(*) AS differences FROM stocksync.verify_ledger();
+
 -- A malformed call raises and writes nothing.
 \set VERBOSITY terse
 SELECT * FROM stocksync.ingest_webhook_orders('{}');
@@ -73,3 +88,4 @@ SELECT count(*) AS receipts FROM stocksync.webhook_receipt;
 SELECT * FROM stocksync.ingest_webhook_orders((SELECT jsonb_agg(pg_temp.order_event('shop', 'n-' || g, 'n-' || g, false, '[]'))
                                                 FROM generate_series(1, 1001) g));
 SELECT count(*) AS n FROM stocksync.ingest_webhook_orders('[]');
+DROP EXTENSION stocksync;

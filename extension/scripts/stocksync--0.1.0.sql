@@ -1509,29 +1509,31 @@ COMMENT ON FUNCTION stocksync.prune_webhook_receipts IS 'Removes webhook receipt
 CREATE FUNCTION stocksync.ingest_webhook_orders(deliveries jsonb)
     RETURNS TABLE (ord integer, outcome text, sqlstate text, message text)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    -- Planned once per session: a custom plan of the deciding statement took
+    -- longer to plan than a group takes to run, and its estimates do not
+    -- depend on the deliveries (set-returning functions over the parameter).
+    SET plan_cache_mode = force_generic_plan SET jit = off
 AS $fn$
 DECLARE
     n            integer;
-    d            record;
     r            record;
     h            integer;
-    v_state      text;
-    matched      jsonb;
-    unmatched    jsonb;
-    seen         text[] := '{}';
-    committed    text[] := '{}';
-    outcomes     text[];
-    codes        text[];
+    outcomes     text[];     -- per delivery; 'pending' until reserve_batch() decides
+    codes        text[];     -- a refusal's SQLSTATE
     messages     text[];
-    unmatched_of jsonb[];
+    orders_of    jsonb[];    -- reserve_batch()'s order of a pending delivery
+    unmatched_of jsonb[];    -- lines for listings stocksync does not know
     paid_of      boolean[];
-    -- the orders for reserve_batch(): delivery, hold length, order
-    pend_ord     integer[] := '{}';
-    pend_ttl     double precision[] := '{}';
-    pend_order   jsonb[] := '{}';
+    ttl_of       double precision[];
+    state_of     text[];     -- the order's reservation state before the group
     ttl_s        double precision;
+    fast         boolean;
+    fast_order   integer[];
     ords         integer[];
     orders       jsonb;
+    committed    text[] := '{}';  -- channel, unit separator, order_ref
+    commit_ch    text[] := '{}';
+    commit_ref   text[] := '{}';
 BEGIN
     IF deliveries IS NULL OR pg_catalog.jsonb_typeof(deliveries) <> 'array' THEN
         RAISE EXCEPTION 'deliveries must be a JSON array' USING ERRCODE = 'SS009';
@@ -1540,128 +1542,195 @@ BEGIN
     IF n > 1000 THEN
         RAISE EXCEPTION 'at most 1000 deliveries a call, not %', n USING ERRCODE = 'SS009';
     END IF;
+    IF n = 0 THEN
+        RETURN;
+    END IF;
     IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(deliveries) x (v)
                 WHERE pg_catalog.jsonb_typeof(x.v) IS DISTINCT FROM 'object'
                    OR COALESCE(x.v ->> 'source', '') = '' OR COALESCE(x.v ->> 'event_id', '') = ''
                    OR x.v ->> 'topic' IS NULL OR x.v #>> '{event,action}' IS DISTINCT FROM 'order') THEN
         RAISE EXCEPTION 'every delivery needs a source, an event_id, a topic and an order event' USING ERRCODE = 'SS009';
     END IF;
-    outcomes := pg_catalog.array_fill(NULL::text, ARRAY[n]);
-    codes := outcomes;
-    messages := outcomes;
-    unmatched_of := pg_catalog.array_fill(NULL::jsonb, ARRAY[n]);
-    paid_of := pg_catalog.array_fill(false, ARRAY[n]);
 
-    FOR h IN SELECT DISTINCT pg_catalog.hashtext((x.v ->> 'source') || E'\x1f' || (x.v ->> 'event_id'))
-               FROM pg_catalog.jsonb_array_elements(deliveries) x (v) ORDER BY 1 LOOP
-        PERFORM pg_catalog.pg_advisory_xact_lock(1937010292, h);
-    END LOOP;
-    FOR h IN SELECT DISTINCT pg_catalog.hashtext((x.v #>> '{event,channel}') || E'\x1f' || (x.v #>> '{event,order_ref}'))
+    -- The aggregate takes the locks in the subquery's (hash) order.
+    PERFORM pg_catalog.count(pg_catalog.pg_advisory_xact_lock(1937010292, k.h))
+       FROM (SELECT DISTINCT pg_catalog.hashtext((x.v ->> 'source') || E'\x1f' || (x.v ->> 'event_id')) AS h
+               FROM pg_catalog.jsonb_array_elements(deliveries) x (v) ORDER BY 1) k;
+    PERFORM pg_catalog.count(pg_catalog.pg_advisory_xact_lock(1937010291, k.h))
+       FROM (SELECT DISTINCT pg_catalog.hashtext((x.v #>> '{event,channel}') || E'\x1f' || (x.v #>> '{event,order_ref}')) AS h
                FROM pg_catalog.jsonb_array_elements(deliveries) x (v)
               WHERE x.v #>> '{event,channel}' IS NOT NULL AND COALESCE(x.v #>> '{event,order_ref}', '') <> ''
-              ORDER BY 1 LOOP
-        PERFORM pg_catalog.pg_advisory_xact_lock(1937010291, h);
-    END LOOP;
+              ORDER BY 1) k;
 
-    FOR d IN SELECT x.i::integer AS i, x.v ->> 'source' AS source, x.v ->> 'event_id' AS event_id,
-                    x.v -> 'event' AS event, (x.v #>> '{event,channel}') COLLATE "C" AS ch,
-                    (x.v #>> '{event,order_ref}') COLLATE "C" AS ref
-               FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i) ORDER BY x.i LOOP
-        IF d.source || E'\x1f' || d.event_id = ANY (seen)
-           OR EXISTS (SELECT 1 FROM stocksync.webhook_receipt w
-                       WHERE w.source = d.source AND w.event_id = d.event_id) THEN
-            outcomes[d.i] := 'duplicate';
-            CONTINUE;
-        END IF;
-        IF d.ch IS NULL OR COALESCE(d.ref, '') = '' THEN
-            seen := seen || (d.source || E'\x1f' || d.event_id);
-            codes[d.i] := 'SS009';
-            messages[d.i] := pg_catalog.format('webhook event %s of %s has no channel or order reference', d.event_id, d.source);
-            CONTINUE;
-        END IF;
-        paid_of[d.i] := COALESCE((d.event ->> 'paid')::boolean, false);
-        SELECT rv.state INTO v_state FROM stocksync.reservation rv WHERE rv.channel = d.ch AND rv.order_ref = d.ref;
-        IF v_state = 'reserved' AND paid_of[d.i] THEN
-            CONTINUE;  -- deferred (a later duplicate of it is deferred too)
-        END IF;
-        seen := seen || (d.source || E'\x1f' || d.event_id);
-        IF EXISTS (SELECT 1 FROM stocksync.order_tombstone t WHERE t.channel = d.ch AND t.order_ref = d.ref) THEN
-            outcomes[d.i] := 'cancelled_before_order';
-            CONTINUE;
-        ELSIF v_state IS NOT NULL AND v_state <> 'reserved' THEN
-            outcomes[d.i] := 'order_already_' || v_state;
-            CONTINUE;
-        END IF;
-        SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('sku', s.sku, 'qty', (s.line ->> 'qty')::integer))
-                            FILTER (WHERE s.sku IS NOT NULL), '[]'),
-               COALESCE(pg_catalog.jsonb_agg(s.line) FILTER (WHERE s.sku IS NULL), '[]')
-          INTO matched, unmatched
-          FROM (SELECT x.line, stocksync.webhook_line_sku(d.ch, x.line) AS sku
-                  FROM pg_catalog.jsonb_array_elements(COALESCE(d.event -> 'lines', '[]')) AS x (line)
-                OFFSET 0) s;
-        IF pg_catalog.jsonb_array_length(unmatched) > 0 THEN
-            unmatched_of[d.i] := unmatched;
-        END IF;
-        IF pg_catalog.jsonb_array_length(matched) > 0 THEN
-            pend_ord := pend_ord || d.i;
-            pend_ttl := pend_ttl || COALESCE((d.event ->> 'ttl_s')::double precision, 900);
-            pend_order := pend_order || pg_catalog.jsonb_build_object('channel', d.ch, 'order_ref', d.ref, 'lines', matched);
-        ELSE
-            outcomes[d.i] := CASE WHEN unmatched_of[d.i] IS NULL THEN 'empty_order' ELSE 'unmatched' END;
-        END IF;
-    END LOOP;
+    -- Every delivery decided at once, under those locks. A later delivery of
+    -- the same event id is a duplicate of the first (or deferred with it).
+    WITH d AS (
+        SELECT x.i::integer AS i, (x.v ->> 'source') COLLATE "C" AS source, (x.v ->> 'event_id') COLLATE "C" AS event_id,
+               x.v -> 'event' AS event,
+               (x.v #>> '{event,channel}') COLLATE "C" AS ch, (x.v #>> '{event,order_ref}') COLLATE "C" AS ref,
+               COALESCE((x.v #>> '{event,paid}')::boolean, false) AS paid,
+               COALESCE((x.v #>> '{event,ttl_s}')::double precision, 900) AS ttl,
+               pg_catalog.min(x.i) OVER (PARTITION BY x.v ->> 'source', x.v ->> 'event_id')::integer AS first
+          FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i)),
+    c AS (
+        -- Scalar subqueries: primary-key probes in any plan (the generic
+        -- plan may be made while the tables are nearly empty).
+        SELECT d.*,
+               (SELECT rv.state FROM stocksync.reservation rv WHERE rv.channel = d.ch AND rv.order_ref = d.ref) AS state,
+               COALESCE((SELECT true FROM stocksync.webhook_receipt w
+                          WHERE w.source = d.source AND w.event_id = d.event_id), false) AS receipt,
+               COALESCE((SELECT true FROM stocksync.order_tombstone t
+                          WHERE t.channel = d.ch AND t.order_ref = d.ref), false) AS tombstone
+          FROM d),
+    m AS (
+        -- Each line's SKU: the rule of webhook_line_sku(), one key probe per
+        -- reference (scalar subqueries) whatever the estimates.
+        SELECT c.i,
+               pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('sku', s.sku, 'qty', (s.line ->> 'qty')::integer) ORDER BY s.n)
+                   FILTER (WHERE s.sku IS NOT NULL) AS matched,
+               pg_catalog.jsonb_agg(s.line ORDER BY s.n) FILTER (WHERE s.sku IS NULL) AS unmatched
+          FROM c, LATERAL (
+                   SELECT l.line, l.n,
+                          COALESCE((SELECT x.sku
+                                      FROM (SELECT id.k, (SELECT li.sku FROM stocksync.listing li
+                                                           WHERE li.channel = c.ch AND li.external_id = id.v COLLATE "C") AS sku
+                                              FROM pg_catalog.jsonb_array_elements_text(COALESCE(l.line -> 'ids', '[]'))
+                                                   WITH ORDINALITY AS id (v, k) OFFSET 0) x
+                                     WHERE x.sku IS NOT NULL ORDER BY x.k LIMIT 1),
+                                   (SELECT li.sku FROM stocksync.listing li
+                                     WHERE li.channel = c.ch AND li.sku = (l.line ->> 'sku') COLLATE "C" LIMIT 1)) AS sku
+                     FROM pg_catalog.jsonb_array_elements(COALESCE(c.event -> 'lines', '[]')) WITH ORDINALITY AS l (line, n)
+                   OFFSET 0) s  -- OFFSET 0: one lookup per line, not one per reference
+         WHERE c.ch IS NOT NULL AND COALESCE(c.ref, '') <> '' AND NOT c.receipt AND c.i = c.first AND NOT c.tombstone
+           AND (c.state IS NULL OR (c.state = 'reserved' AND NOT c.paid))
+         GROUP BY c.i),
+    o AS (
+        SELECT c.i, c.paid, c.ttl, c.state, m.unmatched,
+               CASE WHEN c.receipt THEN 'duplicate'
+                    WHEN c.state = 'reserved' AND c.paid THEN NULL  -- deferred
+                    WHEN c.i <> c.first THEN 'duplicate'
+                    WHEN c.ch IS NULL OR COALESCE(c.ref, '') = '' THEN NULL  -- refused: SS009
+                    WHEN c.tombstone THEN 'cancelled_before_order'
+                    WHEN c.state IS NOT NULL AND c.state <> 'reserved' THEN 'order_already_' || c.state
+                    WHEN m.matched IS NOT NULL THEN 'pending'
+                    WHEN m.unmatched IS NOT NULL THEN 'unmatched'
+                    ELSE 'empty_order' END AS outcome,
+               CASE WHEN NOT c.receipt AND c.i = c.first AND (c.ch IS NULL OR COALESCE(c.ref, '') = '') THEN 'SS009' END AS code,
+               CASE WHEN m.matched IS NOT NULL
+                    THEN pg_catalog.jsonb_build_object('channel', c.ch, 'order_ref', c.ref, 'lines', m.matched) END AS order_json
+          FROM c LEFT JOIN m ON m.i = c.i)
+    SELECT pg_catalog.array_agg(o.outcome ORDER BY o.i), pg_catalog.array_agg(o.code ORDER BY o.i),
+           pg_catalog.array_agg(o.order_json ORDER BY o.i), pg_catalog.array_agg(o.unmatched ORDER BY o.i),
+           pg_catalog.array_agg(o.paid ORDER BY o.i), pg_catalog.array_agg(o.ttl ORDER BY o.i),
+           pg_catalog.array_agg(o.state ORDER BY o.i)
+      INTO outcomes, codes, orders_of, unmatched_of, paid_of, ttl_of, state_of
+      FROM o;
+    messages := pg_catalog.array_fill(NULL::text, ARRAY[n]);
 
-    -- One reserve_batch() per hold length (the worker sends one), each in the
-    -- deliveries' order; 'record': a marketplace order already happened.
-    FOR ttl_s IN SELECT DISTINCT t FROM pg_catalog.unnest(pend_ttl) t ORDER BY 1 LOOP
-        SELECT pg_catalog.array_agg(p.i ORDER BY p.k), pg_catalog.jsonb_agg(p.o ORDER BY p.k)
+    -- The common group: new orders of plain SKUs whose lines, taken order by
+    -- order in key order, lock stock rows in one rising sequence (the order
+    -- every stocksync function locks in): reserve() each, its fast path.
+    -- Anything else (a hot SKU or a bundle, an order repeated or held before,
+    -- interleaved keys) goes through reserve_batch(), which orders every
+    -- lock itself. 'record': a marketplace order already happened.
+    SELECT pg_catalog.array_agg(z.i ORDER BY z.lo, z.i),
+           COALESCE(pg_catalog.bool_and(NOT z.special AND z.fresh AND (z.prev_hi IS NULL OR z.lo >= z.prev_hi)), false)
+           AND pg_catalog.count(DISTINCT z.k) = pg_catalog.count(*)
+      INTO fast_order, fast
+      FROM (SELECT y.*, pg_catalog.lag(y.hi) OVER (ORDER BY y.lo, y.i) AS prev_hi
+              FROM (SELECT p.i::integer AS i, pg_catalog.min((p.o ->> 'channel') || E'\x1f' || (p.o ->> 'order_ref')) AS k,
+                           pg_catalog.bool_and(state_of[p.i] IS NULL) AS fresh,
+                           pg_catalog.min(x.sku) AS lo, pg_catalog.max(x.sku) AS hi,
+                           -- key lookups (subqueries), whatever the estimates
+                           pg_catalog.bool_or((SELECT it.kind FROM stocksync.item it WHERE it.sku = x.sku)
+                                                  IS DISTINCT FROM 'simple'
+                                              OR (SELECT sl.buckets FROM stocksync.stock_level sl
+                                                   WHERE sl.sku = x.sku AND sl.location = 'default') IS DISTINCT FROM 0) AS special
+                      FROM ROWS FROM (pg_catalog.unnest(outcomes), pg_catalog.unnest(orders_of)) WITH ORDINALITY AS p (s, o, i)
+                           CROSS JOIN LATERAL (SELECT (e.l ->> 'sku') COLLATE "C" AS sku
+                                                 FROM pg_catalog.jsonb_array_elements(p.o -> 'lines') AS e (l)) x
+                     WHERE p.s = 'pending'
+                     GROUP BY p.i) y) z;
+    IF fast THEN
+        -- The aggregate calls reserve() in the array's (key) order.
+        PERFORM pg_catalog.count(stocksync.reserve(orders_of[f.i] ->> 'channel', orders_of[f.i] ->> 'order_ref',
+                                                   orders_of[f.i] -> 'lines', pg_catalog.make_interval(secs => ttl_of[f.i]),
+                                                   on_shortage => 'record'))
+           FROM pg_catalog.unnest(fast_order) AS f (i);
+        FOREACH h IN ARRAY fast_order LOOP
+            IF paid_of[h] THEN
+                commit_ch := commit_ch || (orders_of[h] ->> 'channel');
+                commit_ref := commit_ref || (orders_of[h] ->> 'order_ref');
+                outcomes[h] := 'committed';
+            ELSE
+                outcomes[h] := 'reserved';
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- Otherwise one reserve_batch() per hold length (the worker sends one),
+    -- each in the deliveries' order.
+    FOR ttl_s IN SELECT DISTINCT p.t FROM ROWS FROM (pg_catalog.unnest(outcomes), pg_catalog.unnest(ttl_of)) AS p (s, t)
+                  WHERE p.s = 'pending' ORDER BY 1 LOOP
+        SELECT pg_catalog.array_agg(p.i::integer ORDER BY p.i), pg_catalog.jsonb_agg(p.o ORDER BY p.i)
           INTO ords, orders
-          FROM ROWS FROM (pg_catalog.unnest(pend_ord), pg_catalog.unnest(pend_ttl), pg_catalog.unnest(pend_order))
-               WITH ORDINALITY AS p (i, t, o, k)
-         WHERE p.t = ttl_s;
+          FROM ROWS FROM (pg_catalog.unnest(outcomes), pg_catalog.unnest(ttl_of), pg_catalog.unnest(orders_of))
+               WITH ORDINALITY AS p (s, t, o, i)
+         WHERE p.s = 'pending' AND p.t = ttl_s;
         FOR r IN SELECT b.ord AS k, b.channel, b.order_ref, b.status, b.sqlstate, b.message
                    FROM stocksync.reserve_batch(orders, pg_catalog.make_interval(secs => ttl_s), 'record') b LOOP
             h := ords[r.k];
             IF r.status = 'refused' THEN
+                outcomes[h] := NULL;
                 codes[h] := r.sqlstate;
                 messages[h] := r.message;
             ELSIF NOT paid_of[h] THEN
                 outcomes[h] := 'reserved';
             ELSIF r.channel || E'\x1f' || r.order_ref = ANY (committed) THEN
-                outcomes[h] := 'order_already_committed';  -- paid twice in this batch
+                outcomes[h] := 'order_already_committed';  -- paid twice in this group
             ELSE
-                PERFORM stocksync.commit(r.channel, r.order_ref);
                 committed := committed || (r.channel || E'\x1f' || r.order_ref);
+                commit_ch := commit_ch || r.channel;
+                commit_ref := commit_ref || r.order_ref;
                 outcomes[h] := 'committed';
             END IF;
         END LOOP;
     END LOOP;
+    PERFORM pg_catalog.count(stocksync.commit(k.c, k.o)) FROM ROWS FROM (pg_catalog.unnest(commit_ch), pg_catalog.unnest(commit_ref)) AS k (c, o);
 
-    FOR d IN SELECT x.i::integer AS i, x.v ->> 'source' AS source, x.v ->> 'event_id' AS event_id,
-                    x.v ->> 'topic' AS topic, x.v -> 'event' AS event
-               FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i) ORDER BY x.i LOOP
-        IF codes[d.i] IS NOT NULL THEN
-            IF NOT stocksync.record_webhook_refusal(d.source, d.event_id, d.topic, d.event, codes[d.i], messages[d.i]) THEN
-                outcomes[d.i] := 'duplicate';
-            END IF;
-        ELSIF outcomes[d.i] IS NOT NULL AND outcomes[d.i] <> 'duplicate' THEN
-            IF unmatched_of[d.i] IS NOT NULL THEN
-                INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
-                VALUES (d.source, d.event_id, d.topic, d.event ->> 'channel', d.event ->> 'order_ref', 'unknown_listing',
-                        pg_catalog.jsonb_build_object('lines', unmatched_of[d.i]));
-                IF outcomes[d.i] IN ('reserved', 'committed') THEN
-                    outcomes[d.i] := outcomes[d.i] || '_partly_unmatched';
-                END IF;
-            END IF;
-            INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
-            VALUES (d.source, d.event_id, d.topic, outcomes[d.i]);
+    -- Refusals (rare) are kept as a single delivery's are.
+    FOR h IN SELECT p.i FROM pg_catalog.unnest(codes) WITH ORDINALITY AS p (c, i) WHERE p.c IS NOT NULL LOOP
+        messages[h] := COALESCE(messages[h], pg_catalog.format('webhook event %s of %s has no channel or order reference',
+                                                               deliveries -> (h - 1) ->> 'event_id',
+                                                               deliveries -> (h - 1) ->> 'source'));
+        IF NOT stocksync.record_webhook_refusal(deliveries -> (h - 1) ->> 'source', deliveries -> (h - 1) ->> 'event_id',
+                                                deliveries -> (h - 1) ->> 'topic', deliveries -> (h - 1) -> 'event',
+                                                codes[h], messages[h]) THEN
+            outcomes[h] := 'duplicate';
         END IF;
-        ord := d.i;
-        outcome := outcomes[d.i];
-        sqlstate := codes[d.i];
-        message := messages[d.i];
-        RETURN NEXT;
     END LOOP;
+
+    INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
+    SELECT x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic', x.v #>> '{event,channel}', x.v #>> '{event,order_ref}',
+           'unknown_listing', pg_catalog.jsonb_build_object('lines', unmatched_of[x.i])
+      FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i)
+     WHERE unmatched_of[x.i] IS NOT NULL AND codes[x.i] IS NULL
+     ORDER BY x.i;
+    INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
+    SELECT x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic',
+           CASE WHEN unmatched_of[x.i] IS NOT NULL AND outcomes[x.i] IN ('reserved', 'committed')
+                THEN outcomes[x.i] || '_partly_unmatched' ELSE outcomes[x.i] END
+      FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i)
+     WHERE codes[x.i] IS NULL AND outcomes[x.i] IS DISTINCT FROM 'duplicate' AND outcomes[x.i] IS NOT NULL
+     ORDER BY x.i;
+
+    RETURN QUERY
+    SELECT p.i::integer,
+           CASE WHEN unmatched_of[p.i] IS NOT NULL AND p.s IN ('reserved', 'committed') AND codes[p.i] IS NULL
+                THEN p.s || '_partly_unmatched' ELSE p.s END,
+           codes[p.i], messages[p.i]
+      FROM pg_catalog.unnest(outcomes) WITH ORDINALITY AS p (s, i)
+     ORDER BY p.i;
 END
 $fn$;
 COMMENT ON FUNCTION stocksync.ingest_webhook_orders IS 'Applies many verified order deliveries in one transaction, each with the outcome ingest_webhook() would give it alone; one row per delivery: an outcome, a refusal''s SQLSTATE, or neither when deferred to ingest_webhook().';
