@@ -24,7 +24,7 @@ struct WebhookConfig {
   std::int64_t tolerance_s = 300;               // Standard Webhooks timestamp tolerance
   std::int64_t dedupe_window_s = 72 * 3600;     // receipts kept this long
   std::int64_t unpaid_order_ttl_s = 86400;      // soft hold of an order not yet paid
-  int db_connections = 4;                       // pool threads, one connection each
+  int db_connections = 2;                       // pool threads, one connection each (see docs/webhooks.md)
   std::size_t batch_max = 100;                  // queued orders applied in one transaction; 1: each alone
   std::size_t queue_limit = 1024;               // waiting webhooks; more: 503
   std::chrono::milliseconds prune_interval{3600000};
