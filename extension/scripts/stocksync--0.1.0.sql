@@ -1583,22 +1583,12 @@ BEGIN
                           WHERE t.channel = d.ch AND t.order_ref = d.ref), false) AS tombstone
           FROM d),
     m AS (
-        -- Each line's SKU: the rule of webhook_line_sku(), one key probe per
-        -- reference (scalar subqueries) whatever the estimates.
         SELECT c.i,
                pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('sku', s.sku, 'qty', (s.line ->> 'qty')::integer) ORDER BY s.n)
                    FILTER (WHERE s.sku IS NOT NULL) AS matched,
                pg_catalog.jsonb_agg(s.line ORDER BY s.n) FILTER (WHERE s.sku IS NULL) AS unmatched
           FROM c, LATERAL (
-                   SELECT l.line, l.n,
-                          COALESCE((SELECT x.sku
-                                      FROM (SELECT id.k, (SELECT li.sku FROM stocksync.listing li
-                                                           WHERE li.channel = c.ch AND li.external_id = id.v COLLATE "C") AS sku
-                                              FROM pg_catalog.jsonb_array_elements_text(COALESCE(l.line -> 'ids', '[]'))
-                                                   WITH ORDINALITY AS id (v, k) OFFSET 0) x
-                                     WHERE x.sku IS NOT NULL ORDER BY x.k LIMIT 1),
-                                   (SELECT li.sku FROM stocksync.listing li
-                                     WHERE li.channel = c.ch AND li.sku = (l.line ->> 'sku') COLLATE "C" LIMIT 1)) AS sku
+                   SELECT l.line, l.n, stocksync.webhook_line_sku(c.ch, l.line) AS sku
                      FROM pg_catalog.jsonb_array_elements(COALESCE(c.event -> 'lines', '[]')) WITH ORDINALITY AS l (line, n)
                    OFFSET 0) s  -- OFFSET 0: one lookup per line, not one per reference
          WHERE c.ch IS NOT NULL AND COALESCE(c.ref, '') <> '' AND NOT c.receipt AND c.i = c.first AND NOT c.tombstone
@@ -1616,16 +1606,19 @@ BEGIN
                     WHEN m.unmatched IS NOT NULL THEN 'unmatched'
                     ELSE 'empty_order' END AS outcome,
                CASE WHEN NOT c.receipt AND c.i = c.first AND (c.ch IS NULL OR COALESCE(c.ref, '') = '') THEN 'SS009' END AS code,
+               CASE WHEN NOT c.receipt AND c.i = c.first AND (c.ch IS NULL OR COALESCE(c.ref, '') = '')
+                    THEN pg_catalog.format('webhook event %s of %s has no channel or order reference', c.event_id, c.source)
+                    END AS message,
                CASE WHEN m.matched IS NOT NULL
                     THEN pg_catalog.jsonb_build_object('channel', c.ch, 'order_ref', c.ref, 'lines', m.matched) END AS order_json
           FROM c LEFT JOIN m ON m.i = c.i)
     SELECT pg_catalog.array_agg(o.outcome ORDER BY o.i), pg_catalog.array_agg(o.code ORDER BY o.i),
+           pg_catalog.array_agg(o.message ORDER BY o.i),
            pg_catalog.array_agg(o.order_json ORDER BY o.i), pg_catalog.array_agg(o.unmatched ORDER BY o.i),
            pg_catalog.array_agg(o.paid ORDER BY o.i), pg_catalog.array_agg(o.ttl ORDER BY o.i),
            pg_catalog.array_agg(o.state ORDER BY o.i)
-      INTO outcomes, codes, orders_of, unmatched_of, paid_of, ttl_of, state_of
+      INTO outcomes, codes, messages, orders_of, unmatched_of, paid_of, ttl_of, state_of
       FROM o;
-    messages := pg_catalog.array_fill(NULL::text, ARRAY[n]);
 
     -- The common group: new orders of plain SKUs whose lines, taken order by
     -- order in key order, lock stock rows in one rising sequence (the order
@@ -1700,9 +1693,6 @@ BEGIN
 
     -- Refusals (rare) are kept as a single delivery's are.
     FOR h IN SELECT p.i FROM pg_catalog.unnest(codes) WITH ORDINALITY AS p (c, i) WHERE p.c IS NOT NULL LOOP
-        messages[h] := COALESCE(messages[h], pg_catalog.format('webhook event %s of %s has no channel or order reference',
-                                                               deliveries -> (h - 1) ->> 'event_id',
-                                                               deliveries -> (h - 1) ->> 'source'));
         IF NOT stocksync.record_webhook_refusal(deliveries -> (h - 1) ->> 'source', deliveries -> (h - 1) ->> 'event_id',
                                                 deliveries -> (h - 1) ->> 'topic', deliveries -> (h - 1) -> 'event',
                                                 codes[h], messages[h]) THEN
@@ -1710,6 +1700,9 @@ BEGIN
         END IF;
     END LOOP;
 
+    outcomes := ARRAY(SELECT CASE WHEN unmatched_of[p.i] IS NOT NULL AND p.s IN ('reserved', 'committed')
+                                  THEN p.s || '_partly_unmatched' ELSE p.s END
+                        FROM pg_catalog.unnest(outcomes) WITH ORDINALITY AS p (s, i) ORDER BY p.i);
     INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
     SELECT x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic', x.v #>> '{event,channel}', x.v #>> '{event,order_ref}',
            'unknown_listing', pg_catalog.jsonb_build_object('lines', unmatched_of[x.i])
@@ -1717,18 +1710,13 @@ BEGIN
      WHERE unmatched_of[x.i] IS NOT NULL AND codes[x.i] IS NULL
      ORDER BY x.i;
     INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
-    SELECT x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic',
-           CASE WHEN unmatched_of[x.i] IS NOT NULL AND outcomes[x.i] IN ('reserved', 'committed')
-                THEN outcomes[x.i] || '_partly_unmatched' ELSE outcomes[x.i] END
+    SELECT x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic', outcomes[x.i]
       FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i)
-     WHERE codes[x.i] IS NULL AND outcomes[x.i] IS DISTINCT FROM 'duplicate' AND outcomes[x.i] IS NOT NULL
+     WHERE outcomes[x.i] <> 'duplicate'  -- refused and deferred ones have none
      ORDER BY x.i;
 
     RETURN QUERY
-    SELECT p.i::integer,
-           CASE WHEN unmatched_of[p.i] IS NOT NULL AND p.s IN ('reserved', 'committed') AND codes[p.i] IS NULL
-                THEN p.s || '_partly_unmatched' ELSE p.s END,
-           codes[p.i], messages[p.i]
+    SELECT p.i::integer, p.s, codes[p.i], messages[p.i]
       FROM pg_catalog.unnest(outcomes) WITH ORDINALITY AS p (s, i)
      ORDER BY p.i;
 END

@@ -112,6 +112,30 @@ IngestResult ingest_one(IngestConnection &c, const IngestParams &params) {
   return res;
 }
 
+Housekeeping housekeep(IngestConnection &c, std::int64_t keep_s) {
+  Housekeeping h;
+  if (!c.ensure()) {
+    h.error = "cannot connect: " + c.error;
+    return h;
+  }
+  std::string keep = std::to_string(keep_s) + " seconds";
+  const char *p[] = {keep.c_str()};
+  PgResult r(PQexecParams(c.conn.get(),
+                          keep_s > 0 ? "SELECT stocksync.prune_webhook_receipts($1::interval), "
+                                       "(SELECT count(*) FROM stocksync.unmatched_order_line)"
+                                     : "SELECT 0, (SELECT count(*) FROM stocksync.unmatched_order_line)",
+                          keep_s > 0 ? 1 : 0, nullptr, keep_s > 0 ? p : nullptr, nullptr, nullptr, 0),
+             &PQclear);
+  if (PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) == 1) {
+    h.ok = true;
+    h.pruned = std::stoll(PQgetvalue(r.get(), 0, 0));
+    h.unmatched_lines = std::stoll(PQgetvalue(r.get(), 0, 1));
+  } else {
+    h.error = trimmed(PQresultErrorMessage(r.get()));
+  }
+  return h;
+}
+
 std::vector<std::optional<IngestResult>> ingest_orders(IngestConnection &c,
                                                        const std::vector<const IngestParams *> &deliveries) {
   std::vector<std::optional<IngestResult>> results(deliveries.size());

@@ -1,11 +1,13 @@
 // The webhook pool's database calls, on one pool thread's own connection:
 // one delivery through stocksync.ingest_webhook(), or a group of order
-// deliveries through stocksync.ingest_webhook_orders() in one transaction.
+// deliveries through stocksync.ingest_webhook_orders() in one transaction;
+// the hourly pruning of receipts.
 #pragma once
 
 #include <libpq-fe.h>
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +30,13 @@ struct IngestResult {
 
 using IngestParams = std::array<std::string, 4>;  // source, event_id, topic, event (JSON text)
 
+struct Housekeeping {
+  bool ok = false;
+  std::int64_t pruned = 0;           // receipts removed (when pruning was asked for)
+  std::int64_t unmatched_lines = 0;  // open lines of stocksync.unmatched_order_line
+  std::string error;
+};  // source, event_id, topic, event (JSON text)
+
 // One libpq connection, owned by one pool thread; reconnected when lost.
 struct IngestConnection {
   std::string conninfo;
@@ -42,6 +51,10 @@ struct IngestConnection {
 // serialization failure or a deadlock; an SS or class 22 refusal is kept
 // through record_webhook_refusal().
 IngestResult ingest_one(IngestConnection &c, const IngestParams &params);
+
+// Prunes receipts older than keep_s (when keep_s > 0) and counts the open
+// unmatched order lines.
+Housekeeping housekeep(IngestConnection &c, std::int64_t keep_s);
 
 // ingest_webhook_orders() for order deliveries, one transaction. A result per
 // delivery, nullopt for those it deferred; every one nullopt when the call

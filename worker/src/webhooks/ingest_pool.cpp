@@ -100,31 +100,8 @@ void IngestPool::ingest(IngestParams params, bool order, std::function<void(Inge
 
 void IngestPool::housekeeping(std::int64_t keep_s, std::function<void(Housekeeping)> done) {
   Job job{nullptr, [this, keep_s, done = std::move(done)](IngestConnection &c) {
-                Housekeeping h;
-                if (!c.ensure()) {
-                  h.error = "cannot connect: " + c.error;
-                } else {
-                  std::string keep = std::to_string(keep_s) + " seconds";
-                  const char *p[] = {keep.c_str()};
-                  std::unique_ptr<PGresult, decltype(&PQclear)> r(
-                      PQexecParams(c.conn.get(),
-                                   keep_s > 0 ? "SELECT stocksync.prune_webhook_receipts($1::interval), "
-                                                "(SELECT count(*) FROM stocksync.unmatched_order_line)"
-                                              : "SELECT 0, (SELECT count(*) FROM stocksync.unmatched_order_line)",
-                                   keep_s > 0 ? 1 : 0, nullptr, keep_s > 0 ? p : nullptr, nullptr, nullptr, 0),
-                      &PQclear);
-                  if (PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) == 1) {
-                    h.ok = true;
-                    h.pruned = std::stoll(PQgetvalue(r.get(), 0, 0));
-                    h.unmatched_lines = std::stoll(PQgetvalue(r.get(), 0, 1));
-                  } else {
-                    h.error = PQresultErrorMessage(r.get());
-                    while (!h.error.empty() && h.error.back() == '\n')
-                      h.error.pop_back();
-                  }
-                }
-                boost::asio::post(io_, [done, h = std::move(h)]() mutable { done(std::move(h)); });
-              }};
+            boost::asio::post(io_, [done, h = housekeep(c, keep_s)]() mutable { done(std::move(h)); });
+          }};
   enqueue(job);
 }
 

@@ -31,13 +31,6 @@
 
 namespace stocksync::worker::webhooks {
 
-struct Housekeeping {
-  bool ok = false;
-  std::int64_t pruned = 0;           // receipts removed (when pruning was asked for)
-  std::int64_t unmatched_lines = 0;  // open lines of stocksync.unmatched_order_line
-  std::string error;
-};
-
 class IngestPool {
 public:
   IngestPool(boost::asio::io_context &io, std::string conninfo, int threads, std::size_t queue_limit,
