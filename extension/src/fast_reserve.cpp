@@ -1,12 +1,18 @@
 // reserve() of one line with enough stock, without the executor.
 //
-// The order of steps is the order of the SPI path, with one difference that
-// keeps replays exact: the projection row is locked before the order key is
-// probed. Two deliveries of the same order name the same first line, so the
-// second waits on that row lock until the first commits or aborts and then
-// sees the order (a replay) or not (it reserves afresh). The probe uses a
-// dirty snapshot and waits for an in-flight inserter of the same key, which
-// covers two different orders sent with one key at once.
+// The caller holds the order key's lock (LockOrderKey), so two deliveries of
+// one order are serialized before they get here: the second probes the order
+// key after the first committed or aborted and sees the order (a replay) or
+// not (it reserves afresh). The probe uses a dirty snapshot and waits for an
+// in-flight inserter of the same key all the same.
+//
+// The projection row of a plain SKU is updated optimistically when nobody
+// holds it: the version the snapshot found is replaced only if it is still
+// the latest and unlocked (heap_update without waiting), so the quantities
+// checked are exactly the ones replaced, and no separate row lock (one WAL
+// record and one more page change) is taken. A row someone holds or has
+// replaced meanwhile is locked, following its newest version, and checked
+// again: the queue of a busy SKU stays a queue.
 #include "pg.hpp"
 
 #include "bucket_claim.hpp"
@@ -50,6 +56,31 @@ Column(TupleTableSlot *slot, int attnum)
 	return DatumGetInt32(slot->tts_values[attnum - 1]);
 }
 
+int32
+Available(TupleTableSlot *row)
+{
+	return Column(row, kOnHand) - Column(row, kReserved) - Column(row, kCommitted) - Column(row, kDamaged) -
+		   Column(row, kQualityControl) - Column(row, kSafetyStock);
+}
+
+// The projection row with qty more units reserved and its version raised.
+HeapTuple
+WithReserved(TupleTableSlot *row, TupleDesc desc, int32 qty)
+{
+	bool should_free = false;
+	HeapTuple old_tuple = ExecFetchSlotHeapTuple(row, true, &should_free);
+	Datum values[kBuckets] = {};
+	bool nulls[kBuckets] = {};
+	bool replace[kBuckets] = {};
+	values[kReserved - 1] = Int32GetDatum(Column(row, kReserved) + qty);
+	replace[kReserved - 1] = true;
+	values[kVersion - 1] = Int64GetDatum(DatumGetInt64(row->tts_values[kVersion - 1]) + 1);
+	replace[kVersion - 1] = true;
+	HeapTuple new_tuple = heap_modify_tuple(old_tuple, desc, values, nulls, replace);
+	if (should_free)
+		heap_freetuple(old_tuple);
+	return new_tuple;
+}
 
 struct Relations
 {
@@ -149,11 +180,13 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	}
 
 	// The units: for a hot SKU taken from one of its buckets with the budget
-	// (bucket_claim.hpp); otherwise from the projection row, locked here
-	// (following any newer version) and updated below.
+	// (bucket_claim.hpp); otherwise from the projection row, replaced at once
+	// if nobody holds it, else locked here (following any newer version) and
+	// replaced below.
 	TupleTableSlot *held = stock;
 	Datum order_key[] = {channel, order_ref};
 	bool locked = false;
+	bool updated = false;
 	bool replay = false;
 	if (hot)
 	{
@@ -163,16 +196,26 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	}
 	else if (found)
 	{
-		TM_FailureData failure;
-		TM_Result result = table_tuple_lock(rels.stock, &held->tts_tid, snapshot, held,
-											GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
-											TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
-		slot_getallattrs(held);
-		// A SKU turned hot meanwhile is left to the general path.
-		locked = result == TM_Ok && CompareText(held->tts_values[kSku - 1], sku) == 0 &&
-				 CompareText(held->tts_values[kLocation - 1], location) == 0 &&
-				 DatumGetInt16(held->tts_values[kBuckets - 1]) == 0;
-		replay = locked && OrderExists(rels.reservation, cat->reservation_pkey, order_key);
+		replay = OrderExists(rels.reservation, cat->reservation_pkey, order_key);
+		if (!replay && Available(held) >= qty)
+		{
+			HeapTuple new_tuple = WithReserved(held, RelationGetDescr(rels.stock), qty);
+			TM_FailureData failure;
+			updated = locked = TryUpdateRow(rels.stock, &held->tts_tid, new_tuple, false, &failure) == TM_Ok;
+			heap_freetuple(new_tuple);
+		}
+		if (!replay && !updated)
+		{
+			TM_FailureData failure;
+			TM_Result result = table_tuple_lock(rels.stock, &held->tts_tid, snapshot, held,
+												GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
+												TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
+			slot_getallattrs(held);
+			// A SKU turned hot meanwhile is left to the general path.
+			locked = result == TM_Ok && CompareText(held->tts_values[kSku - 1], sku) == 0 &&
+					 CompareText(held->tts_values[kLocation - 1], location) == 0 &&
+					 DatumGetInt16(held->tts_values[kBuckets - 1]) == 0;
+		}
 	}
 	UnregisterSnapshot(snapshot);
 	if (replay)
@@ -181,24 +224,13 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 		rels.Close();
 		return FastReserve::kReplay;
 	}
-	if (!locked)
+	if (!locked || (!hot && !updated && Available(held) < qty))
 	{
+		// Short (under the lock we hold) or moved on: the general path
+		// refuses, records or reserves.
 		ExecDropSingleTupleTableSlot(held);
 		rels.Close();
 		return FastReserve::kFallback;
-	}
-
-	if (!hot)
-	{
-		int32 available = Column(held, kOnHand) - Column(held, kReserved) - Column(held, kCommitted) -
-						  Column(held, kDamaged) - Column(held, kQualityControl) - Column(held, kSafetyStock);
-		if (available < qty)
-		{
-			// Short: the general path refuses or records, under the lock we hold.
-			ExecDropSingleTupleTableSlot(held);
-			rels.Close();
-			return FastReserve::kFallback;
-		}
 	}
 
 	// The order row.
@@ -221,22 +253,13 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	bool order_nulls[] = {false, false, false, false, false, false, false, true, true, true, false, false, false};
 	InsertRow(rels.reservation, order, order_nulls);
 
-	// The projection row: reserved + qty, version + 1 (a bucket was updated by its claim).
-	bool should_free = false;
-	HeapTuple old_tuple = nullptr;
-	if (!hot)
+	// The projection row, locked above: reserved + qty, version + 1 (a bucket
+	// was updated by its claim, an unheld row already).
+	if (!hot && !updated)
 	{
-		old_tuple = ExecFetchSlotHeapTuple(held, true, &should_free);
-		Datum replace_values[kBuckets] = {};
-		bool replace_nulls[kBuckets] = {};
-		bool replace[kBuckets] = {};
-		replace_values[kReserved - 1] = Int32GetDatum(Column(held, kReserved) + qty);
-		replace[kReserved - 1] = true;
-		replace_values[kVersion - 1] = Int64GetDatum(DatumGetInt64(held->tts_values[kVersion - 1]) + 1);
-		replace[kVersion - 1] = true;
-		HeapTuple new_tuple =
-			heap_modify_tuple(old_tuple, RelationGetDescr(rels.stock), replace_values, replace_nulls, replace);
+		HeapTuple new_tuple = WithReserved(held, RelationGetDescr(rels.stock), qty);
 		UpdateRow(rels.stock, &held->tts_tid, new_tuple);
+		heap_freetuple(new_tuple);
 	}
 
 	// The ledger row.
@@ -260,8 +283,6 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 						  false, false, false, false, false, false, true,  true};
 	InsertRow(rels.ledger, entry, entry_nulls);
 
-	if (should_free)
-		heap_freetuple(old_tuple);
 	ExecDropSingleTupleTableSlot(held);
 	rels.Close();
 	CommandCounterIncrement();
