@@ -63,12 +63,20 @@ Available(TupleTableSlot *row)
 		   Column(row, kQualityControl) - Column(row, kSafetyStock);
 }
 
+// Whether the row version in the slot had no updater or locker when it was
+// read (its xmax is known invalid). A hint only, read without the buffer
+// lock: heap_update decides under it.
+bool
+Unheld(TupleTableSlot *row)
+{
+	HeapTuple tuple = ExecFetchSlotHeapTuple(row, false, nullptr);
+	return (tuple->t_data->t_infomask & HEAP_XMAX_INVALID) != 0;
+}
+
 // The projection row with qty more units reserved and its version raised.
 HeapTuple
 WithReserved(TupleTableSlot *row, TupleDesc desc, int32 qty)
 {
-	bool should_free = false;
-	HeapTuple old_tuple = ExecFetchSlotHeapTuple(row, true, &should_free);
 	Datum values[kBuckets] = {};
 	bool nulls[kBuckets] = {};
 	bool replace[kBuckets] = {};
@@ -76,10 +84,7 @@ WithReserved(TupleTableSlot *row, TupleDesc desc, int32 qty)
 	replace[kReserved - 1] = true;
 	values[kVersion - 1] = Int64GetDatum(DatumGetInt64(row->tts_values[kVersion - 1]) + 1);
 	replace[kVersion - 1] = true;
-	HeapTuple new_tuple = heap_modify_tuple(old_tuple, desc, values, nulls, replace);
-	if (should_free)
-		heap_freetuple(old_tuple);
-	return new_tuple;
+	return heap_modify_tuple(ExecFetchSlotHeapTuple(row, false, nullptr), desc, values, nulls, replace);
 }
 
 struct Relations
@@ -137,7 +142,11 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	Datum location = line.location;
 	int32 qty = line.qty;
 	const DirectCatalog *cat = GetDirectCatalog();
-	if (cat == nullptr)
+	// Under REPEATABLE READ or SERIALIZABLE a row replaced after the
+	// transaction's snapshot must fail the transaction (a serialization
+	// failure), as the general path's executor does; this path reads the
+	// latest version.
+	if (cat == nullptr || IsolationUsesXactSnapshot())
 		return FastReserve::kFallback;
 	// Like SPI before each statement: make this transaction's earlier writes
 	// (an earlier call in the same statement) visible to the probes below.
@@ -197,11 +206,14 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	else if (found)
 	{
 		replay = OrderExists(rels.reservation, cat->reservation_pkey, order_key);
-		if (!replay && Available(held) >= qty)
+		if (!replay && Available(held) >= qty && Unheld(held))
 		{
+			// heap_update waits out a holder that came in since the look
+			// (it does not support not waiting) and then reports the row
+			// replaced: the lock path below takes it from there.
 			HeapTuple new_tuple = WithReserved(held, RelationGetDescr(rels.stock), qty);
 			TM_FailureData failure;
-			updated = locked = TryUpdateRow(rels.stock, &held->tts_tid, new_tuple, false, &failure) == TM_Ok;
+			updated = locked = TryUpdateRow(rels.stock, &held->tts_tid, new_tuple, true, &failure) == TM_Ok;
 			heap_freetuple(new_tuple);
 		}
 		if (!replay && !updated)

@@ -57,6 +57,18 @@
 // unwritten answers: their listings stay in_flight in the database, which is
 // what a crash between a push and its answer leaves too (a true retry with
 // the stored key, or compare-and-set, settles them).
+//
+// Why that commit stays synchronous, although the flush is the longest step
+// between a sale and the channels (asynchronous commit halved the p50 lag in
+// bench/worker/run): a server crash would then forget the in_flight writes
+// of pushes the channels already applied. Replayed in the deterministic
+// simulation (a database crash losing the core's last 0.6 s of writes), both
+// failure kinds showed up: on a compare-and-set channel the next push
+// compared against the quantity before the forgotten push, which a sale on
+// the channel had brought back (A-B-A: the sale erased); on an absolute
+// channel the stored acked quantity was older than the channel's, so when
+// the ledger came back to it the listing looked in sync and kept the wrong
+// quantity. The intent must be durable before the push leaves.
 #pragma once
 
 #include "channel_adapter.hpp"
