@@ -183,16 +183,7 @@ TryClaim(Relation buckets, ItemPointerData tid, Datum sku, Datum location, int32
 		if (locked != TM_Ok)
 			return Attempt::kShort;
 		slot_getallattrs(slot);
-		Datum values[kVersion] = {};
-		bool nulls[kVersion] = {};
-		bool replace[kVersion] = {};
-		values[kReserved - 1] = Int32GetDatum(Column(slot, kReserved) + reserve);
-		replace[kReserved - 1] = true;
-		values[kVersion - 1] = Int64GetDatum(DatumGetInt64(slot->tts_values[kVersion - 1]) + 1);
-		replace[kVersion - 1] = true;
-		bool should_free;
-		HeapTuple old_tuple = ExecFetchSlotHeapTuple(slot, true, &should_free);
-		HeapTuple new_tuple = heap_modify_tuple(old_tuple, RelationGetDescr(buckets), values, nulls, replace);
+		HeapTuple new_tuple = WithReserved(slot, RelationGetDescr(buckets), kReserved, kVersion, reserve);
 		if (TryUpdateRow(buckets, &tid, new_tuple, true, &failure) != TM_Ok)
 			elog(ERROR, "stocksync: a locked bucket of sku \"%s\" could not be updated", TextDatumGetCString(sku));
 		*claim = HotClaim{true, DatumGetInt16(slot->tts_values[kBucketNo - 1]), budget};

@@ -248,6 +248,16 @@ InsertRow(Relation rel, const Datum *values, const bool *nulls)
 	InsertIndexEntries(rel, tuple);
 }
 
+HeapTuple
+WithReserved(TupleTableSlot *slot, TupleDesc desc, int reserved_attnum, int version_attnum, int32 qty)
+{
+	int columns[] = {reserved_attnum, version_attnum};
+	Datum values[] = {Int32GetDatum(DatumGetInt32(slot->tts_values[reserved_attnum - 1]) + qty),
+					  Int64GetDatum(DatumGetInt64(slot->tts_values[version_attnum - 1]) + 1)};
+	bool nulls[] = {false, false};
+	return heap_modify_tuple_by_cols(ExecFetchSlotHeapTuple(slot, false, nullptr), desc, 2, columns, values, nulls);
+}
+
 TM_Result
 TryUpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple, bool wait, TM_FailureData *failure)
 {

@@ -67,6 +67,11 @@ void ScanByKey(Relation rel, Oid index, const Datum *keys, int nkeys, Snapshot s
 // Inserts a row and its index entries (unique checks included).
 void InsertRow(Relation rel, const Datum *values, const bool *nulls);
 
+// The row in `slot` (all attributes deformed) with `qty` more units in its
+// integer column `reserved_attnum` and its bigint column `version_attnum`
+// raised by one: what a reservation does to a projection row or a bucket.
+HeapTuple WithReserved(TupleTableSlot *slot, TupleDesc desc, int reserved_attnum, int version_attnum, int32 qty);
+
 // Replaces the row at `tid` if it is the latest version and, unless `wait`,
 // no other transaction holds it (TM_BeingModified then); maintains the
 // indexes when the update is not HOT. Any other result changes nothing.

@@ -6,13 +6,13 @@
 // not (it reserves afresh). The probe uses a dirty snapshot and waits for an
 // in-flight inserter of the same key all the same.
 //
-// The projection row of a plain SKU is updated optimistically when nobody
-// holds it: the version the snapshot found is replaced only if it is still
-// the latest and unlocked (heap_update without waiting), so the quantities
-// checked are exactly the ones replaced, and no separate row lock (one WAL
-// record and one more page change) is taken. A row someone holds or has
-// replaced meanwhile is locked, following its newest version, and checked
-// again: the queue of a busy SKU stays a queue.
+// The projection row of a plain SKU that nobody held when it was read is
+// replaced directly: heap_update replaces that version only if it is still
+// the latest (waiting out a holder that came in since, then reporting it
+// replaced), so the quantities checked are exactly the ones replaced, and no
+// separate row lock (one WAL record and one more page change) is taken. A row
+// someone holds or has replaced meanwhile is locked, following its newest
+// version, and checked again: the queue of a busy SKU stays a queue.
 #include "pg.hpp"
 
 #include "bucket_claim.hpp"
@@ -71,20 +71,6 @@ Unheld(TupleTableSlot *row)
 {
 	HeapTuple tuple = ExecFetchSlotHeapTuple(row, false, nullptr);
 	return (tuple->t_data->t_infomask & HEAP_XMAX_INVALID) != 0;
-}
-
-// The projection row with qty more units reserved and its version raised.
-HeapTuple
-WithReserved(TupleTableSlot *row, TupleDesc desc, int32 qty)
-{
-	Datum values[kBuckets] = {};
-	bool nulls[kBuckets] = {};
-	bool replace[kBuckets] = {};
-	values[kReserved - 1] = Int32GetDatum(Column(row, kReserved) + qty);
-	replace[kReserved - 1] = true;
-	values[kVersion - 1] = Int64GetDatum(DatumGetInt64(row->tts_values[kVersion - 1]) + 1);
-	replace[kVersion - 1] = true;
-	return heap_modify_tuple(ExecFetchSlotHeapTuple(row, false, nullptr), desc, values, nulls, replace);
 }
 
 struct Relations
@@ -208,10 +194,10 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 		replay = OrderExists(rels.reservation, cat->reservation_pkey, order_key);
 		if (!replay && Available(held) >= qty && Unheld(held))
 		{
-			// heap_update waits out a holder that came in since the look
-			// (it does not support not waiting) and then reports the row
-			// replaced: the lock path below takes it from there.
-			HeapTuple new_tuple = WithReserved(held, RelationGetDescr(rels.stock), qty);
+			// A holder that came in since the look is waited out (heap_update
+			// does not support not waiting); the row is then reported
+			// replaced, and the lock path below takes it from there.
+			HeapTuple new_tuple = WithReserved(held, RelationGetDescr(rels.stock), kReserved, kVersion, qty);
 			TM_FailureData failure;
 			updated = locked = TryUpdateRow(rels.stock, &held->tts_tid, new_tuple, true, &failure) == TM_Ok;
 			heap_freetuple(new_tuple);
@@ -223,10 +209,11 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 												GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
 												TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
 			slot_getallattrs(held);
-			// A SKU turned hot meanwhile is left to the general path.
+			// A SKU turned hot meanwhile, or short, is left to the general
+			// path (which refuses or records short lines under this lock).
 			locked = result == TM_Ok && CompareText(held->tts_values[kSku - 1], sku) == 0 &&
 					 CompareText(held->tts_values[kLocation - 1], location) == 0 &&
-					 DatumGetInt16(held->tts_values[kBuckets - 1]) == 0;
+					 DatumGetInt16(held->tts_values[kBuckets - 1]) == 0 && Available(held) >= qty;
 		}
 	}
 	UnregisterSnapshot(snapshot);
@@ -236,10 +223,8 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 		rels.Close();
 		return FastReserve::kReplay;
 	}
-	if (!locked || (!hot && !updated && Available(held) < qty))
+	if (!locked)
 	{
-		// Short (under the lock we hold) or moved on: the general path
-		// refuses, records or reserves.
 		ExecDropSingleTupleTableSlot(held);
 		rels.Close();
 		return FastReserve::kFallback;
@@ -269,7 +254,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	// was updated by its claim, an unheld row already).
 	if (!hot && !updated)
 	{
-		HeapTuple new_tuple = WithReserved(held, RelationGetDescr(rels.stock), qty);
+		HeapTuple new_tuple = WithReserved(held, RelationGetDescr(rels.stock), kReserved, kVersion, qty);
 		UpdateRow(rels.stock, &held->tts_tid, new_tuple);
 		heap_freetuple(new_tuple);
 	}
