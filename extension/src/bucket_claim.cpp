@@ -137,13 +137,16 @@ enum class Attempt
 	kClaimed,
 	kBusy,	  // another session holds it (only without wait)
 	kShort,	  // its budget does not cover the demand, or it is gone
+	kReplaced,	// changed after the transaction's snapshot (REPEATABLE READ and up)
 };
 
 // Claims the bucket whose version is at `tid` (or a newer one), by updating
-// it; a bucket that is busy or short is left untouched.
+// it; a bucket that is busy or short is left untouched. With `xact_snapshot`
+// (REPEATABLE READ and SERIALIZABLE) only a version that snapshot sees is
+// claimed: the transaction must not build on a change it cannot see.
 Attempt
 TryClaim(Relation buckets, ItemPointerData tid, Datum sku, Datum location, int32 demand, int32 reserve, bool wait,
-		 TupleTableSlot *slot, HotClaim *claim)
+		 Snapshot xact_snapshot, TupleTableSlot *slot, HotClaim *claim)
 {
 	for (int follow = 0; follow < kMaxFollow; follow++)
 	{
@@ -162,6 +165,11 @@ TryClaim(Relation buckets, ItemPointerData tid, Datum sku, Datum location, int32
 		{
 			UnregisterSnapshot(snapshot);
 			return Attempt::kShort;	// gone, reused for another row, or short
+		}
+		if (xact_snapshot != nullptr && !table_tuple_satisfies_snapshot(buckets, slot, xact_snapshot))
+		{
+			UnregisterSnapshot(snapshot);
+			return Attempt::kReplaced;
 		}
 		int32 budget = Budget(slot);
 		// Lock exactly this version (no following of newer ones): a bucket
@@ -205,10 +213,19 @@ ClaimBucket(Datum sku, Datum location, int32 demand, int32 reserve, bool wait, H
 	CommandCounterIncrement();
 	Relation buckets = table_open(cat->stock_bucket, RowExclusiveLock);
 	TupleTableSlot *slot = table_slot_create(buckets, nullptr);
+	// Under REPEATABLE READ or SERIALIZABLE: the transaction's snapshot (it
+	// lives as long as the transaction; the command counter increment above
+	// made this transaction's own writes so far part of it).
+	Snapshot xact_snapshot = IsolationUsesXactSnapshot() ? GetTransactionSnapshot() : nullptr;
 	bool claimed = false;
+	bool replaced = false;
+	auto attempt = [&](ItemPointerData tid, bool wait_for_it) {
+		Attempt result = TryClaim(buckets, tid, sku, location, demand, reserve, wait_for_it, xact_snapshot, slot, claim);
+		replaced |= result == Attempt::kReplaced;
+		return result == Attempt::kClaimed;
+	};
 	if (IsLastOf(RelationGetRelid(buckets), sku, location))
-		claimed = TryClaim(buckets, last_bucket.tid, sku, location, demand, reserve, false, slot, claim) ==
-				  Attempt::kClaimed;
+		claimed = attempt(last_bucket.tid, false);
 	if (!claimed)
 	{
 		Candidates *c = static_cast<Candidates *>(palloc(sizeof(Candidates)));
@@ -220,12 +237,18 @@ ClaimBucket(Datum sku, Datum location, int32 demand, int32 reserve, bool wait, H
 		UnregisterSnapshot(snapshot);
 		qsort(c->rows, c->count, sizeof(Candidate), CompareCandidates);
 		for (int i = 0; i < c->count && !claimed; i++)
-			claimed = TryClaim(buckets, c->rows[i].tid, sku, location, demand, reserve, wait, slot, claim) ==
-					  Attempt::kClaimed;
+			claimed = attempt(c->rows[i].tid, wait);
 		pfree(c);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(buckets, NoLock);
+	// The budget the transaction would need lies in versions it cannot see;
+	// going on to the central row would rebalance from them too.
+	if (!claimed && replaced)
+		ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						errmsg("could not serialize access due to concurrent update"),
+						errdetail("A bucket of hot sku \"%s\" changed after this transaction's snapshot.",
+								  TextDatumGetCString(sku))));
 	CommandCounterIncrement();
 	return claimed;
 }
