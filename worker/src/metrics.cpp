@@ -58,6 +58,19 @@ std::string Metrics::render() const {
   header(o, "stocksync_batch_size", "histogram", "Listings per push call.");
   for (const auto &[c, m] : channels)
     histogram(o, "stocksync_batch_size", "channel=\"" + prometheus_escape(c) + "\"", m.batch_size);
+  header(o, "stocksync_push_seconds", "histogram", "Push calls, from sending to the answer (HTTP included).");
+  for (const auto &[c, m] : channels)
+    histogram(o, "stocksync_push_seconds", "channel=\"" + prometheus_escape(c) + "\"", m.push_seconds);
+  header(o, "stocksync_push_round_trip_seconds", "histogram",
+         "From the sync core handing a push over to it taking the answer (the call and the waits between threads).");
+  for (const auto &[c, m] : channels)
+    histogram(o, "stocksync_push_round_trip_seconds", "channel=\"" + prometheus_escape(c) + "\"",
+              m.push_round_trip_seconds);
+  header(o, "stocksync_sync_db_seconds", "histogram", "The sync core's database calls per round, by step.");
+  histogram(o, "stocksync_sync_db_seconds", "step=\"visibility\"", sync_steps.visibility);
+  histogram(o, "stocksync_sync_db_seconds", "step=\"listings\"", sync_steps.listings);
+  histogram(o, "stocksync_sync_db_seconds", "step=\"load\"", sync_steps.load);
+  histogram(o, "stocksync_sync_db_seconds", "step=\"write\"", sync_steps.write);
   struct Counter {
     const char *name, *type, *help;
     std::int64_t (*get)(const ChannelMetrics &);

@@ -29,6 +29,8 @@ public:
 struct ChannelMetrics {
   Histogram ack_lag_seconds;       // commit -> channel acknowledgement
   Histogram batch_size;            // listings per push
+  Histogram push_seconds;          // a push call on the I/O thread, from sending to its answer
+  Histogram push_round_trip_seconds;  // from the sync core handing a push over to it taking the answer
   std::atomic<std::uint64_t> pushes{0};        // push() calls
   std::atomic<std::uint64_t> listings_acked{0};
   std::atomic<std::uint64_t> throttled{0};     // throttled responses
@@ -44,8 +46,18 @@ struct ChannelMetrics {
 // A label value escaped for the Prometheus text format (\\, \" and \n).
 std::string prometheus_escape(const std::string &s);
 
+// The sync core's database calls, by step of a round: where a change waits
+// between its decoding and its push.
+struct SyncStepMetrics {
+  Histogram visibility;  // still_running(): are the decoded transactions visible yet
+  Histogram listings;    // listings_of_skus(): dirty SKUs to listings
+  Histogram load;        // load_keys(): desired and stored state of the picked listings
+  Histogram write;       // write_states(): answers and new in_flight states, one commit
+};
+
 struct Metrics {
   std::map<std::string, ChannelMetrics> channels;
+  SyncStepMetrics sync_steps;
   std::atomic<std::uint64_t> changes_decoded{0};
   std::atomic<std::uint64_t> transactions_decoded{0};
   std::atomic<std::uint64_t> replication_reconnects{0};

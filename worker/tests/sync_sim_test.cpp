@@ -163,8 +163,10 @@ public:
       n += r.state == "dead";
     return n;
   }
+  std::vector<StateWrite> written;  // every write that reached the database, in order
   void write_states(const std::vector<StateWrite> &ws) override {
     maybe_fail();
+    written.insert(written.end(), ws.begin(), ws.end());
     for (auto &w : ws) {
       if (std::getenv("WORKER_SIM_TRACE") && w.channel == "plain")
         std::fprintf(stderr, "  write %s %s acked=%d(%d) pushed=%d\n", w.external_id.c_str(), w.state.c_str(),
@@ -742,6 +744,48 @@ TEST(WorkerSyncSim, AckLagUsesEachSkusOwnCommitTime) {
     within_quarter_second += h.counts[i];
   EXPECT_EQ(within_quarter_second, 1u);
   EXPECT_NEAR(h.sum, 10.1, 0.1);
+}
+
+// A listing changed again while its push was out is decided in the round
+// that writes the answer (one write: the acknowledgement and the new
+// in_flight state), not in a round after a round that only writes it.
+TEST(WorkerSyncSim, ChangedWhileInFlightIsPushedWithItsAnswersWrite) {
+  std::mt19937_64 rng(11);
+  FakeScheduler s;
+  FakeDb db;
+  db.rng = &rng;
+  db.skus["S0"] = Sku{10, 1};
+  db.modes["plain"] = "live";
+  db.listings[{"plain", "plain-0"}] = "S0";
+  FakeChannel ch(s, rng, "plain", true, 100, 10, 10);
+  SyncCore::Channel c;
+  c.cfg.code = "plain";
+  c.cfg.kind = "shopify";
+  c.adapter = &ch;
+  SyncConfig cfg;
+  cfg.full_diff_interval = std::chrono::hours(1);
+  SyncCore core(s, db, cfg, {c}, nullptr, 1);
+  core.start();
+  s.run_until(s.now() + 1s);
+  ASSERT_EQ(ch.qty["plain-0"], 10);
+  db.skus["S0"] = Sku{7, 2};
+  core.mark_sku("S0", s.wall_now());
+  s.run_until(s.now());  // the push of 7 leaves; its answer takes 1 to 41 ms
+  ASSERT_EQ(core.in_flight_count(), 1u);
+  db.skus["S0"] = Sku{5, 3};
+  core.mark_sku("S0", s.wall_now());
+  db.written.clear();
+  s.run_until(s.now() + 1s);
+  EXPECT_EQ(ch.qty["plain-0"], 5);
+  ASSERT_FALSE(db.written.empty());
+  const StateWrite &first = db.written.front();
+  EXPECT_EQ(first.state, "in_flight");
+  EXPECT_EQ(first.pushed_qty, 5);
+  EXPECT_TRUE(first.set_acked);
+  EXPECT_EQ(first.acked_qty, 7);
+  EXPECT_EQ(first.acked_version, 2);
+  EXPECT_TRUE(ch.violations.empty());
+  core.stop();
 }
 
 TEST(WorkerSyncSim, ManySeedsConvergeWithoutViolations) {

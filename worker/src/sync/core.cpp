@@ -1,6 +1,8 @@
 // The level-triggered sync core; see core.hpp for the state machine.
 #include "sync/core.hpp"
 
+#include "sync/state_overlay.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -16,6 +18,27 @@ StateWrite state_write(const std::string &channel, const std::string &ext, const
   w.state = state;
   return w;
 }
+
+double seconds(SteadyTime::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Records how long a database step of the core took (its histogram, when
+// metrics are kept), however the step ends.
+class StepTimer {
+public:
+  StepTimer(const Scheduler &sched, Metrics *metrics, Histogram SyncStepMetrics::*step)
+      : sched_(sched), histogram_(metrics ? &(metrics->sync_steps.*step) : nullptr), start_(sched.now()) {}
+  ~StepTimer() {
+    if (histogram_)
+      histogram_->observe(seconds(sched_.now() - start_));
+  }
+  StepTimer(const StepTimer &) = delete;
+  StepTimer &operator=(const StepTimer &) = delete;
+
+private:
+  const Scheduler &sched_;
+  Histogram *histogram_;
+  SteadyTime start_;
+};
 
 }  // namespace
 
@@ -322,7 +345,6 @@ void SyncCore::push_round() {
     std::vector<ListingKey> keys;
     std::map<std::string, std::vector<std::string>> picked;
     for (auto &[code, cs] : channels_) {
-      deferred = deferred || !cs.unwritten.empty();
       auto ids = pick(cs, deferred);
       for (auto &id : ids)
         keys.emplace_back(code, id);
@@ -332,6 +354,7 @@ void SyncCore::push_round() {
     std::map<std::string, std::vector<ListingRow>> rows;
     if (!keys.empty()) {
       try {
+        StepTimer timer(sched_, metrics_, &SyncStepMetrics::load);
         for (auto &row : db_.load_keys(keys))
           rows[row.channel].push_back(std::move(row));
       } catch (const DbError &) {
@@ -340,10 +363,14 @@ void SyncCore::push_round() {
         throw;
       }
     }
+    see_unwritten_answers(rows, writes);
     for (auto &[code, r] : rows)
       deferred = prepare_channel(channels_.at(code), std::move(r), writes, ready) || deferred;
-    if (!writes.empty())
+    writes = fold_writes(std::move(writes));
+    if (!writes.empty()) {
+      StepTimer timer(sched_, metrics_, &SyncStepMetrics::write);
       db_.write_states(writes);
+    }
   } catch (const DbError &e) {
     // The answers are lost; push again (compare-and-set turns a repeat into
     // a stale answer carrying the channel's quantity, never a double apply).
@@ -367,7 +394,41 @@ void SyncCore::push_round() {
   for (auto &p : ready)
     dispatch(*p.cs, std::move(p.batch));
   if (deferred)
-    kick();  // listings held back (answer unwritten, round full): next round
+    kick();  // listings held back (round full): next round
+}
+
+// The answers of this round's statement (writes, not yet written) as the
+// loaded rows of their listings will read once it is: a listing changed again
+// while its push was out is decided now, not after a round that only writes
+// the answer. An answer the statement would ignore (older than the stored
+// acknowledgement) is dropped instead.
+void SyncCore::see_unwritten_answers(std::map<std::string, std::vector<ListingRow>> &rows,
+                                     std::vector<StateWrite> &writes) {
+  if (writes.empty())
+    return;
+  std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> answers;
+  for (std::size_t i = 0; i < writes.size(); ++i)
+    answers[{writes[i].channel, writes[i].external_id}].push_back(i);
+  std::vector<bool> ignored(writes.size(), false);
+  auto wall = sched_.wall_now();
+  for (auto &[code, channel_rows] : rows)
+    for (auto &row : channel_rows) {
+      auto it = answers.find({row.channel, row.external_id});
+      if (it == answers.end())
+        continue;
+      for (std::size_t i : it->second) {
+        if (write_applies(row, writes[i]))
+          apply_write(row, writes[i], wall);
+        else
+          ignored[i] = true;
+      }
+    }
+  std::vector<StateWrite> kept;
+  kept.reserve(writes.size());
+  for (std::size_t i = 0; i < writes.size(); ++i)
+    if (!ignored[i])
+      kept.push_back(std::move(writes[i]));
+  writes = std::move(kept);
 }
 
 // Moves the marks of decoded transactions that our queries can see now into
@@ -381,6 +442,7 @@ bool SyncCore::release_visible() {
     xids.push_back(x);
   std::vector<std::uint32_t> running;
   try {
+    StepTimer timer(sched_, metrics_, &SyncStepMetrics::visibility);
     running = db_.still_running(xids);
   } catch (const DbError &e) {
     db_failed("visibility", e);
@@ -448,7 +510,12 @@ bool SyncCore::resolve_marks() {
         skus.push_back(s);
       // Every listing gets its own SKU's earliest unpushed commit time (the
       // commit-to-acknowledge lag is measured from it).
-      for (auto &l : db_.listings_of_skus(skus, channel_codes_))
+      std::vector<SkuListing> listings;
+      {
+        StepTimer timer(sched_, metrics_, &SyncStepMetrics::listings);
+        listings = db_.listings_of_skus(skus, channel_codes_);
+      }
+      for (auto &l : listings)
         if (auto it = channels_.find(l.channel); it != channels_.end()) {
           auto t = dirty_skus_.find(l.sku);
           add_dirty(it->second, l.external_id,
@@ -549,7 +616,7 @@ std::vector<std::string> SyncCore::pick(ChannelState &cs, bool &more) {
   std::size_t limit = std::min(cfg_.max_listings_per_round, std::max<std::size_t>(16, lim.max_batch * slots * 4));
   std::vector<std::string> ids;
   for (auto it = cs.dirty.begin(); it != cs.dirty.end();) {
-    if (cs.in_flight.count(*it) || cs.unwritten.count(*it)) {
+    if (cs.in_flight.count(*it)) {
       ++it;
       continue;
     }
@@ -741,7 +808,10 @@ void SyncCore::dispatch(ChannelState &cs, std::vector<InFlight> batch) {
     });
     return;
   }
-  cs.ch.adapter->push(std::move(pushes), [this, g, code, batch = std::move(batch)](std::vector<PushResult> rs) mutable {
+  cs.ch.adapter->push(std::move(pushes), [this, g, code, batch = std::move(batch),
+                                            sent = sched_.now()](std::vector<PushResult> rs) mutable {
+    if (metrics_ && g == gen_)
+      metrics_->channel(code).push_round_trip_seconds.observe(seconds(sched_.now() - sent));
     on_results(g, code, std::move(batch), std::move(rs));
   });
 }

@@ -49,9 +49,11 @@
 // One commit per round: the answers of every channel are kept in memory
 // (pending_writes_) and written in the next round, in the same statement as
 // that round's in_flight writes, before any of the round's pushes leaves. A
-// listing whose answer is not yet written is not loaded again until it is
-// (its stored state would still say in_flight and make a new push look like
-// a retry of the old one). A commit waits for the WAL flush; one per round
+// listing changed again while its push was out is loaded in that round too
+// and decided on its row as it will read once the answer is written
+// (sync/state_overlay.hpp: its stored state still says in_flight, which would
+// make a new push look like a retry of the old one); its answer and its new
+// in_flight write become one write. A commit waits for the WAL flush; one per round
 // instead of one per answer and per channel keeps the round short and lets
 // answers that arrive during it share the next one. A crash loses at most the
 // unwritten answers: their listings stay in_flight in the database, which is
@@ -130,9 +132,8 @@ private:
     std::map<std::string, WallTime> first_change;  // earliest unpushed commit per dirty listing
     std::map<std::string, SteadyTime> wake;        // listing -> when to re-dirty (retry, hold)
     std::set<std::string> in_flight;
-    // Answered, answer not yet written (pending_writes_): not loaded until it
-    // is; the value is the listing's first unpushed commit (to re-dirty it if
-    // the write fails).
+    // Answered, answer not yet written (pending_writes_); the value is the
+    // listing's first unpushed commit (to re-dirty it if the write fails).
     std::map<std::string, std::optional<WallTime>> unwritten;
     std::size_t batches_in_flight = 0;
     RequestBucket bucket;
@@ -163,6 +164,7 @@ private:
     std::vector<InFlight> batch;
   };
   void push_round();
+  void see_unwritten_answers(std::map<std::string, std::vector<ListingRow>> &rows, std::vector<StateWrite> &writes);
   struct Limits {
     std::size_t max_in_flight = 1, max_batch = 1;
     bool cas = false;

@@ -8,14 +8,18 @@
 namespace stocksync::worker {
 
 CrossThreadAdapter::CrossThreadAdapter(ChannelAdapter &inner, boost::asio::io_context &adapter_io,
-                                       boost::asio::io_context &core_io)
-    : inner_(inner), adapter_io_(adapter_io), core_io_(core_io), max_batch_(inner.max_batch()),
+                                       boost::asio::io_context &core_io, Histogram *push_seconds)
+    : inner_(inner), adapter_io_(adapter_io), core_io_(core_io), push_seconds_(push_seconds),
+      max_batch_(inner.max_batch()),
       max_in_flight_(inner.max_in_flight()), cas_(inner.compare_and_set()),
       one_key_per_call_(inner.one_key_per_call()) {}
 
 void CrossThreadAdapter::push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) {
   boost::asio::post(adapter_io_, [this, batch = std::move(batch), done = std::move(done)]() mutable {
-    inner_.push(std::move(batch), [this, done = std::move(done)](std::vector<PushResult> rs) mutable {
+    auto sent = std::chrono::steady_clock::now();
+    inner_.push(std::move(batch), [this, done = std::move(done), sent](std::vector<PushResult> rs) mutable {
+      if (push_seconds_)
+        push_seconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
       max_batch_.store(inner_.max_batch());
       boost::asio::post(core_io_, [done = std::move(done), rs = std::move(rs)]() mutable { done(std::move(rs)); });
     });
@@ -27,7 +31,8 @@ CoreThread::CoreThread(boost::asio::io_context &io, Database &db, SyncConfig cfg
     : work_(boost::asio::make_work_guard(core_io_)), sched_(core_io_) {
   for (auto &c : channels)
     if (c.adapter) {
-      wrappers_.push_back(std::make_unique<CrossThreadAdapter>(*c.adapter, io, core_io_));
+      wrappers_.push_back(std::make_unique<CrossThreadAdapter>(
+          *c.adapter, io, core_io_, metrics ? &metrics->channel(c.cfg.code).push_seconds : nullptr));
       c.adapter = wrappers_.back().get();
     }
   core_ = std::make_unique<SyncCore>(sched_, db, cfg, std::move(channels), metrics, seed);

@@ -34,7 +34,9 @@ namespace stocksync::worker {
 // An adapter living on the I/O thread, seen from the core's thread.
 class CrossThreadAdapter : public ChannelAdapter {
 public:
-  CrossThreadAdapter(ChannelAdapter &inner, boost::asio::io_context &adapter_io, boost::asio::io_context &core_io);
+  // push_seconds (may be null): each call's duration on the I/O thread.
+  CrossThreadAdapter(ChannelAdapter &inner, boost::asio::io_context &adapter_io, boost::asio::io_context &core_io,
+                     Histogram *push_seconds = nullptr);
 
   // max_batch() may shrink when the channel states a lower limit (WooCommerce):
   // read again on the I/O thread after every answer.
@@ -48,6 +50,7 @@ private:
   ChannelAdapter &inner_;
   boost::asio::io_context &adapter_io_;
   boost::asio::io_context &core_io_;
+  Histogram *push_seconds_;
   std::atomic<std::size_t> max_batch_;
   const std::size_t max_in_flight_;
   const bool cas_;
