@@ -19,6 +19,23 @@ const char* kDoc = "https://shopify.dev/api/usage/rate-limits";
 constexpr size_t kMaxInputArray = 250;  // §1.4: any input array, all Shopify APIs
 constexpr int64_t kMaxQuantity = 1000000000;
 
+// Builds a JSON object whose fields are moved in, in order. A braced list
+// deep-copies every nested value, and a growing ordered object copies its
+// fields too (their keys are const, so its vector cannot move them): the
+// payloads of a 250-quantity mutation were mostly copies.
+class Fields {
+ public:
+  explicit Fields(size_t n) { obj_.get_ref<json::object_t&>().reserve(n); }
+  Fields& add(const char* key, json value) {
+    obj_.get_ref<json::object_t&>().emplace_back(key, std::move(value));
+    return *this;
+  }
+  json done() { return std::move(obj_); }
+
+ private:
+  json obj_ = json::object();
+};
+
 // Shopify's inventory reason codes (quantities-states page).
 const std::set<std::string> kReasons = {
     "correction",          "cycle_count_available", "damaged",           "movement_canceled",   "movement_created",
@@ -506,7 +523,7 @@ Response ShopifyChannel::graphql(const std::string& body, bool raw_graphql, doub
   json data = json::object();
   for (size_t i = 0; i < roots.size(); ++i) {
     const gql::Field& f = *roots[i];
-    json path = json::array({f.response_key()});
+    std::vector<json> path{f.response_key()};
     if (f.name == "__typename") {
       data[f.response_key()] = is_mutation ? "Mutation" : "QueryRoot";
       continue;
@@ -622,13 +639,18 @@ json ShopifyChannel::mutation_field(const gql::Field& f, const json& input, cons
                                                       "The idempotency key was already used with different "
                                                       "parameters.")})}};
   } else if (it != idem_.end()) {
-    payload = it->second.payload;  // a true retry gets the original result
     ++stats.calls["idempotent_replay"];
+    std::vector<json> path{f.response_key()};
+    return complete(it->second.payload, f, ex, path);  // a true retry gets the original result
   } else {
-    payload = is_set ? set_quantities(input, now) : adjust_quantities(input, now);
-    idem_[key] = {fingerprint, payload, now + latency_s * time_scale, now + cfg_.idempotency_retention_s};
+    auto& stored = idem_[key];
+    stored = {fingerprint, is_set ? set_quantities(input, now) : adjust_quantities(input, now),
+              now + latency_s * time_scale, now + cfg_.idempotency_retention_s};
+    std::vector<json> path{f.response_key()};
+    return complete(stored.payload, f, ex, path);
   }
-  return complete(payload, f, ex, json::array({f.response_key()}));
+  std::vector<json> path{f.response_key()};
+  return complete(payload, f, ex, path);
 }
 
 bool ShopifyChannel::known_item(const std::string& gid) const { return item_gids_.count(gid) > 0; }
@@ -721,13 +743,7 @@ json ShopifyChannel::set_quantities(const json& input, double now) {
     set_shown(l, l.shown + delta, now, "push", "inventorySetQuantities");
     if (delta == 0) continue;
     for (const char* n : {"available", "on_hand"})
-      changes.push_back({{"__typename", "InventoryChange"},
-                         {"name", n},
-                         {"delta", delta},
-                         {"quantityAfterChange", quantity_of(l, n)},
-                         {"ledgerDocumentUri", nullptr},
-                         {"item", item_json(l)},
-                         {"location", location_json(l.location_id)}});
+      changes.push_back(inventory_change(l, n, delta, nullptr));
   }
   return adjustment_payload("InventorySetQuantitiesPayload", input, std::move(changes), now);
 }
@@ -806,53 +822,83 @@ json ShopifyChannel::adjust_quantities(const json& input, double now) {
       touched.push_back("on_hand");
     }
     for (auto& n : touched)
-      changes.push_back({{"__typename", "InventoryChange"},
-                         {"name", n},
-                         {"delta", d},
-                         {"quantityAfterChange", quantity_of(l, n)},
-                         {"ledgerDocumentUri", n == name ? cs[i].value("ledgerDocumentUri", json(nullptr)) : json()},
-                         {"item", item_json(l)},
-                         {"location", location_json(l.location_id)}});
+      changes.push_back(
+          inventory_change(l, n, d, n == name ? cs[i].value("ledgerDocumentUri", json(nullptr)) : json()));
   }
   return adjustment_payload("InventoryAdjustQuantitiesPayload", input, std::move(changes), now);
 }
 
 // The payload both mutations answer with once applied: one adjustment group
 // holding every change.
+// The big values go in by move, after the small ones: a braced list would
+// deep-copy each of them, and so would the growth of an ordered object (its
+// pairs' keys are const, so its vector copies them), hence the reserve.
 json ShopifyChannel::adjustment_payload(const char* payload_type, const json& input, json changes, double now) {
   ++group_seq_;
-  json group = {{"__typename", "InventoryAdjustmentGroup"},
-                {"id", "gid://shopify/InventoryAdjustmentGroup/" + std::to_string(1000000 + group_seq_)},
-                {"createdAt", iso8601(now)},
-                {"reason", input["reason"]},
-                {"referenceDocumentUri", input.value("referenceDocumentUri", json(nullptr))},
-                {"app", nullptr},
-                {"changes", std::move(changes)}};
-  return {{"__typename", payload_type}, {"inventoryAdjustmentGroup", group}, {"userErrors", json::array()}};
+  json group = Fields(7)
+                   .add("__typename", "InventoryAdjustmentGroup")
+                   .add("id", "gid://shopify/InventoryAdjustmentGroup/" + std::to_string(1000000 + group_seq_))
+                   .add("createdAt", iso8601(now))
+                   .add("reason", input["reason"])
+                   .add("referenceDocumentUri", input.value("referenceDocumentUri", json(nullptr)))
+                   .add("app", nullptr)
+                   .add("changes", std::move(changes))
+                   .done();
+  return Fields(3)
+      .add("__typename", payload_type)
+      .add("inventoryAdjustmentGroup", std::move(group))
+      .add("userErrors", json::array())
+      .done();
+}
+
+json ShopifyChannel::inventory_change(const Listing& l, const std::string& name, int64_t delta,
+                                      json ledger_document_uri) const {
+  return Fields(7)
+      .add("__typename", "InventoryChange")
+      .add("name", name)
+      .add("delta", delta)
+      .add("quantityAfterChange", quantity_of(l, name))
+      .add("ledgerDocumentUri", std::move(ledger_document_uri))
+      .add("item", item_json(l))
+      .add("location", location_json(l.location_id))
+      .done();
 }
 
 json ShopifyChannel::item_json(const Listing& l) const {
-  return {{"__typename", "InventoryItem"},
-          {"id", kItemGid + l.inventory_item_id},
-          {"legacyResourceId", l.inventory_item_id},
-          {"sku", l.sku},
-          {"tracked", true},
-          {"requiresShipping", true},
-          {"createdAt", iso8601(start_)},
-          {"updatedAt", iso8601(l.updated_at)},
-          {"variant",
-           {{"__typename", "ProductVariant"},
-            {"id", "gid://shopify/ProductVariant/" + l.variant_id},
-            {"legacyResourceId", l.variant_id},
-            {"sku", l.sku},
-            {"title", l.title},
-            {"product",
-             {{"__typename", "Product"}, {"id", "gid://shopify/Product/" + l.product_id}, {"title", l.title}}}}}};
+  json product = Fields(3)
+                     .add("__typename", "Product")
+                     .add("id", "gid://shopify/Product/" + l.product_id)
+                     .add("title", l.title)
+                     .done();
+  json variant = Fields(6)
+                     .add("__typename", "ProductVariant")
+                     .add("id", "gid://shopify/ProductVariant/" + l.variant_id)
+                     .add("legacyResourceId", l.variant_id)
+                     .add("sku", l.sku)
+                     .add("title", l.title)
+                     .add("product", std::move(product))
+                     .done();
+  return Fields(9)
+      .add("__typename", "InventoryItem")
+      .add("id", kItemGid + l.inventory_item_id)
+      .add("legacyResourceId", l.inventory_item_id)
+      .add("sku", l.sku)
+      .add("tracked", true)
+      .add("requiresShipping", true)
+      .add("createdAt", iso8601(start_))
+      .add("updatedAt", iso8601(l.updated_at))
+      .add("variant", std::move(variant))
+      .done();
 }
 
 json ShopifyChannel::location_json(const std::string& id) const {
-  return {{"__typename", "Location"}, {"id", kLocationGid + id}, {"legacyResourceId", id},
-          {"name", "Location " + id}, {"isActive", true}};
+  return Fields(5)
+      .add("__typename", "Location")
+      .add("id", kLocationGid + id)
+      .add("legacyResourceId", id)
+      .add("name", "Location " + id)
+      .add("isActive", true)
+      .done();
 }
 
 json ShopifyChannel::level_json(const Listing& l) const {
@@ -965,13 +1011,13 @@ bool ShopifyChannel::hook(const std::string& type, const gql::Field& f, const js
   return false;
 }
 
-json ShopifyChannel::complete(const json& v, const gql::Field& f, Exec& ex, const json& path) {
+json ShopifyChannel::complete(const json& v, const gql::Field& f, Exec& ex, std::vector<json>& path) {
   if (v.is_array()) {
     json out = json::array();
     for (size_t i = 0; i < v.size(); ++i) {
-      json p = path;
-      p.push_back(i);
-      out.push_back(complete(v[i], f, ex, p));
+      path.push_back(i);
+      out.push_back(complete(v[i], f, ex, path));
+      path.pop_back();
     }
     return out;
   }
@@ -981,7 +1027,7 @@ json ShopifyChannel::complete(const json& v, const gql::Field& f, Exec& ex, cons
                                          v["__typename"].get<std::string>() + " but has no selections. Did you mean '" +
                                          f.name + " { ... }'?)"},
                          {"locations", locations(f.loc)},
-                         {"path", path},
+                         {"path", json(path)},
                          {"extensions", {{"code", "selectionMismatch"}, {"nodeName", "field '" + f.name + "'"}}}});
     return nullptr;
   }
@@ -989,15 +1035,17 @@ json ShopifyChannel::complete(const json& v, const gql::Field& f, Exec& ex, cons
   if (!v.is_null() && !f.selections.empty()) {
     ex.errors.push_back({{"message", "Selections can't be made on scalars (field '" + f.name + "')"},
                          {"locations", locations(f.loc)},
-                         {"path", path},
+                         {"path", json(path)},
                          {"extensions", {{"code", "selectionMismatch"}}}});
     return nullptr;
   }
   return v;
 }
 
-json ShopifyChannel::project(const json& obj, const std::vector<gql::Selection>& sels, Exec& ex, const json& path) {
+json ShopifyChannel::project(const json& obj, const std::vector<gql::Selection>& sels, Exec& ex,
+                            std::vector<json>& path) {
   json out = json::object();
+  out.get_ref<json::object_t&>().reserve(sels.size());  // growth would copy every field (see Fields)
   const std::string type = obj["__typename"].get<std::string>();
   for (auto& s : sels) {
     if (s.kind != gql::Selection::Kind::field) {
@@ -1017,24 +1065,27 @@ json ShopifyChannel::project(const json& obj, const std::vector<gql::Selection>&
       continue;
     }
     const gql::Field& f = s.field;
-    json p = path;
-    p.push_back(f.response_key());
     if (f.name == "__typename") {
       out[f.response_key()] = type;
       continue;
     }
-    json v;
-    if (!hook(type, f, obj, ex, v)) {
-      if (f.name.rfind("__", 0) == 0 || !obj.contains(f.name)) {
+    path.push_back(f.response_key());
+    json hooked;
+    const json* v = &hooked;
+    if (!hook(type, f, obj, ex, hooked)) {
+      auto it = obj.find(f.name);
+      if (f.name.rfind("__", 0) == 0 || it == obj.end()) {
         ex.errors.push_back({{"message", "Field '" + f.name + "' doesn't exist on type '" + type + "'"},
                              {"locations", locations(f.loc)},
-                             {"path", p},
+                             {"path", json(path)},
                              {"extensions", {{"code", "undefinedField"}, {"typeName", type}, {"fieldName", f.name}}}});
+        path.pop_back();
         continue;
       }
-      v = obj[f.name];
+      v = &*it;
     }
-    out[f.response_key()] = complete(v, f, ex, p);
+    out[f.response_key()] = complete(*v, f, ex, path);
+    path.pop_back();
   }
   return out;
 }

@@ -53,8 +53,10 @@ class ShopifyChannel : public Channel {
   };
 
   json cost_extension(double requested, const json& actual, double now);
-  json project(const json& obj, const std::vector<gql::Selection>& sels, Exec& ex, const json& path);
-  json complete(const json& v, const gql::Field& f, Exec& ex, const json& path);
+  // path: the response path of v, a stack the recursion pushes to and pops
+  // (made into JSON only for an error: no copy per field and element).
+  json project(const json& obj, const std::vector<gql::Selection>& sels, Exec& ex, std::vector<json>& path);
+  json complete(const json& v, const gql::Field& f, Exec& ex, std::vector<json>& path);
   bool hook(const std::string& type, const gql::Field& f, const json& obj, Exec& ex, json& out);
   double static_cost(const std::vector<gql::Selection>& sels, const gql::Document& doc, const json& vars, int depth);
   json mutation_field(const gql::Field& f, const json& input, const std::string& key, Exec& ex, double now,
@@ -62,6 +64,7 @@ class ShopifyChannel : public Channel {
   json set_quantities(const json& input, double now);
   json adjust_quantities(const json& input, double now);
   json adjustment_payload(const char* payload_type, const json& input, json changes, double now);
+  json inventory_change(const Listing& l, const std::string& name, int64_t delta, json ledger_document_uri) const;
   json item_json(const Listing& l) const;
   json level_json(const Listing& l) const;
   json location_json(const std::string& id) const;
