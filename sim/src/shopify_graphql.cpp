@@ -620,8 +620,10 @@ json ShopifyChannel::mutation_field(const gql::Field& f, const json& input, cons
   const std::string payload_type = is_set ? "InventorySetQuantitiesPayload" : "InventoryAdjustQuantitiesPayload";
   const std::string error_type = is_set ? "InventorySetQuantitiesUserError" : "InventoryAdjustQuantitiesUserError";
   // Expire old keys (retention window).
-  for (auto it = idem_.begin(); it != idem_.end();)
-    it = it->second.expires < now ? idem_.erase(it) : std::next(it);
+  while (!idem_expiry_.empty() && idem_expiry_.front().first < now) {
+    idem_.erase(idem_expiry_.front().second);
+    idem_expiry_.pop_front();
+  }
   // Canonical (key-sorted) parameters: a true retry matches whatever the key order.
   std::string fingerprint = f.name + nlohmann::json::parse(dump(input)).dump();
   json payload;
@@ -646,6 +648,7 @@ json ShopifyChannel::mutation_field(const gql::Field& f, const json& input, cons
     auto& stored = idem_[key];
     stored = {fingerprint, is_set ? set_quantities(input, now) : adjust_quantities(input, now),
               now + latency_s * time_scale, now + cfg_.idempotency_retention_s};
+    idem_expiry_.emplace_back(stored.expires, key);
     std::vector<json> path{f.response_key()};
     return complete(stored.payload, f, ex, path);
   }

@@ -8,6 +8,7 @@
 // orders/create, orders/cancelled (and inventory_levels/update) webhooks.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -77,6 +78,10 @@ class ShopifyChannel : public Channel {
   std::set<std::string> item_gids_, location_gids_;
   CostBucket bucket_;
   std::map<std::string, IdemEntry> idem_;
+  // Keys by expiry, oldest first (a key is stored once and every key is kept
+  // as long, so insertion order is expiry order): expiring costs what expires,
+  // not a scan of every key kept for a day.
+  std::deque<std::pair<double, std::string>> idem_expiry_;
   int64_t group_seq_ = 0;
   int64_t webhook_seq_ = 0;
 };

@@ -161,6 +161,26 @@ TEST(SimShopify, IdempotentRetryReplaysAndMismatchIsAnError) {
   EXPECT_EQ(s.shown("1001"), 7);
 }
 
+// A key is remembered for the retention window (a day by default), then
+// forgotten: the same key and input after it is a new operation.
+TEST(SimShopify, IdempotencyKeyIsForgottenAfterRetention) {
+  Shop s;
+  s.gql(set_mutation(q("1001", 7, "9")));
+  s.gql(set_mutation(q("1002", 3, "4"), R"(@idempotent(key: "k2"))"));
+  s.advance(86400 - 10);
+  json replay = s.gql(set_mutation(q("1001", 7, "9")));  // within the day: the original result
+  EXPECT_TRUE(replay["data"]["inventorySetQuantities"]["userErrors"].empty());
+  EXPECT_EQ(s.ch("shop").listings()[0].history.size(), 2u);
+  s.advance(20);
+  json fresh = s.gql(set_mutation(q("1001", 7, "9")));  // a day later: compared afresh, now stale
+  auto& errs = fresh["data"]["inventorySetQuantities"]["userErrors"];
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0]["code"], "CHANGE_FROM_QUANTITY_STALE");
+  json other = s.gql(set_mutation(q("1002", 2, "3"), R"(@idempotent(key: "k2"))"));  // k2 forgotten too
+  EXPECT_TRUE(other["data"]["inventorySetQuantities"]["userErrors"].empty());
+  EXPECT_EQ(s.shown("1002"), 2);
+}
+
 TEST(SimShopify, IdempotencyKeyInFlightGivesConcurrentRequest) {
   Shop s;
   auto& shop = dynamic_cast<sim::ShopifyChannel&>(s.ch("shop"));
