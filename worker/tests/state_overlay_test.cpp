@@ -78,6 +78,13 @@ TEST(StateOverlay, APushAfterAnAnswerKeepsTheAcknowledgement) {
   EXPECT_EQ(compose_writes(acked(7, 5), in_sync).pushed_qty, 7);
 }
 
+TEST(StateOverlay, AnOlderAcknowledgementAfterANewerOneChangesNothing) {
+  StateWrite both = compose_writes(acked(7, 5), acked(9, 3));
+  EXPECT_EQ(both.acked_qty, 7);
+  EXPECT_EQ(both.acked_version, 5);
+  EXPECT_EQ(compose_writes(acked(7, 5), acked(9, 6)).acked_qty, 9);
+}
+
 TEST(StateOverlay, FoldKeepsOneWritePerListingInFirstOrder) {
   StateWrite other = acked(3, 2);
   other.external_id = "L2";

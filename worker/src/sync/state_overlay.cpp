@@ -27,6 +27,11 @@ void apply_write(ListingRow &row, const StateWrite &w, WallTime now) {
 }
 
 StateWrite compose_writes(StateWrite earlier, const StateWrite &later) {
+  // The upsert ignores an acknowledgement older than the stored one; a listing
+  // has one answer outstanding, so this guards a case the core cannot reach.
+  if (later.set_acked && earlier.set_acked && earlier.acked_version &&
+      (!later.acked_version || *later.acked_version < *earlier.acked_version))
+    return earlier;
   StateWrite out = later;
   if (!later.set_acked) {
     out.set_acked = earlier.set_acked;

@@ -20,7 +20,8 @@ bool write_applies(const ListingRow &row, const StateWrite &w);
 void apply_write(ListingRow &row, const StateWrite &w, WallTime now);
 
 // One write with the effect of `earlier` and then `later` on the same
-// listing (one statement may touch a row only once); earlier must apply.
+// listing (one statement may touch a row only once); earlier must apply
+// (later is checked against it: an older acknowledgement leaves earlier).
 StateWrite compose_writes(StateWrite earlier, const StateWrite &later);
 
 // Folds every later write of a listing into its first one, keeping order.
