@@ -626,34 +626,32 @@ json ShopifyChannel::mutation_field(const gql::Field& f, const json& input, cons
   }
   // Canonical (key-sorted) parameters: a true retry matches whatever the key order.
   std::string fingerprint = f.name + nlohmann::json::parse(dump(input)).dump();
-  json payload;
+  json refused;
+  const json* payload = &refused;
   auto it = idem_.find(key);
   if (it != idem_.end() && now < it->second.in_flight_until) {
-    payload = {{"__typename", payload_type},
+    refused = {{"__typename", payload_type},
                {"inventoryAdjustmentGroup", nullptr},
                {"userErrors", json::array({user_error(error_type, "IDEMPOTENCY_CONCURRENT_REQUEST", nullptr,
                                                       "A request with this idempotency key is already in progress. "
                                                       "Retry later.")})}};
   } else if (it != idem_.end() && it->second.fingerprint != fingerprint) {
-    payload = {{"__typename", payload_type},
+    refused = {{"__typename", payload_type},
                {"inventoryAdjustmentGroup", nullptr},
                {"userErrors", json::array({user_error(error_type, "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", nullptr,
                                                       "The idempotency key was already used with different "
                                                       "parameters.")})}};
   } else if (it != idem_.end()) {
+    payload = &it->second.payload;  // a true retry gets the original result
     ++stats.calls["idempotent_replay"];
-    std::vector<json> path{f.response_key()};
-    return complete(it->second.payload, f, ex, path);  // a true retry gets the original result
   } else {
-    auto& stored = idem_[key];
-    stored = {fingerprint, is_set ? set_quantities(input, now) : adjust_quantities(input, now),
-              now + latency_s * time_scale, now + cfg_.idempotency_retention_s};
-    idem_expiry_.emplace_back(stored.expires, key);
-    std::vector<json> path{f.response_key()};
-    return complete(stored.payload, f, ex, path);
+    IdemEntry entry{fingerprint, is_set ? set_quantities(input, now) : adjust_quantities(input, now),
+                    now + latency_s * time_scale, now + cfg_.idempotency_retention_s};
+    idem_expiry_.emplace_back(entry.expires, key);
+    payload = &idem_.emplace(key, std::move(entry)).first->second.payload;
   }
   std::vector<json> path{f.response_key()};
-  return complete(payload, f, ex, path);
+  return complete(*payload, f, ex, path);
 }
 
 bool ShopifyChannel::known_item(const std::string& gid) const { return item_gids_.count(gid) > 0; }

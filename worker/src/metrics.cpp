@@ -52,25 +52,28 @@ void histogram(std::ostream &o, const std::string &name, const std::string &labe
 
 std::string Metrics::render() const {
   std::ostringstream o;
-  header(o, "stocksync_ack_lag_seconds", "histogram", "Commit to channel acknowledgement lag.");
-  for (const auto &[c, m] : channels)
-    histogram(o, "stocksync_ack_lag_seconds", "channel=\"" + prometheus_escape(c) + "\"", m.ack_lag_seconds);
-  header(o, "stocksync_batch_size", "histogram", "Listings per push call.");
-  for (const auto &[c, m] : channels)
-    histogram(o, "stocksync_batch_size", "channel=\"" + prometheus_escape(c) + "\"", m.batch_size);
-  header(o, "stocksync_push_seconds", "histogram", "Push calls, from sending to the answer (HTTP included).");
-  for (const auto &[c, m] : channels)
-    histogram(o, "stocksync_push_seconds", "channel=\"" + prometheus_escape(c) + "\"", m.push_seconds);
-  header(o, "stocksync_push_round_trip_seconds", "histogram",
-         "From the sync core handing a push over to it taking the answer (the call and the waits between threads).");
-  for (const auto &[c, m] : channels)
-    histogram(o, "stocksync_push_round_trip_seconds", "channel=\"" + prometheus_escape(c) + "\"",
-              m.push_round_trip_seconds);
+  struct PerChannelHistogram {
+    const char *name, *help;
+    Histogram ChannelMetrics::*member;
+  };
+  static const PerChannelHistogram per_channel_histograms[] = {
+      {"stocksync_ack_lag_seconds", "Commit to channel acknowledgement lag.", &ChannelMetrics::ack_lag_seconds},
+      {"stocksync_batch_size", "Listings per push call.", &ChannelMetrics::batch_size},
+      {"stocksync_push_seconds", "Push calls, from sending to the answer (HTTP included).",
+       &ChannelMetrics::push_seconds},
+      {"stocksync_push_round_trip_seconds",
+       "From the sync core handing a push over to it taking the answer (the call and the waits between threads).",
+       &ChannelMetrics::push_round_trip_seconds},
+  };
+  for (const auto &family : per_channel_histograms) {
+    header(o, family.name, "histogram", family.help);
+    for (const auto &[c, m] : channels)
+      histogram(o, family.name, "channel=\"" + prometheus_escape(c) + "\"", m.*family.member);
+  }
   header(o, "stocksync_sync_db_seconds", "histogram", "The sync core's database calls per round, by step.");
-  histogram(o, "stocksync_sync_db_seconds", "step=\"visibility\"", sync_steps.visibility);
-  histogram(o, "stocksync_sync_db_seconds", "step=\"listings\"", sync_steps.listings);
-  histogram(o, "stocksync_sync_db_seconds", "step=\"load\"", sync_steps.load);
-  histogram(o, "stocksync_sync_db_seconds", "step=\"write\"", sync_steps.write);
+  for (auto [step, h] : {std::pair{"visibility", &sync_steps.visibility}, std::pair{"listings", &sync_steps.listings},
+                         std::pair{"load", &sync_steps.load}, std::pair{"write", &sync_steps.write}})
+    histogram(o, "stocksync_sync_db_seconds", std::string("step=\"") + step + "\"", *h);
   struct Counter {
     const char *name, *type, *help;
     std::int64_t (*get)(const ChannelMetrics &);

@@ -699,43 +699,56 @@ TEST(WorkerSyncSim, DecodedBeforeVisibleIsNeverDropped) {
   }
 }
 
+// One live channel "plain" listing SKUs S0..S<n-1> as plain-0..plain-<n-1>
+// (each at `qty`, version 1), its core started and converged by the full
+// diff of its start.
+struct PlainChannelCore {
+  std::mt19937_64 rng;
+  FakeScheduler s;
+  FakeDb db;
+  FakeChannel ch;
+  Metrics metrics;
+  std::unique_ptr<SyncCore> core;
+
+  PlainChannelCore(std::uint64_t seed, int nskus, int qty, bool cas)
+      : rng(seed), ch(s, rng, "plain", cas, 100, 10, 10) {
+    db.rng = &rng;
+    db.modes["plain"] = "live";
+    for (int i = 0; i < nskus; ++i) {
+      db.skus["S" + std::to_string(i)] = Sku{qty, 1};
+      db.listings[{"plain", "plain-" + std::to_string(i)}] = "S" + std::to_string(i);
+    }
+    SyncCore::Channel c;
+    c.cfg.code = "plain";
+    c.cfg.kind = cas ? "shopify" : "webhook";
+    c.adapter = &ch;
+    SyncConfig cfg;
+    cfg.full_diff_interval = std::chrono::hours(1);
+    core = std::make_unique<SyncCore>(s, db, cfg, std::vector<SyncCore::Channel>{c}, &metrics, 1);
+    core->start();
+    s.run_until(s.now() + 1s);
+  }
+  ~PlainChannelCore() { core->stop(); }
+};
+
 // The commit-to-acknowledge lag of each listing is measured from its own
 // SKU's commit, also when SKUs with different commit times are resolved in
 // one round.
 TEST(WorkerSyncSim, AckLagUsesEachSkusOwnCommitTime) {
-  std::mt19937_64 rng(7);
-  FakeScheduler s;
-  FakeDb db;
-  db.rng = &rng;
-  db.skus["S0"] = Sku{10, 1};
-  db.skus["S1"] = Sku{10, 1};
-  db.modes["plain"] = "live";
-  db.listings[{"plain", "plain-0"}] = "S0";
-  db.listings[{"plain", "plain-1"}] = "S1";
-  FakeChannel ch(s, rng, "plain", false, 100, 10, 10);
-  SyncCore::Channel c;
-  c.cfg.code = "plain";
-  c.cfg.kind = "webhook";
-  c.adapter = &ch;
-  Metrics metrics;
-  SyncConfig cfg;
-  cfg.full_diff_interval = std::chrono::hours(1);
-  SyncCore core(s, db, cfg, {c}, &metrics, 1);
-  core.start();
-  s.run_until(s.now() + 1s);
-  ASSERT_EQ(ch.qty["plain-0"], 10);
-  ASSERT_EQ(metrics.channel("plain").ack_lag_seconds.count, 0u);  // full diff: no commit to measure from
+  PlainChannelCore t(7, 2, 10, false);
+  ASSERT_EQ(t.ch.qty["plain-0"], 10);
+  ASSERT_EQ(t.metrics.channel("plain").ack_lag_seconds.count, 0u);  // full diff: no commit to measure from
   // Two SKUs changed: S0 committed 10 s ago (the worker was behind), S1 just
   // now; both marks arrive before the core's next round.
-  db.skus["S0"] = Sku{7, 2};
-  db.skus["S1"] = Sku{8, 2};
-  auto wall = s.wall_now();
-  core.mark_sku("S0", wall - 10s);
-  core.mark_sku("S1", wall - 100ms);
-  s.run_until(s.now() + 1s);
-  ASSERT_EQ(ch.qty["plain-0"], 7);
-  ASSERT_EQ(ch.qty["plain-1"], 8);
-  const Histogram &h = metrics.channel("plain").ack_lag_seconds;
+  t.db.skus["S0"] = Sku{7, 2};
+  t.db.skus["S1"] = Sku{8, 2};
+  auto wall = t.s.wall_now();
+  t.core->mark_sku("S0", wall - 10s);
+  t.core->mark_sku("S1", wall - 100ms);
+  t.s.run_until(t.s.now() + 1s);
+  ASSERT_EQ(t.ch.qty["plain-0"], 7);
+  ASSERT_EQ(t.ch.qty["plain-1"], 8);
+  const Histogram &h = t.metrics.channel("plain").ack_lag_seconds;
   ASSERT_EQ(h.count, 2u);
   // S1's listing: about 0.1 s (plus the channel's latency, at most 41 ms);
   // stamped with S0's time it would be about 10 s.
@@ -750,42 +763,25 @@ TEST(WorkerSyncSim, AckLagUsesEachSkusOwnCommitTime) {
 // that writes the answer (one write: the acknowledgement and the new
 // in_flight state), not in a round after a round that only writes it.
 TEST(WorkerSyncSim, ChangedWhileInFlightIsPushedWithItsAnswersWrite) {
-  std::mt19937_64 rng(11);
-  FakeScheduler s;
-  FakeDb db;
-  db.rng = &rng;
-  db.skus["S0"] = Sku{10, 1};
-  db.modes["plain"] = "live";
-  db.listings[{"plain", "plain-0"}] = "S0";
-  FakeChannel ch(s, rng, "plain", true, 100, 10, 10);
-  SyncCore::Channel c;
-  c.cfg.code = "plain";
-  c.cfg.kind = "shopify";
-  c.adapter = &ch;
-  SyncConfig cfg;
-  cfg.full_diff_interval = std::chrono::hours(1);
-  SyncCore core(s, db, cfg, {c}, nullptr, 1);
-  core.start();
-  s.run_until(s.now() + 1s);
-  ASSERT_EQ(ch.qty["plain-0"], 10);
-  db.skus["S0"] = Sku{7, 2};
-  core.mark_sku("S0", s.wall_now());
-  s.run_until(s.now());  // the push of 7 leaves; its answer takes 1 to 41 ms
-  ASSERT_EQ(core.in_flight_count(), 1u);
-  db.skus["S0"] = Sku{5, 3};
-  core.mark_sku("S0", s.wall_now());
-  db.written.clear();
-  s.run_until(s.now() + 1s);
-  EXPECT_EQ(ch.qty["plain-0"], 5);
-  ASSERT_FALSE(db.written.empty());
-  const StateWrite &first = db.written.front();
+  PlainChannelCore t(11, 1, 10, true);
+  ASSERT_EQ(t.ch.qty["plain-0"], 10);
+  t.db.skus["S0"] = Sku{7, 2};
+  t.core->mark_sku("S0", t.s.wall_now());
+  t.s.run_until(t.s.now());  // the push of 7 leaves; its answer takes 1 to 41 ms
+  ASSERT_EQ(t.core->in_flight_count(), 1u);
+  t.db.skus["S0"] = Sku{5, 3};
+  t.core->mark_sku("S0", t.s.wall_now());
+  t.db.written.clear();
+  t.s.run_until(t.s.now() + 1s);
+  EXPECT_EQ(t.ch.qty["plain-0"], 5);
+  ASSERT_FALSE(t.db.written.empty());
+  const StateWrite &first = t.db.written.front();
   EXPECT_EQ(first.state, "in_flight");
   EXPECT_EQ(first.pushed_qty, 5);
   EXPECT_TRUE(first.set_acked);
   EXPECT_EQ(first.acked_qty, 7);
   EXPECT_EQ(first.acked_version, 2);
-  EXPECT_TRUE(ch.violations.empty());
-  core.stop();
+  EXPECT_TRUE(t.ch.violations.empty());
 }
 
 TEST(WorkerSyncSim, ManySeedsConvergeWithoutViolations) {

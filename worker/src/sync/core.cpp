@@ -404,30 +404,21 @@ void SyncCore::push_round() {
 // acknowledgement) is dropped instead.
 void SyncCore::see_unwritten_answers(std::map<std::string, std::vector<ListingRow>> &rows,
                                      std::vector<StateWrite> &writes) {
-  if (writes.empty())
-    return;
-  std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> answers;
-  for (std::size_t i = 0; i < writes.size(); ++i)
-    answers[{writes[i].channel, writes[i].external_id}].push_back(i);
-  std::vector<bool> ignored(writes.size(), false);
-  auto wall = sched_.wall_now();
+  std::map<std::pair<std::string, std::string>, ListingRow *> loaded;
   for (auto &[code, channel_rows] : rows)
-    for (auto &row : channel_rows) {
-      auto it = answers.find({row.channel, row.external_id});
-      if (it == answers.end())
-        continue;
-      for (std::size_t i : it->second) {
-        if (write_applies(row, writes[i]))
-          apply_write(row, writes[i], wall);
-        else
-          ignored[i] = true;
-      }
-    }
+    for (auto &row : channel_rows)
+      loaded[{row.channel, row.external_id}] = &row;
+  auto wall = sched_.wall_now();
   std::vector<StateWrite> kept;
   kept.reserve(writes.size());
-  for (std::size_t i = 0; i < writes.size(); ++i)
-    if (!ignored[i])
-      kept.push_back(std::move(writes[i]));
+  for (auto &w : writes) {
+    if (auto it = loaded.find({w.channel, w.external_id}); it != loaded.end()) {
+      if (!write_applies(*it->second, w))
+        continue;  // the statement would ignore it
+      apply_write(*it->second, w, wall);
+    }
+    kept.push_back(std::move(w));
+  }
   writes = std::move(kept);
 }
 
