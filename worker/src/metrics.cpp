@@ -71,8 +71,8 @@ std::string Metrics::render() const {
       histogram(o, family.name, "channel=\"" + prometheus_escape(c) + "\"", m.*family.member);
   }
   header(o, "stocksync_sync_db_seconds", "histogram", "The sync core's database calls per round, by step.");
-  for (auto [step, h] : {std::pair{"visibility", &sync_steps.visibility}, std::pair{"listings", &sync_steps.listings},
-                         std::pair{"load", &sync_steps.load}, std::pair{"write", &sync_steps.write}})
+  for (auto [step, h] : {std::pair{"resolve", &sync_steps.resolve}, std::pair{"load", &sync_steps.load},
+                         std::pair{"write", &sync_steps.write}})
     histogram(o, "stocksync_sync_db_seconds", std::string("step=\"") + step + "\"", *h);
   struct Counter {
     const char *name, *type, *help;

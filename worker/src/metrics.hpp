@@ -49,10 +49,9 @@ std::string prometheus_escape(const std::string &s);
 // The sync core's database calls, by step of a round: where a change waits
 // between its decoding and its push.
 struct SyncStepMetrics {
-  Histogram visibility;  // still_running(): are the decoded transactions visible yet
-  Histogram listings;    // listings_of_skus(): dirty SKUs to listings
-  Histogram load;        // load_keys(): desired and stored state of the picked listings
-  Histogram write;       // write_states(): answers and new in_flight states, one commit
+  Histogram resolve;  // resolve(): which decoded transactions are visible yet, and their SKUs' listings
+  Histogram load;     // load_keys(): desired and stored state of the picked listings
+  Histogram write;    // write_states(): answers and new in_flight states, one commit
 };
 
 struct Metrics {

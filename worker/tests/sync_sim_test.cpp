@@ -106,25 +106,24 @@ public:
         out.push_back(row({ch, id}));
     return out;
   }
-  std::vector<SkuListing> listings_of_skus(const std::vector<std::string> &s,
-                                           const std::vector<std::string> &chs) override {
-    maybe_fail();
-    std::vector<SkuListing> out;
-    for (auto &[k, sku] : listings)
-      if (std::find(s.begin(), s.end(), sku) != s.end() && std::find(chs.begin(), chs.end(), k.first) != chs.end())
-        out.push_back(SkuListing{sku, k.first, k.second});
-    return out;
-  }
   // Decoded but not yet visible: a change of such a transaction is applied
   // to the rows above only when it leaves this set.
   std::set<std::uint32_t> running;
   std::uint32_t next_xid = 1000;
-  std::vector<std::uint32_t> still_running(const std::vector<std::uint32_t> &xids) override {
+  Resolved resolve(const std::vector<std::uint32_t> &xids, const std::vector<SkuMark> &marks,
+                   const std::vector<std::string> &chs) override {
     maybe_fail();
-    std::vector<std::uint32_t> out;
+    Resolved out;
     for (auto x : xids)
       if (running.count(x))
-        out.push_back(x);
+        out.running.push_back(x);
+    std::set<std::string> visible;
+    for (auto &[sku, x] : marks)
+      if (x == 0 || !running.count(x))
+        visible.insert(sku);
+    for (auto &[k, sku] : listings)
+      if (visible.count(sku) && std::find(chs.begin(), chs.end(), k.first) != chs.end())
+        out.listings.push_back(SkuListing{sku, k.first, k.second});
     return out;
   }
   std::vector<ListingKey> listings_of_channel(const std::string &ch) override {
@@ -782,6 +781,28 @@ TEST(WorkerSyncSim, ChangedWhileInFlightIsPushedWithItsAnswersWrite) {
   EXPECT_EQ(first.acked_qty, 7);
   EXPECT_EQ(first.acked_version, 2);
   EXPECT_TRUE(t.ch.violations.empty());
+}
+
+// A SKU marked both by a transaction the database shows and by one it does
+// not show yet is resolved in one statement: the visible change is pushed at
+// once, the other mark stays held until its transaction shows, then pushed.
+TEST(WorkerSyncSim, VisibleMarkIsPushedWhileAnotherMarkOfItsSkuWaits) {
+  PlainChannelCore t(11, 1, 10, false);
+  ASSERT_EQ(t.ch.qty["plain-0"], 10);
+  std::uint32_t later = ++t.db.next_xid;
+  t.db.running.insert(later);
+  t.core->mark_sku("S0", t.s.wall_now(), later);  // its change is not in the rows yet
+  t.db.skus["S0"] = Sku{7, 2};
+  t.core->mark_sku("S0", t.s.wall_now());  // visible already
+  t.s.run_until(t.s.now() + 200ms);
+  EXPECT_EQ(t.ch.qty["plain-0"], 7);
+  EXPECT_EQ(t.core->awaiting_visibility(), 1u);
+  t.db.skus["S0"] = Sku{4, 3};
+  t.db.running.erase(later);
+  t.s.run_until(t.s.now() + 1s);
+  EXPECT_EQ(t.ch.qty["plain-0"], 4);
+  EXPECT_EQ(t.core->awaiting_visibility(), 0u);
+  EXPECT_TRUE(t.core->idle());
 }
 
 TEST(WorkerSyncSim, ManySeedsConvergeWithoutViolations) {

@@ -423,23 +423,31 @@ void SyncCore::see_unwritten_answers(std::map<std::string, std::vector<ListingRo
 }
 
 // Moves the marks of decoded transactions that our queries can see now into
-// the dirty sets; the others wait (rule in core.hpp). False on a database
-// error (db_failed() schedules the next try; nothing is lost).
+// the dirty sets, and every visible dirty SKU's listings with them, in one
+// statement (Database::resolve); the others wait (rule in core.hpp). False on
+// a database error (db_failed() schedules the next try; nothing is lost:
+// nothing moves before the statement answered).
 bool SyncCore::release_visible() {
-  if (awaiting_.empty())
+  if (awaiting_.empty() && dirty_skus_.empty())
     return true;
   std::vector<std::uint32_t> xids;
-  for (auto &[x, _] : awaiting_)
+  std::vector<SkuMark> skus;
+  for (auto &[x, a] : awaiting_) {
     xids.push_back(x);
-  std::vector<std::uint32_t> running;
+    for (auto &[sku, _] : a.skus)
+      skus.emplace_back(sku, x);
+  }
+  for (auto &[sku, _] : dirty_skus_)
+    skus.emplace_back(sku, 0);
+  Resolved resolved;
   try {
-    StepTimer timer(sched_, metrics_, &SyncStepMetrics::visibility);
-    running = db_.still_running(xids);
+    StepTimer timer(sched_, metrics_, &SyncStepMetrics::resolve);
+    resolved = db_.resolve(xids, skus, channel_codes_);
   } catch (const DbError &e) {
-    db_failed("visibility", e);
+    db_failed("resolve", e);
     return false;
   }
-  std::set<std::uint32_t> still(running.begin(), running.end());
+  std::set<std::uint32_t> still(resolved.running.begin(), resolved.running.end());
   std::optional<std::chrono::milliseconds> next;
   for (auto it = awaiting_.begin(); it != awaiting_.end();) {
     if (!still.count(it->first)) {
@@ -451,21 +459,36 @@ bool SyncCore::release_visible() {
     it->second.delay = std::min(it->second.delay * 2, std::chrono::milliseconds(100));
     ++it;
   }
-  if (next) {
-    auto t = sched_.now() + *next;
-    if (visibility_check_at_ == SteadyTime{} || t < visibility_check_at_) {
-      visibility_check_at_ = t;
-      auto g = gen_;
-      sched_.call_at(t, [this, g, t] {
-        if (g != gen_)
-          return;
-        if (visibility_check_at_ == t)
-          visibility_check_at_ = SteadyTime{};
-        kick();
-      });
+  // dirty_skus_ now holds exactly the SKUs the statement saw as visible.
+  // Every listing gets its own SKU's earliest unpushed commit time (the
+  // commit-to-acknowledge lag is measured from it).
+  for (auto &l : resolved.listings)
+    if (auto it = channels_.find(l.channel); it != channels_.end()) {
+      auto t = dirty_skus_.find(l.sku);
+      add_dirty(it->second, l.external_id,
+                t != dirty_skus_.end() ? std::optional<WallTime>(t->second) : std::nullopt);
     }
-  }
+  dirty_skus_.clear();
+  if (next)
+    schedule_visibility_check(*next);
   return true;
+}
+
+// A round after `delay` looks at the held transactions again (one timer for
+// the earliest such look).
+void SyncCore::schedule_visibility_check(std::chrono::milliseconds delay) {
+  auto t = sched_.now() + delay;
+  if (visibility_check_at_ != SteadyTime{} && t >= visibility_check_at_)
+    return;
+  visibility_check_at_ = t;
+  auto g = gen_;
+  sched_.call_at(t, [this, g, t] {
+    if (g != gen_)
+      return;
+    if (visibility_check_at_ == t)
+      visibility_check_at_ = SteadyTime{};
+    kick();
+  });
 }
 
 void SyncCore::release(Awaiting &a) {
@@ -494,25 +517,6 @@ bool SyncCore::resolve_marks() {
         metrics_->dead_listings = db_.count_dead(channel_codes_);
       }
       full_diff_ = false;
-    }
-    if (!dirty_skus_.empty()) {
-      std::vector<std::string> skus;
-      for (auto &[s, _] : dirty_skus_)
-        skus.push_back(s);
-      // Every listing gets its own SKU's earliest unpushed commit time (the
-      // commit-to-acknowledge lag is measured from it).
-      std::vector<SkuListing> listings;
-      {
-        StepTimer timer(sched_, metrics_, &SyncStepMetrics::listings);
-        listings = db_.listings_of_skus(skus, channel_codes_);
-      }
-      for (auto &l : listings)
-        if (auto it = channels_.find(l.channel); it != channels_.end()) {
-          auto t = dirty_skus_.find(l.sku);
-          add_dirty(it->second, l.external_id,
-                    t != dirty_skus_.end() ? std::optional<WallTime>(t->second) : std::nullopt);
-        }
-      dirty_skus_.clear();
     }
     while (!dirty_channels_.empty()) {
       auto it = dirty_channels_.begin();

@@ -26,15 +26,18 @@
 // so a mark can arrive while a query of ours still sees the old rows; deciding
 // then would find "in sync" and drop the change until the next full diff.
 // Rule: a mark carries its transaction's xid (pgoutput Begin) and is held
-// aside, not resolved, until Database::still_running() no longer reports that
-// xid (PostgreSQL's own pg_visible_in_snapshot() rule against a snapshot
-// taken now). Every later query then sees the transaction, because once a
-// backend left the ProcArray its commit is visible to all new snapshots. A
-// held mark is looked at again after 1 ms, doubling to 100 ms per xid; it is
-// never dropped (a transaction that was decoded as committed always becomes
-// visible: at the latest when its backend ends). This is exact for every
-// published table (stock_level, item, listing, channel, TRUNCATE), unlike a
-// per-row version check, and costs one query per round while marks wait.
+// aside, not resolved, until Database::resolve() no longer reports that xid
+// as running (PostgreSQL's own pg_visible_in_snapshot() rule against a
+// snapshot taken now). The same statement, with the same snapshot, reads the
+// listings of the SKUs of the transactions it sees; every later query sees
+// them too, because once a backend left the ProcArray its commit is visible
+// to all new snapshots. A held mark is looked at again after 1 ms, doubling
+// to 100 ms per xid; it is never dropped (a transaction that was decoded as
+// committed always becomes visible: at the latest when its backend ends).
+// This is exact for every published table (stock_level, item, listing,
+// channel, TRUNCATE), unlike a per-row version check, and costs no round
+// trip of its own: the visibility check and the SKU-to-listing lookup are
+// one statement per round.
 //
 // Ordering and batching per channel: listings already in flight wait for
 // their answer (one outstanding push per listing, so versions only move
@@ -155,6 +158,7 @@ private:
   void process();
   Awaiting *awaiting(std::uint32_t xid, WallTime commit_time);
   bool release_visible();
+  void schedule_visibility_check(std::chrono::milliseconds delay);
   void release(Awaiting &a);
   bool resolve_marks();
   // A push round of one channel prepared by prepare_channel(): batches whose

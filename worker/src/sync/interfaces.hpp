@@ -38,12 +38,23 @@ struct DbError : std::runtime_error {
 
 using ListingKey = std::pair<std::string, std::string>;  // (channel, external_id)
 
-// A listing of a SKU (Database::listings_of_skus).
+// A listing of a SKU (Database::resolve).
 struct SkuListing {
   std::string sku;
   std::string channel;
   std::string external_id;
 };
+
+// What Database::resolve() finds: the decoded transactions a query cannot
+// see yet, and the listings of the SKUs whose transactions it can.
+struct Resolved {
+  std::vector<std::uint32_t> running;
+  std::vector<SkuListing> listings;
+};
+
+// A dirty SKU and the decoded transaction that changed it (0: one already
+// known to be visible).
+using SkuMark = std::pair<std::string, std::uint32_t>;
 
 // One listing as the core sees it at push time: stocksync.listing_target
 // joined with stocksync.listing_state.
@@ -91,9 +102,16 @@ public:
   // one push round loads every channel's candidates at once. The default
   // calls load() per channel; PgDatabase runs one statement.
   virtual std::vector<ListingRow> load_keys(const std::vector<ListingKey> &keys);
-  // Listings of the given SKUs on the given channels, each with its SKU.
-  virtual std::vector<SkuListing> listings_of_skus(const std::vector<std::string> &skus,
-                                                   const std::vector<std::string> &channels) = 0;
+  // One snapshot, taken now, answers both questions of a round's start:
+  // which of `xids` (32-bit, as pgoutput's Begin reports them) it still
+  // sees as running (committed and decoded, but their backend has not left
+  // the ProcArray yet, so it does not see their changes; see
+  // SyncCore::release_visible()), and the listings on `channels` of every SKU
+  // in `skus` whose transaction it sees (xid 0 or not running), each with
+  // its SKU. Listings are read with the same snapshot that judged the
+  // transactions visible.
+  virtual Resolved resolve(const std::vector<std::uint32_t> &xids, const std::vector<SkuMark> &skus,
+                           const std::vector<std::string> &channels) = 0;
   // All listings of a channel.
   virtual std::vector<ListingKey> listings_of_channel(const std::string &channel) = 0;
   // Listings of the given channels whose state needs a look: no state row,
@@ -107,11 +125,6 @@ public:
   // Upserts listing_state rows in one statement. An acked write never moves
   // acked_version backwards.
   virtual void write_states(const std::vector<StateWrite> &writes) = 0;
-  // Of the given transaction ids (32-bit, as pgoutput's Begin reports them),
-  // those a snapshot taken now still sees as running: committed and decoded,
-  // but their backend has not left the ProcArray yet, so a query now would
-  // not see their changes. See SyncCore::release_visible().
-  virtual std::vector<std::uint32_t> still_running(const std::vector<std::uint32_t> &xids) = 0;
   // SELECT stocksync.expire_holds(max_rows).
   virtual int expire_holds(int max_rows) = 0;
   // SELECT stocksync.promote_hot_skus(min_waiters, buckets): the SKUs it

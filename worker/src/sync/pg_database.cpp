@@ -196,19 +196,6 @@ std::vector<ListingRow> PgDatabase::load_keys(const std::vector<ListingKey> &key
   return rows(run(sql.c_str(), {pg_text_array(chs), pg_text_array(exts)}, PGRES_TUPLES_OK));
 }
 
-std::vector<SkuListing> PgDatabase::listings_of_skus(const std::vector<std::string> &skus,
-                                                     const std::vector<std::string> &channels) {
-  auto r = run("SELECT sku, channel, external_id FROM stocksync.listing WHERE sku = ANY ($1::text[]) "
-               "AND channel = ANY ($2::text[])",
-               {pg_text_array(skus), pg_text_array(channels)}, PGRES_TUPLES_OK);
-  std::vector<SkuListing> out;
-  int n = PQntuples(r.get());
-  out.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i)
-    out.push_back(SkuListing{PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2)});
-  return out;
-}
-
 std::vector<ListingKey> PgDatabase::listings_of_channel(const std::string &channel) {
   return keys(run("SELECT channel, external_id FROM stocksync.listing WHERE channel = $1", {channel}, PGRES_TUPLES_OK));
 }
@@ -284,30 +271,54 @@ void PgDatabase::write_states(const std::vector<StateWrite> &ws) {
       PGRES_COMMAND_OK);
 }
 
-std::vector<std::uint32_t> PgDatabase::still_running(const std::vector<std::uint32_t> &xids) {
-  // Exactly PostgreSQL's own rule, pg_visible_in_snapshot() against a
-  // snapshot taken now: an xid is still running when it is in the snapshot's
-  // xip list (the committing backend has not left the ProcArray yet) or not
-  // below its xmax (latestCompletedXid + 1: a just-committed xid that was the
-  // newest one is there, not in xip). pgoutput sends 32-bit xids; the full
-  // xid8 is the one within 2^31 of the snapshot's xmax (the decoded
-  // transaction is recent; TransactionIdPrecedes() makes the same assumption).
-  std::string list = "{";
-  for (std::size_t i = 0; i < xids.size(); ++i)
-    list += (i ? "," : "") + std::to_string(xids[i]);
-  list += "}";
-  auto r = run("SELECT x.xid"
-               "  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap) s,"
-               "       LATERAL (SELECT pg_catalog.pg_snapshot_xmax(s.snap)::text::bigint AS xmax) m,"
-               "       unnest($1::bigint[]) AS x (xid),"
-               "       LATERAL (SELECT (m.xmax % 4294967296 - x.xid + 4294967296) % 4294967296 AS d) dd"
-               " WHERE NOT pg_catalog.pg_visible_in_snapshot("
-               "         (m.xmax - CASE WHEN dd.d >= 2147483648 THEN dd.d - 4294967296 ELSE dd.d END)::text::xid8,"
-               "         s.snap)",
-               {list}, PGRES_TUPLES_OK);
-  std::vector<std::uint32_t> out;
-  for (int i = 0, n = PQntuples(r.get()); i < n; ++i)
-    out.push_back(static_cast<std::uint32_t>(std::strtoull(PQgetvalue(r.get(), i, 0), nullptr, 10)));
+Resolved PgDatabase::resolve(const std::vector<std::uint32_t> &xids, const std::vector<SkuMark> &skus,
+                             const std::vector<std::string> &channels) {
+  std::vector<std::string> xid_list, sku_names, sku_xids;
+  for (auto x : xids)
+    xid_list.push_back(std::to_string(x));
+  for (auto &[sku, x] : skus) {
+    sku_names.push_back(sku);
+    sku_xids.push_back(std::to_string(x));
+  }
+  // One statement, so one snapshot: a SKU's listings are read by the very
+  // snapshot that sees its transaction. The running rule is exactly
+  // PostgreSQL's own, pg_visible_in_snapshot() against that snapshot (the
+  // statement's: pg_current_snapshot() is the active one): an xid is still
+  // running when it is in the snapshot's xip list (the committing backend has
+  // not left the ProcArray yet) or not below its xmax (latestCompletedXid + 1:
+  // a just-committed xid that was the newest one is there, not in xip).
+  // pgoutput sends 32-bit xids; the full xid8 is the one within 2^31 of the
+  // snapshot's xmax (the decoded transaction is recent;
+  // TransactionIdPrecedes() makes the same assumption). The visible SKUs
+  // come from a CTE, not a parameter, so the prepared statement keeps its
+  // generic plan (with the SKUs as a parameter array PostgreSQL planned it
+  // anew on every call).
+  auto r = run("WITH m AS MATERIALIZED ("
+               "       SELECT s.snap, pg_catalog.pg_snapshot_xmax(s.snap)::text::bigint AS xmax"
+               "         FROM (SELECT pg_catalog.pg_current_snapshot() AS snap) s),"
+               "     running AS MATERIALIZED ("
+               "       SELECT x.xid FROM m, unnest($1::bigint[]) AS x (xid),"
+               "              LATERAL (SELECT (m.xmax % 4294967296 - x.xid + 4294967296) % 4294967296 AS d) dd"
+               "        WHERE NOT pg_catalog.pg_visible_in_snapshot("
+               "                (m.xmax - CASE WHEN dd.d >= 2147483648 THEN dd.d - 4294967296 ELSE dd.d END)::text::xid8,"
+               "                m.snap)),"
+               "     visible AS ("
+               "       SELECT array_agg(DISTINCT k.sku) AS skus FROM unnest($2::text[], $3::bigint[]) AS k (sku, xid)"
+               "        WHERE k.xid = 0 OR k.xid NOT IN (SELECT xid FROM running))"
+               " SELECT NULL::text, NULL::text, NULL::text, r.xid FROM running r"
+               " UNION ALL"
+               " SELECT l.sku, l.channel, l.external_id, NULL FROM visible v"
+               "   JOIN stocksync.listing l ON l.sku = ANY (v.skus)"
+               "  WHERE l.channel = ANY ($4::text[])",
+               {pg_text_array(xid_list), pg_text_array(sku_names), pg_text_array(sku_xids), pg_text_array(channels)},
+               PGRES_TUPLES_OK);
+  Resolved out;
+  for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
+    if (!PQgetisnull(r.get(), i, 3))
+      out.running.push_back(static_cast<std::uint32_t>(std::strtoull(PQgetvalue(r.get(), i, 3), nullptr, 10)));
+    else
+      out.listings.push_back(SkuListing{PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2)});
+  }
   return out;
 }
 

@@ -27,14 +27,13 @@ public:
 
   std::vector<ListingRow> load(const std::string &channel, const std::vector<std::string> &external_ids) override;
   std::vector<ListingRow> load_keys(const std::vector<ListingKey> &keys) override;
-  std::vector<SkuListing> listings_of_skus(const std::vector<std::string> &skus,
-                                           const std::vector<std::string> &channels) override;
+  Resolved resolve(const std::vector<std::uint32_t> &xids, const std::vector<SkuMark> &skus,
+                   const std::vector<std::string> &channels) override;
   std::vector<ListingKey> listings_of_channel(const std::string &channel) override;
   std::vector<ListingKey> diff(const std::vector<std::string> &channels) override;
   std::vector<ListingKey> revived(const std::vector<std::string> &channels) override;
   std::int64_t count_dead(const std::vector<std::string> &channels) override;
   void write_states(const std::vector<StateWrite> &writes) override;
-  std::vector<std::uint32_t> still_running(const std::vector<std::uint32_t> &xids) override;
   int expire_holds(int max_rows) override;
   std::vector<std::string> promote_hot_skus(int min_waiters, int buckets) override;
 
