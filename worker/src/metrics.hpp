@@ -49,8 +49,8 @@ std::string prometheus_escape(const std::string &s);
 // The sync core's database calls, by step of a round: where a change waits
 // between its decoding and its push.
 struct SyncStepMetrics {
-  Histogram resolve;  // resolve(): which decoded transactions are visible yet, their SKUs' listings and rows
-  Histogram load;     // load_keys(): desired and stored state of the other picked listings
+  Histogram resolve;  // resolve(): which decoded transactions are visible yet, and their SKUs' listings
+  Histogram load;     // load_keys(): desired and stored state of the picked listings
   Histogram write;    // write_states(): answers and new in_flight states, one commit
 };
 

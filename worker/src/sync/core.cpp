@@ -341,23 +341,17 @@ void SyncCore::push_round() {
   std::vector<Prepared> ready;
   bool deferred = false;
   try {
-    // Every channel's candidates: the rows this round's resolve() read, the
-    // others in one query; then each channel decides.
+    // Every channel's candidates in one query, then each channel decides.
     std::vector<ListingKey> keys;
     std::map<std::string, std::vector<std::string>> picked;
-    std::map<std::string, std::vector<ListingRow>> rows;
     for (auto &[code, cs] : channels_) {
       auto ids = pick(cs, deferred);
-      for (auto &id : ids) {
-        if (auto pre = preloaded_.find({code, id}); pre != preloaded_.end())
-          rows[code].push_back(std::move(pre->second));
-        else
-          keys.emplace_back(code, id);
-      }
+      for (auto &id : ids)
+        keys.emplace_back(code, id);
       if (!ids.empty())
         picked.emplace(code, std::move(ids));
     }
-    preloaded_.clear();
+    std::map<std::string, std::vector<ListingRow>> rows;
     if (!keys.empty()) {
       try {
         StepTimer timer(sched_, metrics_, &SyncStepMetrics::load);
@@ -434,7 +428,6 @@ void SyncCore::see_unwritten_answers(std::map<std::string, std::vector<ListingRo
 // a database error (db_failed() schedules the next try; nothing is lost:
 // nothing moves before the statement answered).
 bool SyncCore::release_visible() {
-  preloaded_.clear();  // rows of an earlier round's snapshot are never used
   if (awaiting_.empty() && dirty_skus_.empty())
     return true;
   std::vector<std::uint32_t> xids;
@@ -468,15 +461,12 @@ bool SyncCore::release_visible() {
   }
   // dirty_skus_ now holds exactly the SKUs the statement saw as visible.
   // Every listing gets its own SKU's earliest unpushed commit time (the
-  // commit-to-acknowledge lag is measured from it); its row, read by the same
-  // snapshot, serves this round's decision if the listing is picked.
-  for (auto &row : resolved.listings)
-    if (auto it = channels_.find(row.channel); it != channels_.end()) {
-      auto t = dirty_skus_.find(row.sku);
-      add_dirty(it->second, row.external_id,
+  // commit-to-acknowledge lag is measured from it).
+  for (auto &l : resolved.listings)
+    if (auto it = channels_.find(l.channel); it != channels_.end()) {
+      auto t = dirty_skus_.find(l.sku);
+      add_dirty(it->second, l.external_id,
                 t != dirty_skus_.end() ? std::optional<WallTime>(t->second) : std::nullopt);
-      ListingKey key{row.channel, row.external_id};
-      preloaded_.insert_or_assign(std::move(key), std::move(row));
     }
   dirty_skus_.clear();
   if (next)

@@ -29,10 +29,9 @@
 // aside, not resolved, until Database::resolve() no longer reports that xid
 // as running (PostgreSQL's own pg_visible_in_snapshot() rule against a
 // snapshot taken now). The same statement, with the same snapshot, reads the
-// listings of the SKUs of the transactions it sees and their rows, on which
-// the round decides those it picks (no second read of them); every later
-// query sees the transactions too, because once a backend left the ProcArray
-// its commit is visible to all new snapshots. A held mark is looked at again after 1 ms, doubling
+// listings of the SKUs of the transactions it sees; every later query sees
+// them too, because once a backend left the ProcArray its commit is visible
+// to all new snapshots. A held mark is looked at again after 1 ms, doubling
 // to 100 ms per xid; it is never dropped (a transaction that was decoded as
 // committed always becomes visible: at the latest when its backend ends).
 // This is exact for every published table (stock_level, item, listing,
@@ -206,10 +205,6 @@ private:
   std::map<std::string, WallTime> dirty_channels_;
   std::map<std::uint32_t, Awaiting> awaiting_;  // by xid
   std::vector<StateWrite> pending_writes_;      // answers, written with the next round
-  // Rows of the listings of this round's visible SKUs, read by resolve()'s
-  // snapshot: push_round() decides a picked one on its row instead of loading
-  // it again. Cleared at every round's start and when the round takes them.
-  std::map<ListingKey, ListingRow> preloaded_;
   SteadyTime visibility_check_at_{};            // a kick is scheduled then (when awaiting_)
   bool full_diff_ = false;
   bool process_scheduled_ = false;

@@ -38,6 +38,19 @@ struct DbError : std::runtime_error {
 
 using ListingKey = std::pair<std::string, std::string>;  // (channel, external_id)
 
+// A listing of a SKU (Database::resolve).
+struct SkuListing {
+  std::string sku;
+  std::string channel;
+  std::string external_id;
+};
+
+// What Database::resolve() finds: the decoded transactions a query cannot
+// see yet, and the listings of the SKUs whose transactions it can.
+struct Resolved {
+  std::vector<std::uint32_t> running;
+  std::vector<SkuListing> listings;
+};
 
 // A dirty SKU and the decoded transaction that changed it (0: one already
 // known to be visible).
@@ -65,14 +78,6 @@ struct ListingRow {
   std::string push_key;  // idempotency key of the last attempt (empty: none stored)
 };
 
-// What Database::resolve() finds: the decoded transactions a query cannot
-// see yet, and the listings of the SKUs whose transactions it can, each as
-// load() reads it.
-struct Resolved {
-  std::vector<std::uint32_t> running;
-  std::vector<ListingRow> listings;
-};
-
 // A write to stocksync.listing_state (an upsert).
 struct StateWrite {
   std::string channel;
@@ -97,14 +102,14 @@ public:
   // one push round loads every channel's candidates at once. The default
   // calls load() per channel; PgDatabase runs one statement.
   virtual std::vector<ListingRow> load_keys(const std::vector<ListingKey> &keys);
-  // One snapshot, taken now, answers the questions of a round's start:
+  // One snapshot, taken now, answers both questions of a round's start:
   // which of `xids` (32-bit, as pgoutput's Begin reports them) it still
   // sees as running (committed and decoded, but their backend has not left
   // the ProcArray yet, so it does not see their changes; see
   // SyncCore::release_visible()), and the listings on `channels` of every SKU
-  // in `skus` whose transaction it sees (xid 0 or not running), each with its
-  // row as load() reads it. Listings and rows are read with the same snapshot
-  // that judged the transactions visible.
+  // in `skus` whose transaction it sees (xid 0 or not running), each with
+  // its SKU. Listings are read with the same snapshot that judged the
+  // transactions visible.
   virtual Resolved resolve(const std::vector<std::uint32_t> &xids, const std::vector<SkuMark> &skus,
                            const std::vector<std::string> &channels) = 0;
   // All listings of a channel.

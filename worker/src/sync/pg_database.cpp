@@ -69,9 +69,10 @@ void PgDatabase::ensure() {
   // Generic plans only: the rows of listing_target take milliseconds to plan
   // and microseconds to read, and PostgreSQL's choice between a custom and
   // the generic plan of a prepared statement follows the costs of its first
-  // custom plans, so a worker that started on small rounds planned its
-  // resolve statement anew on every call (1,639 plans in 1,638 calls, 3.5 ms
-  // each). Every statement here probes by key, which the generic plans do.
+  // custom plans, so it can plan a statement anew on every call (seen: 1,874
+  // plans in 1,873 calls of a SKU-to-listing lookup, and 1,639 in 1,638 of a
+  // statement reading listing_target rows, 3.5 ms each). Every statement
+  // here probes by key, which the generic plans do.
   Result r(PQexec(conn_.get(), "SET application_name = 'stocksync-worker'; SET statement_timeout = '10s'; "
                                "SET plan_cache_mode = force_generic_plan"));
   Result c(PQexec(conn_.get(), "SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'stocksync.listing_state'::regclass "
@@ -145,15 +146,13 @@ const char *kRowColumns =
 
 }  // namespace
 
-std::vector<ListingRow> PgDatabase::rows(const Result &r, int first) {
+std::vector<ListingRow> PgDatabase::rows(const Result &r) {
   std::vector<ListingRow> out;
   int n = PQntuples(r.get());
   out.reserve(static_cast<std::size_t>(n));
-  auto v = [&](int i, int c) { return PQgetvalue(r.get(), i, first + c); };
-  auto null = [&](int i, int c) { return PQgetisnull(r.get(), i, first + c) != 0; };
+  auto v = [&](int i, int c) { return PQgetvalue(r.get(), i, c); };
+  auto null = [&](int i, int c) { return PQgetisnull(r.get(), i, c) != 0; };
   for (int i = 0; i < n; ++i) {
-    if (null(i, 0))
-      continue;  // no listing on this row (resolve()'s row for the running xids alone)
     ListingRow row;
     row.channel = v(i, 0);
     row.external_id = v(i, 1);
@@ -176,16 +175,12 @@ std::vector<ListingRow> PgDatabase::rows(const Result &r, int first) {
   return out;
 }
 
-// A listing's row as the core reads it: its target joined with its stored
-// state (aliases t and s), for a WHERE clause to follow.
-std::string PgDatabase::row_query() const {
-  return std::string("SELECT") + kRowColumns + (has_push_key_ ? "s.push_key" : "NULL::text") +
-         "  FROM stocksync.listing_target t"
-         "  LEFT JOIN stocksync.listing_state s ON s.channel = t.channel AND s.external_id = t.external_id";
-}
-
 std::vector<ListingRow> PgDatabase::load(const std::string &channel, const std::vector<std::string> &ids) {
-  std::string sql = row_query() + " WHERE t.channel = $1 AND t.external_id = ANY ($2::text[])";
+  std::string sql =
+      std::string("SELECT") + kRowColumns + (has_push_key_ ? "s.push_key" : "NULL::text") +
+      "  FROM stocksync.listing_target t"
+      "  LEFT JOIN stocksync.listing_state s ON s.channel = t.channel AND s.external_id = t.external_id"
+      " WHERE t.channel = $1 AND t.external_id = ANY ($2::text[])";
   return rows(run(sql.c_str(), {channel, pg_text_array(ids)}, PGRES_TUPLES_OK));
 }
 
@@ -201,8 +196,11 @@ std::vector<ListingRow> PgDatabase::load_keys(const std::vector<ListingKey> &key
       // One index probe per key, also in the generic plan of the prepared
       // statement (OFFSET 0 keeps the subquery from being flattened into a
       // join that computes every listing's target or scans listing_state).
-      "SELECT r.* FROM unnest($1::text[], $2::text[]) AS k (channel, external_id),"
-      " LATERAL (" + row_query() + " WHERE t.channel = k.channel AND t.external_id = k.external_id OFFSET 0) r";
+      std::string("SELECT r.* FROM unnest($1::text[], $2::text[]) AS k (channel, external_id),"
+                  " LATERAL (SELECT") + kRowColumns + (has_push_key_ ? "s.push_key" : "NULL::text") +
+      "  FROM stocksync.listing_target t"
+      "  LEFT JOIN stocksync.listing_state s ON s.channel = t.channel AND s.external_id = t.external_id"
+      " WHERE t.channel = k.channel AND t.external_id = k.external_id OFFSET 0) r";
   return rows(run(sql.c_str(), {pg_text_array(chs), pg_text_array(exts)}, PGRES_TUPLES_OK));
 }
 
@@ -302,43 +300,33 @@ Resolved PgDatabase::resolve(const std::vector<std::uint32_t> &xids, const std::
   // TransactionIdPrecedes() makes the same assumption). The visible SKUs
   // come from a CTE, not a parameter, so the prepared statement keeps its
   // generic plan (with the SKUs as a parameter array PostgreSQL planned it
-  // anew on every call); each of their listings' rows is read as
-  // load_keys() reads it. Every result row carries the running xids (one row
-  // with no listing when there is none).
-  std::string sql =
-      "WITH m AS MATERIALIZED ("
-      "       SELECT s.snap, pg_catalog.pg_snapshot_xmax(s.snap)::text::bigint AS xmax"
-      "         FROM (SELECT pg_catalog.pg_current_snapshot() AS snap) s),"
-      "     running AS MATERIALIZED ("
-      "       SELECT x.xid FROM m, unnest($1::bigint[]) AS x (xid),"
-      "              LATERAL (SELECT (m.xmax % 4294967296 - x.xid + 4294967296) % 4294967296 AS d) dd"
-      "        WHERE NOT pg_catalog.pg_visible_in_snapshot("
-      "                (m.xmax - CASE WHEN dd.d >= 2147483648 THEN dd.d - 4294967296 ELSE dd.d END)::text::xid8,"
-      "                m.snap)),"
-      "     visible AS ("
-      "       SELECT array_agg(DISTINCT k.sku) AS skus FROM unnest($2::text[], $3::bigint[]) AS k (sku, xid)"
-      "        WHERE k.xid = 0 OR k.xid NOT IN (SELECT xid FROM running))"
-      " SELECT (SELECT array_agg(xid) FROM running)::text, r.*"
-      "   FROM (SELECT 1) AS one"
-      "   LEFT JOIN (SELECT r.* FROM visible v"
-      "                JOIN stocksync.listing l ON l.sku = ANY (v.skus)"
-      "               CROSS JOIN LATERAL (" + row_query() +
-      "                     WHERE t.channel = l.channel AND t.external_id = l.external_id OFFSET 0) r"
-      "              WHERE l.channel = ANY ($4::text[])) r ON true";
-  auto r = run(sql.c_str(),
+  // anew on every call).
+  auto r = run("WITH m AS MATERIALIZED ("
+               "       SELECT s.snap, pg_catalog.pg_snapshot_xmax(s.snap)::text::bigint AS xmax"
+               "         FROM (SELECT pg_catalog.pg_current_snapshot() AS snap) s),"
+               "     running AS MATERIALIZED ("
+               "       SELECT x.xid FROM m, unnest($1::bigint[]) AS x (xid),"
+               "              LATERAL (SELECT (m.xmax % 4294967296 - x.xid + 4294967296) % 4294967296 AS d) dd"
+               "        WHERE NOT pg_catalog.pg_visible_in_snapshot("
+               "                (m.xmax - CASE WHEN dd.d >= 2147483648 THEN dd.d - 4294967296 ELSE dd.d END)::text::xid8,"
+               "                m.snap)),"
+               "     visible AS ("
+               "       SELECT array_agg(DISTINCT k.sku) AS skus FROM unnest($2::text[], $3::bigint[]) AS k (sku, xid)"
+               "        WHERE k.xid = 0 OR k.xid NOT IN (SELECT xid FROM running))"
+               " SELECT NULL::text, NULL::text, NULL::text, r.xid FROM running r"
+               " UNION ALL"
+               " SELECT l.sku, l.channel, l.external_id, NULL FROM visible v"
+               "   JOIN stocksync.listing l ON l.sku = ANY (v.skus)"
+               "  WHERE l.channel = ANY ($4::text[])",
                {pg_text_array(xid_list), pg_text_array(sku_names), pg_text_array(sku_xids), pg_text_array(channels)},
                PGRES_TUPLES_OK);
   Resolved out;
-  if (PQntuples(r.get()) > 0 && !PQgetisnull(r.get(), 0, 0)) {
-    // {1,2,3}: xids are plain numbers, never quoted.
-    std::string list = PQgetvalue(r.get(), 0, 0);
-    for (std::size_t at = 1; at < list.size();) {
-      std::size_t end = list.find_first_of(",}", at);
-      out.running.push_back(static_cast<std::uint32_t>(std::strtoull(list.c_str() + at, nullptr, 10)));
-      at = end + 1;
-    }
+  for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
+    if (!PQgetisnull(r.get(), i, 3))
+      out.running.push_back(static_cast<std::uint32_t>(std::strtoull(PQgetvalue(r.get(), i, 3), nullptr, 10)));
+    else
+      out.listings.push_back(SkuListing{PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2)});
   }
-  out.listings = rows(r, 1);
   return out;
 }
 

@@ -47,9 +47,7 @@ private:
              bool prepare = true);
   [[noreturn]] void fail(const Result &r);
   std::vector<ListingKey> keys(Result r);
-  std::string row_query() const;
-  // The listing rows of a result whose row columns start at `first`.
-  static std::vector<ListingRow> rows(const Result &r, int first = 0);
+  static std::vector<ListingRow> rows(const Result &r);
 
   std::string conninfo_;
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn_{nullptr, &PQfinish};
