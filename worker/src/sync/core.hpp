@@ -35,9 +35,10 @@
 // to 100 ms per xid; it is never dropped (a transaction that was decoded as
 // committed always becomes visible: at the latest when its backend ends).
 // This is exact for every published table (stock_level, item, listing,
-// channel, TRUNCATE), unlike a per-row version check, and costs no round
-// trip of its own: the visibility check and the SKU-to-listing lookup are
-// one statement per round.
+// channel, TRUNCATE), unlike a per-row version check. The visibility check
+// and the SKU-to-listing lookup are one statement, so a round that resolves
+// SKUs pays nothing extra for it; while marks wait and nothing else is dirty,
+// each look is that one statement.
 //
 // Ordering and batching per channel: listings already in flight wait for
 // their answer (one outstanding push per listing, so versions only move
