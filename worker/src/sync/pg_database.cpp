@@ -76,8 +76,20 @@ void PgDatabase::ensure() {
   // generic plans probe by index; the full diff and the counts scan either
   // way. The setting covers the plans inside the functions this session
   // calls too (expire_holds() keeps its index scan on the expiry).
+  //
+  // No sequential scans: listing_target probes the channel's small tables
+  // (channel, channel_rule, channel_sku_rule, channel_location) once per
+  // listing, and the planner scans a table of one page rather than its index;
+  // but every rescan of a sequential scan asks the kernel for the relation's
+  // size (an lseek), and those five syscalls were more than half of a loaded
+  // listing's cost (23 us a row against 10 us by index, 200 rows). With the
+  // setting every such lookup is an index probe. The scans that have no index
+  // (the hard-pool total, evaluated once per statement) still run, at the
+  // setting's penalty cost, which would cross jit_above_cost and compile
+  // every execution (about 0.9 s): so no JIT either, which short statements
+  // never gain from. test/e2e/worker_plans.sh checks both on the real plans.
   Result r(PQexec(conn_.get(), "SET application_name = 'stocksync-worker'; SET statement_timeout = '10s'; "
-                               "SET plan_cache_mode = force_generic_plan"));
+                               "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off"));
   Result c(PQexec(conn_.get(), "SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'stocksync.listing_state'::regclass "
                                "AND attname = 'push_key' AND NOT attisdropped"));
   has_push_key_ = c && PQresultStatus(c.get()) == PGRES_TUPLES_OK && PQntuples(c.get()) > 0;
