@@ -98,12 +98,15 @@ public:
     r.has_state = st != states.end();
     return r;
   }
+  std::vector<ListingKey> loaded;  // every listing a load read, in order
   std::vector<ListingRow> load(const std::string &ch, const std::vector<std::string> &ids) override {
     maybe_fail();
     std::vector<ListingRow> out;
     for (auto &id : ids)
-      if (listings.count({ch, id}))
+      if (listings.count({ch, id})) {
         out.push_back(row({ch, id}));
+        loaded.emplace_back(ch, id);
+      }
     return out;
   }
   // Decoded but not yet visible: a change of such a transaction is applied
@@ -122,7 +125,8 @@ public:
       if (x == 0 || !running.count(x))
         visible.insert(sku);
     for (auto &[k, sku] : listings)
-      if (visible.count(sku) && std::find(chs.begin(), chs.end(), k.first) != chs.end())
+      if (visible.count(sku) && std::find(chs.begin(), chs.end(), k.first) != chs.end() &&
+          modes.at(k.first) != "paused")
         out.listings.push_back(SkuListing{sku, k.first, k.second});
     return out;
   }
@@ -802,6 +806,32 @@ TEST(WorkerSyncSim, VisibleMarkIsPushedWhileAnotherMarkOfItsSkuWaits) {
   t.s.run_until(t.s.now() + 1s);
   EXPECT_EQ(t.ch.qty["plain-0"], 4);
   EXPECT_EQ(t.core->awaiting_visibility(), 0u);
+  EXPECT_TRUE(t.core->idle());
+}
+
+// A paused channel's listings are not read at all while it stays paused
+// (its changes resolve to nothing), and resuming it, a change to its channel
+// row, brings every listing up to date.
+TEST(WorkerSyncSim, PausedChannelIsNotLoadedAndCatchesUpWhenResumed) {
+  PlainChannelCore t(13, 3, 10, false);
+  ASSERT_EQ(t.ch.qty["plain-1"], 10);
+  t.db.modes["plain"] = "paused";
+  t.core->mark_channel("plain", t.s.wall_now());
+  t.s.run_until(t.s.now() + 1s);  // the mode change itself: read once, skipped
+  t.db.loaded.clear();
+  int before = t.ch.requests;
+  for (int i = 0; i < 20; ++i) {
+    t.db.skus["S1"] = Sku{9 - i % 5, 2 + i};
+    t.core->mark_sku("S1", t.s.wall_now());
+    t.s.run_until(t.s.now() + 50ms);
+  }
+  EXPECT_TRUE(t.db.loaded.empty()) << t.db.loaded.size() << " listings of the paused channel loaded";
+  EXPECT_EQ(t.ch.requests, before);
+  EXPECT_TRUE(t.core->idle());
+  t.db.modes["plain"] = "live";
+  t.core->mark_channel("plain", t.s.wall_now());
+  t.s.run_until(t.s.now() + 1s);
+  EXPECT_EQ(t.ch.qty["plain-1"], t.db.skus["S1"].available);
   EXPECT_TRUE(t.core->idle());
 }
 

@@ -108,8 +108,9 @@ public:
   // the ProcArray yet, so it does not see their changes; see
   // SyncCore::release_visible()), and the listings on `channels` of every SKU
   // in `skus` whose transaction it sees (xid 0 or not running), each with
-  // its SKU. Listings are read with the same snapshot that judged the
-  // transactions visible.
+  // its SKU, leaving out the channels that snapshot shows paused (a change
+  // of mode marks the whole channel). Listings are read with the same
+  // snapshot that judged the transactions visible.
   virtual Resolved resolve(const std::vector<std::uint32_t> &xids, const std::vector<SkuMark> &skus,
                            const std::vector<std::string> &channels) = 0;
   // All listings of a channel.

@@ -314,6 +314,10 @@ Resolved PgDatabase::resolve(const std::vector<std::uint32_t> &xids, const std::
   // snapshot's xmax (the decoded transaction is recent;
   // TransactionIdPrecedes() makes the same assumption). The visible SKUs
   // come from a CTE as one array: one probe of listing_sku_idx per SKU.
+  // A paused channel's listings are left out: it pushes nothing, and loading
+  // its rows only to skip them cost the walsender beside it a core's share
+  // while the worker drained a backlog. Resuming it is a change to its
+  // channel row, which marks the whole channel (listings_of_channel).
   auto r = run("WITH m AS MATERIALIZED ("
                "       SELECT s.snap, pg_catalog.pg_snapshot_xmax(s.snap)::text::bigint AS xmax"
                "         FROM (SELECT pg_catalog.pg_current_snapshot() AS snap) s),"
@@ -325,12 +329,14 @@ Resolved PgDatabase::resolve(const std::vector<std::uint32_t> &xids, const std::
                "                m.snap)),"
                "     visible AS ("
                "       SELECT array_agg(DISTINCT k.sku) AS skus FROM unnest($2::text[], $3::bigint[]) AS k (sku, xid)"
-               "        WHERE k.xid = 0 OR k.xid NOT IN (SELECT xid FROM running))"
+               "        WHERE k.xid = 0 OR k.xid NOT IN (SELECT xid FROM running)),"
+               "     unpaused AS ("
+               "       SELECT array_agg(c.code) AS codes FROM stocksync.channel c"
+               "        WHERE c.code = ANY ($4::text[]) AND c.mode <> 'paused')"
                " SELECT NULL::text, NULL::text, NULL::text, r.xid FROM running r"
                " UNION ALL"
-               " SELECT l.sku, l.channel, l.external_id, NULL FROM visible v"
-               "   JOIN stocksync.listing l ON l.sku = ANY (v.skus)"
-               "  WHERE l.channel = ANY ($4::text[])",
+               " SELECT l.sku, l.channel, l.external_id, NULL FROM visible v CROSS JOIN unpaused u"
+               "   JOIN stocksync.listing l ON l.sku = ANY (v.skus) AND l.channel = ANY (u.codes)",
                {pg_text_array(xid_list), pg_text_array(sku_names), pg_text_array(sku_xids), pg_text_array(channels)},
                PGRES_TUPLES_OK);
   Resolved out;
