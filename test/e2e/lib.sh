@@ -386,3 +386,18 @@ erp_channel_config() {
 
 # both_show CHANNEL LISTING QTY: the channel and the ERP consumer both show QTY.
 both_show() { [[ $(sim_shown "$1" "$2") == "$3" && $(sim_shown erp "$2") == "$3" ]]; }
+
+# auto_explain_on: every session of $DB started from now on logs each plan
+# with its row and loop counts (log_analyze without timing) to the server log,
+# $SERVER_LOG; test/e2e/worker_plans.py reads the worker's back. Needs the
+# throwaway cluster's STOCKSYNC_CLUSTER (scripts/pgcluster env).
+auto_explain_on() {
+  : "${STOCKSYNC_CLUSTER:?STOCKSYNC_CLUSTER (scripts/pgcluster env): the server log is read}"
+  SERVER_LOG=$STOCKSYNC_CLUSTER/server.log
+  [[ -r $SERVER_LOG ]] || fail "cannot read the server log $SERVER_LOG"
+  local setting
+  for setting in "session_preload_libraries = 'auto_explain'" "auto_explain.log_min_duration = 0" \
+    "auto_explain.log_analyze = on" "auto_explain.log_timing = off" "auto_explain.log_nested_statements = on"; do
+    psql -qX -v ON_ERROR_STOP=1 -d postgres -c "ALTER DATABASE $DB SET $setting" >/dev/null
+  done
+}

@@ -8,15 +8,9 @@
 # own (application_name stocksync-worker) are checked after a start-up diff
 # and a run of changes on two channels.
 . "$(dirname "$0")/lib.sh"
-: "${STOCKSYNC_CLUSTER:?STOCKSYNC_CLUSTER (scripts/pgcluster env): the server log is read}"
-SERVER_LOG=$STOCKSYNC_CLUSTER/server.log
-[[ -r $SERVER_LOG ]] || fail "cannot read the server log $SERVER_LOG"
 
 setup_db
-for setting in "session_preload_libraries = 'auto_explain'" "auto_explain.log_min_duration = 0" \
-  "auto_explain.log_analyze = on" "auto_explain.log_timing = off" "auto_explain.log_nested_statements = on"; do
-  psql -qX -v ON_ERROR_STOP=1 -d postgres -c "ALTER DATABASE $DB SET $setting" >/dev/null
-done
+auto_explain_on
 webhook_setup 20 erp shop
 # Rules on one channel, so the lookups of channel_rule and channel_sku_rule
 # find rows too.
@@ -34,21 +28,10 @@ wait_until 30 converged_only erp shop || fail "did not converge after 200 change
 kill -TERM "$WORKER_PID"; wait "$WORKER_PID" || fail "worker did not exit cleanly on SIGTERM"
 
 tail -c +"$log_from" "$SERVER_LOG" >"$WORK/plans.txt"
-python3 - "$WORK/plans.txt" <<'PY' || fail "the worker's plans are not what its session settings are for"
+PYTHONPATH=$(dirname "$0") python3 - "$WORK/plans.txt" <<'PY' || fail "the worker's plans are not what its session settings are for"
 import re, sys
-# One log message per entry: a line starting with the log_line_prefix's
-# timestamp begins it; a plan's lines follow without a prefix.
-messages, cur = [], []
-for line in open(sys.argv[1], errors="replace"):
-    if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line):
-        if cur:
-            messages.append("".join(cur))
-        cur = [line]
-    elif cur:
-        cur.append(line)
-if cur:
-    messages.append("".join(cur))
-plans = [m for m in messages if " stocksync-worker LOG:  duration:" in m.split("\n", 1)[0] and "plan:" in m]
+from worker_plans import worker_plans
+plans = worker_plans(sys.argv[1])
 loads = [m for m in plans if "FROM stocksync.listing_target t" in m]
 bad = []
 for m in plans:

@@ -313,7 +313,15 @@ Resolved PgDatabase::resolve(const std::vector<std::uint32_t> &xids, const std::
   // pgoutput sends 32-bit xids; the full xid8 is the one within 2^31 of the
   // snapshot's xmax (the decoded transaction is recent;
   // TransactionIdPrecedes() makes the same assumption). The visible SKUs
-  // come from a CTE as one array: one probe of listing_sku_idx per SKU.
+  // come from a CTE as one array, each looked up on its own (a lateral
+  // subquery with OFFSET 0, so the channel list stays outside it): one probe
+  // of listing_sku_idx per SKU. Written as one join on sku = ANY and
+  // channel = ANY, the plan depended on the statistics at the first call:
+  // without any yet (a new database, or a new worker right after a bulk
+  // load of listings, before autovacuum analyzed them) PostgreSQL ANDed a
+  // bitmap of the SKUs with one of the channels' listings, reading every
+  // listing of the channels in every round (8,005 index entries a round in
+  // bench/worker/run), and the generic plan kept it.
   // A paused channel's listings are left out: it pushes nothing, and loading
   // its rows only to skip them cost the walsender beside it a core's share
   // while the worker drained a backlog. Resuming it is a change to its
@@ -336,7 +344,10 @@ Resolved PgDatabase::resolve(const std::vector<std::uint32_t> &xids, const std::
                " SELECT NULL::text, NULL::text, NULL::text, r.xid FROM running r"
                " UNION ALL"
                " SELECT l.sku, l.channel, l.external_id, NULL FROM visible v CROSS JOIN unpaused u"
-               "   JOIN stocksync.listing l ON l.sku = ANY (v.skus) AND l.channel = ANY (u.codes)",
+               "   CROSS JOIN LATERAL unnest(v.skus) AS s (sku)"
+               "   CROSS JOIN LATERAL (SELECT x.sku, x.channel, x.external_id FROM stocksync.listing x"
+               "                        WHERE x.sku = s.sku OFFSET 0) l"
+               "  WHERE l.channel = ANY (u.codes)",
                {pg_text_array(xid_list), pg_text_array(sku_names), pg_text_array(sku_xids), pg_text_array(channels)},
                PGRES_TUPLES_OK);
   Resolved out;
