@@ -151,6 +151,16 @@ def pct(xs, p):
     return xs[f] + (xs[c] - xs[f]) * (k - f)
 
 
+def slice_percentiles(timeline, since, width):
+    """p50 and p99 of the lags committed in each `width`-second slice of the
+    load: whether the tail is spread over the run or a few stalls."""
+    by = {}
+    for c, lag in timeline:
+        by.setdefault(int((c - since) // width), []).append(lag)
+    return [{"from_s": k * width, "n": len(v), "p50": pct(v, 0.5), "p99": pct(v, 0.99), "max": max(v)}
+            for k, v in sorted(by.items())]
+
+
 def cmd_lags(a):
     """Per-change lag on every channel (from the simulator's listing histories)
     and the peer's (pg_recvlogical) commit-to-receive lag, for the commits
@@ -168,6 +178,7 @@ def cmd_lags(a):
         v.sort()
     res = {"channels": {}}
     all_lags = []
+    timeline = []  # (commit, lag) of every change on every channel
     for spec in a.chan:
         code, url = spec.split("=", 1)
         kind = code
@@ -191,10 +202,12 @@ def cmd_lags(a):
                     continue
                 if a.since <= c <= a.until:
                     lags.append(pushes[j][0] - c)
+                    timeline.append((c, pushes[j][0] - c))
         all_lags += lags
         res["channels"][code] = {"n": len(lags), "missing": missing, "p50": pct(lags, 0.5), "p99": pct(lags, 0.99),
                                  "max": max(lags) if lags else float("nan"), "clock_err": err}
     res["all"] = {"n": len(all_lags), "p50": pct(all_lags, 0.5), "p99": pct(all_lags, 0.99)}
+    res["slices"] = slice_percentiles(timeline, a.since, a.slice)
     peer = []
     for line in open(a.peer):
         c, r = map(float, line.split())
@@ -342,6 +355,7 @@ def main():
         s.add_argument("--" + k, required=True)
     s.add_argument("--since", type=float, required=True)
     s.add_argument("--until", type=float, required=True)
+    s.add_argument("--slice", type=float, default=5.0, help="seconds per slice of the load for the per-slice p99")
     s.add_argument("chan", nargs="+")
     s.set_defaults(f=cmd_lags)
     s = sub.add_parser("metrics")
