@@ -151,14 +151,16 @@ def pct(xs, p):
     return xs[f] + (xs[c] - xs[f]) * (k - f)
 
 
-def slice_percentiles(timeline, since, width):
-    """p50 and p99 of the lags committed in each `width`-second slice of the
-    load: whether the tail is spread over the run or a few stalls."""
+SLICE_SECONDS = 5
+
+
+def slice_p99(timeline, since):
+    """The p99 of the lags committed in each SLICE_SECONDS of the load:
+    whether the tail is spread over the run or a few stalls."""
     by = {}
     for c, lag in timeline:
-        by.setdefault(int((c - since) // width), []).append(lag)
-    return [{"from_s": k * width, "n": len(v), "p50": pct(v, 0.5), "p99": pct(v, 0.99), "max": max(v)}
-            for k, v in sorted(by.items())]
+        by.setdefault(int((c - since) // SLICE_SECONDS), []).append(lag)
+    return [pct(v, 0.99) for _, v in sorted(by.items())]
 
 
 def cmd_lags(a):
@@ -177,7 +179,6 @@ def cmd_lags(a):
     for v in changes.values():
         v.sort()
     res = {"channels": {}}
-    all_lags = []
     timeline = []  # (commit, lag) of every change on every channel
     for spec in a.chan:
         code, url = spec.split("=", 1)
@@ -202,12 +203,12 @@ def cmd_lags(a):
                     continue
                 if a.since <= c <= a.until:
                     lags.append(pushes[j][0] - c)
-                    timeline.append((c, pushes[j][0] - c))
-        all_lags += lags
+                    timeline.append((c, lags[-1]))
         res["channels"][code] = {"n": len(lags), "missing": missing, "p50": pct(lags, 0.5), "p99": pct(lags, 0.99),
                                  "max": max(lags) if lags else float("nan"), "clock_err": err}
-    res["all"] = {"n": len(all_lags), "p50": pct(all_lags, 0.5), "p99": pct(all_lags, 0.99)}
-    res["slices"] = slice_percentiles(timeline, a.since, a.slice)
+    all_lags = [lag for _, lag in timeline]
+    res["all"] = {"n": len(all_lags), "p50": pct(all_lags, 0.5), "p99": pct(all_lags, 0.99),
+                  "slice_seconds": SLICE_SECONDS, "slice_p99": slice_p99(timeline, a.since)}
     peer = []
     for line in open(a.peer):
         c, r = map(float, line.split())
@@ -355,7 +356,6 @@ def main():
         s.add_argument("--" + k, required=True)
     s.add_argument("--since", type=float, required=True)
     s.add_argument("--until", type=float, required=True)
-    s.add_argument("--slice", type=float, default=5.0, help="seconds per slice of the load for the per-slice p99")
     s.add_argument("chan", nargs="+")
     s.set_defaults(f=cmd_lags)
     s = sub.add_parser("metrics")
