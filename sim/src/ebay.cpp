@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ids.hpp"
+#include "money.hpp"
 #include "signing.hpp"
 #include "timefmt.hpp"
 
@@ -22,12 +23,6 @@ Response ebay_errors(int status, json err) {
 
 Response oauth_error(int status, const std::string& error, const std::string& desc) {
   return json_response(status, dump({{"error", error}, {"error_description", desc}}));
-}
-
-std::string money(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "money.hpp"
 #include "signing.hpp"
 #include "timefmt.hpp"
 
@@ -16,12 +17,6 @@ Response wp_error(int status, const std::string& code, const std::string& messag
 
 json wp_error_obj(int status, const std::string& code, const std::string& message) {
   return {{"code", code}, {"message", message}, {"data", {{"status", status}}}};
-}
-
-std::string money(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
 }
 
 bool is_int(const std::string& s) {

@@ -5,7 +5,7 @@ using namespace simtest;
 
 namespace {
 
-const char* kScenario = R"(
+const char* kAmazonScenario = R"(
 [[channels]]
 name = "amz"
 kind = "amazon"
@@ -24,7 +24,7 @@ processing_delay_max_s = 60
 const std::string kListing = "/amazon/amz/listings/2021-08-01/items/SELLER1/SKU-1?marketplaceIds=ATVPDKIKX0DER";
 
 struct Amz : Harness {
-  Amz() : Harness(kScenario) {}
+  Amz() : Harness(kAmazonScenario) {}
   std::string token;
   void login() {
     auto r = call("POST", "/amazon/amz/auth/o2/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
@@ -170,7 +170,7 @@ TEST(SimAmazon, GetOrdersPollingByTime) {
 }
 
 TEST(SimAmazon, UpdatesToOneSkuApplyInSubmissionOrder) {
-  Harness h(std::string(kScenario).replace(std::string(kScenario).find("processing_delay_max_s = 60"), 27,
+  Harness h(std::string(kAmazonScenario).replace(std::string(kAmazonScenario).find("processing_delay_max_s = 60"), 27,
                                            "processing_delay_max_s = 300"));
   auto r = h.call("POST", "/amazon/amz/auth/o2/token", {}, "grant_type=refresh_token&refresh_token=Atzr%7Cr&client_id=cid&client_secret=csec");
   std::string tok = json::parse(r.body)["access_token"];

@@ -4,7 +4,7 @@
 using namespace simtest;
 
 namespace {
-const char* kScenario = R"(
+const char* kConsumerScenario = R"(
 [[channels]]
 name = "erp"
 kind = "webhook"
@@ -17,7 +17,7 @@ const std::string kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 }  // namespace
 
 TEST(SimConsumer, AcceptsSignedEventsAndDeduplicates) {
-  Harness h(kScenario);
+  Harness h(kConsumerScenario);
   std::string body = R"({"type":"stock.changed","timestamp":"2026-11-22T10:00:00Z","data":{"sku":"SKU-1","available":7}})";
   std::string ts = std::to_string(static_cast<int64_t>(kStart));
   sim::HeaderMap hd = {{"webhook-id", "msg_1"}, {"webhook-timestamp", ts},
@@ -40,7 +40,7 @@ TEST(SimConsumer, AcceptsSignedEventsAndDeduplicates) {
 }
 
 TEST(SimConsumer, RejectsBadSignaturesAndStaleTimestamps) {
-  Harness h(kScenario);
+  Harness h(kConsumerScenario);
   std::string body = R"({"type":"stock.changed","data":{"sku":"SKU-1","available":7}})";
   std::string ts = std::to_string(static_cast<int64_t>(kStart));
   auto r = h.call("POST", "/hooks/erp",

@@ -5,7 +5,7 @@ using namespace simtest;
 
 namespace {
 
-const char* kScenario = R"(
+const char* kEbayScenario = R"(
 [[channels]]
 name = "eb"
 kind = "ebay"
@@ -25,7 +25,7 @@ revisions_per_day = 3
 )";
 
 struct Ebay : Harness {
-  Ebay() : Harness(kScenario) {}
+  Ebay() : Harness(kEbayScenario) {}
   std::string token;
   void login() {
     auto r = call("POST", "/ebay/eb/identity/v1/oauth2/token",

@@ -7,7 +7,7 @@ using namespace simtest;
 
 namespace {
 
-const char* kScenario = R"(
+const char* kWooScenario = R"(
 [[channels]]
 name = "woo"
 kind = "woocommerce"
@@ -35,7 +35,7 @@ webhook_url = "http://127.0.0.1:9/woo"
 const std::string kBase = "/woo/woo/wp-json/wc/v3/";
 
 struct Woo : Harness {
-  Woo() : Harness(kScenario) {}
+  Woo() : Harness(kWooScenario) {}
   sim::HeaderMap auth() { return {{"Authorization", "Basic " + sim::base64_encode("ck_1:cs_1")}}; }
   sim::Response send(const std::string& m, const std::string& path, const std::string& body = {}) {
     auto h = auth();

@@ -20,7 +20,7 @@ constexpr const char *kLwaOk =
 constexpr const char *kAccepted =
     R"({"sku": "SKU-1", "status": "ACCEPTED", "submissionId": "f1dc2914-75dd-11ea-bc55-0242ac130003", "issues": []})";
 
-AmazonOptions options() {
+AmazonOptions amazon_options() {
   AmazonOptions o;
   o.code = "amz";
   o.api_base = "https://sellingpartnerapi-na.amazon.com";
@@ -47,7 +47,7 @@ struct AdapterAmazon : ::testing::Test {
                         }
                         return on_patch(r);
                       }};
-  AmazonAdapter adapter{options(), io, http, clock.clock()};
+  AmazonAdapter adapter{amazon_options(), io, http, clock.clock()};
 };
 
 TEST_F(AdapterAmazon, RefreshesTokenThenPatchesQuantityWithMerge) {

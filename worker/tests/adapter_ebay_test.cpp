@@ -15,7 +15,7 @@ namespace {
 using namespace testing;
 using nlohmann::json;
 
-EbayOptions options() {
+EbayOptions ebay_options() {
   EbayOptions o;
   o.code = "eb";
   o.token_url = o.api_base + "/identity/v1/oauth2/token";
@@ -70,7 +70,7 @@ struct AdapterEbay : ::testing::Test {
                         ++bulk_calls;
                         return on_bulk(r);
                       }};
-  std::unique_ptr<EbayAdapter> adapter = std::make_unique<EbayAdapter>(options(), io, http, clock.clock());
+  std::unique_ptr<EbayAdapter> adapter = std::make_unique<EbayAdapter>(ebay_options(), io, http, clock.clock());
 };
 
 TEST_F(AdapterEbay, RefreshesTokenAndSetsBothQuantityLevels) {
@@ -128,7 +128,7 @@ TEST_F(AdapterEbay, PlainSkuLooksUpPublishedOffersOnce) {
 }
 
 TEST_F(AdapterEbay, DefersAfterDailyRevisionLimit) {
-  auto o = options();
+  auto o = ebay_options();
   o.revisions_per_day = 2;
   adapter = std::make_unique<EbayAdapter>(o, io, http, clock.clock());
   push_and_wait(io, *adapter, {listing("SKU-1|1", 1)});

@@ -55,7 +55,7 @@ constexpr const char *kThrottled = R"({"errors": [{"message": "Throttled", "exte
 
 constexpr const char *k401 = R"J({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})J";
 
-ShopifyOptions options() {
+ShopifyOptions shopify_options() {
   ShopifyOptions o;
   o.code = "shop";
   o.base_url = "https://example.myshopify.com";
@@ -83,7 +83,7 @@ bool is_mutation(const HttpRequest &r) { return contains(json::parse(r.body).val
 struct AdapterShopify : ::testing::Test {
   boost::asio::io_context io;
   FakeHttpClient http{io, apply_all};
-  ShopifyAdapter adapter{options(), io, http};
+  ShopifyAdapter adapter{shopify_options(), io, http};
   json body(std::size_t i) { return json::parse(http.requests.at(i).body); }
 };
 

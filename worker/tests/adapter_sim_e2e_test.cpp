@@ -14,7 +14,7 @@ namespace {
 
 using namespace testing;
 
-constexpr const char *kScenario = R"(
+constexpr const char *kSimScenario = R"(
 [sim]
 seed = 7
 time_scale = 1.0
@@ -70,7 +70,7 @@ consumer_secret = "cs_t"
 
 struct AdapterSim : SimFixture {
   void SetUp() override {
-    start_sim(kScenario);
+    start_sim(kSimScenario);
     STOCKSYNC_REQUIRE_SIM(*sim);
   }
 };

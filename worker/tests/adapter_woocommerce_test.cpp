@@ -14,7 +14,7 @@ namespace {
 using namespace testing;
 using nlohmann::json;
 
-WooOptions options() {
+WooOptions woo_options() {
   WooOptions o;
   o.code = "woo";
   o.base_url = "https://shop.example.com";
@@ -43,7 +43,7 @@ struct AdapterWooCommerce : ::testing::Test {
   boost::asio::io_context io;
   FakeClock clock;
   FakeHttpClient http{io, batch_answer};
-  WooCommerceAdapter adapter{options(), io, http, clock.clock()};
+  WooCommerceAdapter adapter{woo_options(), io, http, clock.clock()};
   double adapter_wait() { return adapter.gate().bucket().wait_seconds(clock.mono); }
 };
 

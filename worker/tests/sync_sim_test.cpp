@@ -702,6 +702,8 @@ TEST(WorkerSyncSim, DecodedBeforeVisibleIsNeverDropped) {
   }
 }
 
+namespace {
+
 // One live channel "plain" listing SKUs S0..S<n-1> as plain-0..plain-<n-1>
 // (each at `qty`, version 1), its core started and converged by the full
 // diff of its start.
@@ -733,6 +735,8 @@ struct PlainChannelCore {
   }
   ~PlainChannelCore() { core->stop(); }
 };
+
+}  // namespace
 
 // The commit-to-acknowledge lag of each listing is measured from its own
 // SKU's commit, also when SKUs with different commit times are resolved in

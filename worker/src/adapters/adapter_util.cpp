@@ -163,6 +163,10 @@ std::string option_or(const ChannelConfig &cfg, const std::string &key, std::str
   return it == cfg.options.end() || it->second.empty() ? std::move(fallback) : it->second;
 }
 
+std::size_t batch_within(const ChannelConfig &cfg, std::size_t limit) {
+  return cfg.batch_size > 0 ? std::min(cfg.batch_size, limit) : limit;
+}
+
 std::string credential_or(const ChannelConfig &cfg, const std::string &key, std::string fallback) {
   auto it = cfg.credentials.find(key);
   return it == cfg.credentials.end() || it->second.empty() ? std::move(fallback) : it->second;

@@ -108,6 +108,9 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>> &
 // cfg.options[key] or the default.
 std::string option_or(const ChannelConfig &cfg, const std::string &key, std::string fallback);
 std::string credential_or(const ChannelConfig &cfg, const std::string &key, std::string fallback = {});
+// The batch size the config asks for (batch_size, 0 when unset), never above
+// the channel's documented limit; the limit itself when unset.
+std::size_t batch_within(const ChannelConfig &cfg, std::size_t limit);
 // Parses a positive integer option; error set on a bad value.
 bool positive_option(const ChannelConfig &cfg, const std::string &key, long long &value, std::string &error);
 

@@ -148,7 +148,7 @@ std::optional<EbayOptions> EbayOptions::from_config(const ChannelConfig &cfg, st
       return bad("\"" + *u + "\" must be https (plain http only to a loopback simulator)");
   o.rate = cfg.rate_per_sec > 0 ? cfg.rate_per_sec : o.rate;
   o.burst = cfg.burst > 0 ? cfg.burst : o.burst;
-  o.batch = cfg.batch_size > 0 ? std::min(cfg.batch_size, kMaxEntries) : kMaxEntries;
+  o.batch = batch_within(cfg, kMaxEntries);
   if (cfg.max_in_flight > 0)
     o.in_flight = static_cast<std::size_t>(cfg.max_in_flight);
   o.timeout = cfg.request_timeout;

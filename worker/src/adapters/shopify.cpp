@@ -20,7 +20,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxBatch = 250;           // any input array (§1.4)
+constexpr std::size_t kMaxQuantities = 250;      // any input array (§1.4)
 constexpr double kMutationCost = 10;             // §1.5
 constexpr std::size_t kReadChunk = 100;          // levels per read query
 constexpr double kReadCostPerLevel = 3;          // inventoryItem + inventoryLevel + quantities
@@ -202,7 +202,7 @@ std::optional<ShopifyOptions> ShopifyOptions::from_config(const ChannelConfig &c
     if (v > 0)
       *target = static_cast<double>(v);
   }
-  o.batch = cfg.batch_size > 0 ? std::min(cfg.batch_size, kMaxBatch) : kMaxBatch;
+  o.batch = batch_within(cfg, kMaxQuantities);
   o.in_flight = static_cast<std::size_t>(std::max(1, cfg.max_in_flight));
   o.timeout = cfg.request_timeout;
   return o;

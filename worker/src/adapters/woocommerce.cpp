@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxBatch = 100;  // create + update + delete per request (§4.3)
+constexpr std::size_t kMaxBatchItems = 100;  // create + update + delete per request (§4.3)
 
 // "HTTP 413 woocommerce_rest_request_entity_too_large: Unable to accept ..." from
 // the WP REST error shape {"code", "message", "data": {"status"}}.
@@ -92,7 +92,7 @@ std::optional<WooOptions> WooOptions::from_config(const ChannelConfig &cfg, std:
                "loopback simulator)");
   if (o.consumer_key.empty() || o.consumer_secret.empty())
     return bad("credentials consumer_key and consumer_secret are required for woocommerce");
-  o.batch = cfg.batch_size > 0 ? std::min(cfg.batch_size, kMaxBatch) : kMaxBatch;
+  o.batch = batch_within(cfg, kMaxBatchItems);
   o.rate = cfg.rate_per_sec > 0 ? cfg.rate_per_sec : o.rate;
   o.burst = cfg.burst > 0 ? cfg.burst : o.burst;
   if (cfg.max_in_flight > 0)
