@@ -64,9 +64,11 @@ bench: bootstrap
 	$(MAKE) cpp
 	./bench/run-all
 
-# The worker's and the simulator's unit tests under AddressSanitizer and UBSan.
+# The worker's and the simulator's unit tests under AddressSanitizer and UBSan,
+# each file compiled on its own (no unity build), so that a file that only
+# compiles after another one's includes is caught here.
 sanitize: bootstrap
-	cmake -S . -B build-sanitize -DSTOCKSYNC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake -S . -B build-sanitize -DSTOCKSYNC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_UNITY_BUILD=OFF >/dev/null
 	cmake --build build-sanitize -j2 --target worker_tests sim_tests
 	ctest --test-dir build-sanitize --output-on-failure --no-tests=error
 

@@ -88,5 +88,12 @@ SELECT stocksync.set_hot('COLD', 300);
 
 -- Contention seen: nothing queues on COLD now, so nothing is promoted.
 SELECT * FROM stocksync.promote_hot_skus();
+-- The wait in each queue must be positive (0 would be no timeout at all),
+-- and the caller's own lock_timeout is back after the call.
+SELECT * FROM stocksync.promote_hot_skus(lock_wait => '0');
+SET lock_timeout = '7s';
+SELECT * FROM stocksync.promote_hot_skus(lock_wait => '2 seconds');
+SHOW lock_timeout;
+RESET lock_timeout;
 SELECT * FROM stocksync.verify_ledger();
 DROP EXTENSION stocksync;

@@ -1819,15 +1819,24 @@ COMMENT ON FUNCTION stocksync.set_hot IS 'Turns the bucket strategy for a hot SK
 -- lock). Each such simple SKU not yet hot is switched to the bucket strategy.
 -- stocksync-worker calls it periodically (hot_sku_check_interval_ms); any
 -- session may. Switching waits in the same queue as the buyers, so each SKU
--- gets lock_timeout (250 ms) and is left for the next call when that is not
--- enough: the caller (the worker's sync thread) is never held up for long.
-CREATE FUNCTION stocksync.promote_hot_skus(min_waiters integer DEFAULT 2, buckets integer DEFAULT 64)
+-- gets lock_wait (250 ms by default) and is left for the next call when that
+-- is not enough: the caller (the worker's sync thread) is never held up for long.
+CREATE FUNCTION stocksync.promote_hot_skus(min_waiters integer DEFAULT 2, buckets integer DEFAULT 64,
+                                           lock_wait interval DEFAULT '250ms')
     RETURNS SETOF text LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    -- The SET clause restores the caller's lock_timeout when the call ends,
+    -- also after the set_config() below.
     SET search_path = pg_catalog, pg_temp SET lock_timeout = '250ms'
 AS $fn$
 DECLARE
     contended record;
 BEGIN
+    IF lock_wait IS NULL OR lock_wait <= interval '0' THEN
+        RAISE EXCEPTION 'lock_wait must be a positive interval' USING ERRCODE = '22023';
+    END IF;
+    -- How long to wait in each contended SKU's queue before leaving it for
+    -- the next call (lock_timeout takes milliseconds).
+    PERFORM set_config('lock_timeout', ceil(date_part('epoch', lock_wait) * 1000)::bigint::text, true);
     FOR contended IN
         SELECT s.sku, s.location
           FROM (SELECT l.page, l.tuple FROM pg_catalog.pg_locks l
@@ -1848,7 +1857,7 @@ BEGIN
     END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION stocksync.promote_hot_skus IS 'Switches SKUs whose projection row has at least min_waiters sessions queued on it to the bucket strategy; returns them.';
+COMMENT ON FUNCTION stocksync.promote_hot_skus IS 'Switches SKUs whose projection row has at least min_waiters sessions queued on it to the bucket strategy, waiting at most lock_wait in each queue; returns them.';
 
 CREATE FUNCTION stocksync.reserve_batch(orders jsonb, ttl interval DEFAULT '15 minutes',
                                         on_shortage text DEFAULT 'reject')
@@ -1861,9 +1870,9 @@ CREATE FUNCTION stocksync.reserve_batch(orders jsonb, ttl interval DEFAULT '15 m
     AS 'MODULE_PATHNAME', 'stocksync_reserve_batch';
 COMMENT ON FUNCTION stocksync.reserve_batch IS 'Reserves many orders in one call: each all lines or none, decided on its own, idempotent per (channel, order_ref); one row per order with status reserved, replayed or refused.';
 
-REVOKE ALL ON FUNCTION stocksync.set_hot(text, integer, text), stocksync.promote_hot_skus(integer, integer),
+REVOKE ALL ON FUNCTION stocksync.set_hot(text, integer, text), stocksync.promote_hot_skus(integer, integer, interval),
     stocksync.reserve_batch(jsonb, interval, text) FROM PUBLIC;
 GRANT SELECT ON stocksync.stock_bucket, stocksync.stock_rows, stocksync.hot_sku TO stocksync_reader;
-GRANT EXECUTE ON FUNCTION stocksync.set_hot(text, integer, text), stocksync.promote_hot_skus(integer, integer),
+GRANT EXECUTE ON FUNCTION stocksync.set_hot(text, integer, text), stocksync.promote_hot_skus(integer, integer, interval),
     stocksync.reserve_batch(jsonb, interval, text) TO stocksync_writer;
 SELECT pg_catalog.pg_extension_config_dump('stocksync.stock_bucket', '');

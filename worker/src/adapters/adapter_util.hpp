@@ -1,4 +1,4 @@
-// Small pieces the amazon, ebay and woocommerce adapters share: the clocks an
+// Small pieces the channel adapters share: the clocks an
 // adapter reads (injectable for tests), one push's bookkeeping (one result per
 // listing, done posted exactly once), URL and form encoding, and reading
 // ChannelConfig options.
