@@ -9,7 +9,7 @@
 # stock.updated sets on_hand once per version.
 . "$(dirname "$0")/lib.sh"
 setup_db
-WPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+WPORT=$("$ROOT/scripts/free-port")
 HOOKS=http://127.0.0.1:$WPORT/webhooks
 
 cat >"$WORK/scenario.toml" <<TOML

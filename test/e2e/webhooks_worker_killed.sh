@@ -7,7 +7,7 @@
 LOADGEN=${STOCKSYNC_LOADGEN:-$ROOT/build/bench/webhooks/webhook_loadgen}
 [[ -x $LOADGEN ]] || fail "load generator missing: $LOADGEN (make cpp)"
 setup_db
-WPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+WPORT=$("$ROOT/scripts/free-port")
 sql "INSERT INTO stocksync.item (sku) SELECT 'SKU-' || g FROM generate_series(1, 20) g;
      INSERT INTO stocksync.channel (code, kind, mode) VALUES ('shop', 'shopify', 'paused');
      INSERT INTO stocksync.listing (channel, external_id, sku) SELECT 'shop', 'item-' || g, 'SKU-' || g FROM generate_series(1, 20) g;

@@ -85,6 +85,10 @@ struct PushResult {
   bool counts_as_attempt = true;         // retryable: false when this listing was not the cause
                                          // (e.g. a batch rejected for another listing's error)
   std::string message;                   // for listing_state.last_error and logs; no secrets
+  // When the answer reached the worker, if the adapter's caller stamped it
+  // (CrossThreadAdapter): the acknowledgement's time for the lag metric,
+  // rather than when the sync core got round to reading it.
+  std::optional<std::chrono::system_clock::time_point> received_at;
 };
 
 // A channel's current quantity for one listing (reconciliation).

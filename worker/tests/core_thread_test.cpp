@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <thread>
 
@@ -33,9 +34,15 @@ public:
       r.acked_qty = p.desired_qty;
       rs.push_back(r);
     }
-    boost::asio::post(io_, [done = std::move(done), rs = std::move(rs)] { done(rs); });
+    boost::asio::post(io_, [this, done = std::move(done), rs = std::move(rs)] {
+      done(rs);
+      if (answer_handed_over)
+        answer_handed_over->set_value(std::chrono::system_clock::now());
+    });
   }
   std::thread::id push_thread;
+  // Set, if given, on the I/O thread once the wrapper has taken the answer.
+  std::promise<std::chrono::system_clock::time_point> *answer_handed_over = nullptr;
 
 private:
   boost::asio::io_context &io_;
@@ -82,6 +89,46 @@ TEST(WorkerCoreThread, PushRunsOnTheIoThreadAnswerOnTheCoreThread) {
   io_thread.join();
   core_thread.join();
   EXPECT_EQ(calls.load(), 1);
+}
+
+// The answer carries the time it reached the I/O thread, so that the
+// commit-to-acknowledge lag does not count the wait for a busy core thread.
+TEST(WorkerCoreThread, AnswerIsStampedWhenItReachesTheIoThread) {
+  using namespace std::chrono_literals;
+  boost::asio::io_context io, core_io;
+  auto io_work = boost::asio::make_work_guard(io);
+  auto core_work = boost::asio::make_work_guard(core_io);
+  InnerAdapter inner(io);
+  std::promise<std::chrono::system_clock::time_point> handed_over;
+  inner.answer_handed_over = &handed_over;
+  CrossThreadAdapter wrapped(inner, io, core_io);
+  std::thread io_thread([&] { io.run(); });
+  std::thread core_thread([&] { core_io.run(); });
+
+  std::promise<std::pair<std::optional<std::chrono::system_clock::time_point>, std::chrono::system_clock::time_point>>
+      answered;
+  std::chrono::system_clock::time_point io_took_it;
+  boost::asio::post(core_io, [&] {
+    ListingPush p;
+    p.external_id = "A";
+    p.desired_qty = 4;
+    wrapped.push({p}, [&](std::vector<PushResult> rs) {
+      answered.set_value({rs.at(0).received_at, std::chrono::system_clock::now()});
+    });
+    // The core stays busy past the answer's arrival.
+    io_took_it = handed_over.get_future().get();
+    std::this_thread::sleep_for(50ms);
+  });
+  auto [received_at, read_at] = answered.get_future().get();
+  ASSERT_TRUE(received_at.has_value());
+  EXPECT_LE(*received_at, io_took_it);
+  EXPECT_GE(read_at - *received_at, 50ms);
+  io_work.reset();
+  core_work.reset();
+  io.stop();
+  core_io.stop();
+  io_thread.join();
+  core_thread.join();
 }
 
 }  // namespace

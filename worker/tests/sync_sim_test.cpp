@@ -259,6 +259,9 @@ public:
   std::size_t max_in_flight() const override { return 2; }
   bool compare_and_set() const override { return cas_; }
   bool one_key_per_call() const override { return call_keys; }
+  // The arrival time every answer carries (CrossThreadAdapter stamps it in
+  // the worker); unset, the core takes its own clock.
+  std::optional<WallTime> stamp_received_at;
 
   void push(std::vector<ListingPush> batch, std::function<void(std::vector<PushResult>)> done) override {
     ++requests;
@@ -336,6 +339,7 @@ public:
           r.message = "timeout";
         }
       }
+      r.received_at = stamp_received_at;
       rs.push_back(r);
     }
     auto latency = std::chrono::milliseconds(1 + static_cast<int>(u() * 40));
@@ -764,6 +768,21 @@ TEST(WorkerSyncSim, AckLagUsesEachSkusOwnCommitTime) {
     within_quarter_second += h.counts[i];
   EXPECT_EQ(within_quarter_second, 1u);
   EXPECT_NEAR(h.sum, 10.1, 0.1);
+}
+
+// The lag ends when the answer reached the worker (its stamp), not when the
+// core got round to reading it.
+TEST(WorkerSyncSim, AckLagEndsAtTheAnswersArrival) {
+  PlainChannelCore t(7, 1, 10, false);
+  t.db.skus["S0"] = Sku{7, 2};
+  auto wall = t.s.wall_now();
+  t.core->mark_sku("S0", wall - 100ms);
+  t.ch.stamp_received_at = wall - 90ms;
+  t.s.run_until(t.s.now() + 1s);
+  ASSERT_EQ(t.ch.qty["plain-0"], 7);
+  const Histogram &h = t.metrics.channel("plain").ack_lag_seconds;
+  ASSERT_EQ(h.count, 1u);
+  EXPECT_NEAR(h.sum, 0.010, 1e-6);
 }
 
 // A listing changed again while its push was out is decided in the round

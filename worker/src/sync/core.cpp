@@ -797,7 +797,7 @@ void SyncCore::dispatch(ChannelState &cs, std::vector<InFlight> batch) {
     std::vector<PushResult> rs;
     for (auto &p : pushes)
       rs.push_back(PushResult{p.external_id, PushOutcome::permanent, 0, std::nullopt, std::nullopt, false, false, true,
-                              "no adapter for this channel"});
+                              "no adapter for this channel", std::nullopt});
     sched_.post([this, g, code, batch = std::move(batch), rs = std::move(rs)]() mutable {
       on_results(g, code, std::move(batch), std::move(rs));
     });
@@ -833,7 +833,7 @@ void SyncCore::on_results(std::uint64_t g, const std::string &code, std::vector<
   for (auto &f : batch) {
     const std::string &ext = f.row.external_id;
     PushResult missing{ext, PushOutcome::retryable, 0, std::nullopt, std::nullopt, false, false, true,
-                       "adapter returned no result for this listing"};
+                       "adapter returned no result for this listing", std::nullopt};
     PushResult &r = by_id.count(ext) ? *by_id[ext] : missing;
     if (r.outcome == PushOutcome::stale && !r.channel_qty) {
       r.outcome = PushOutcome::retryable;
@@ -852,7 +852,8 @@ void SyncCore::on_results(std::uint64_t g, const std::string &code, std::vector<
       if (m) {
         ++m->listings_acked;
         if (f.first_change)
-          m->ack_lag_seconds.observe(std::max(0.0, std::chrono::duration<double>(wall - *f.first_change).count()));
+          m->ack_lag_seconds.observe(
+              std::max(0.0, std::chrono::duration<double>(r.received_at.value_or(wall) - *f.first_change).count()));
       }
       break;
     }

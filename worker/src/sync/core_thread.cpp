@@ -20,6 +20,9 @@ void CrossThreadAdapter::push(std::vector<ListingPush> batch, std::function<void
     inner_.push(std::move(batch), [this, done = std::move(done), sent](std::vector<PushResult> rs) mutable {
       if (push_seconds_)
         push_seconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
+      auto received = std::chrono::system_clock::now();
+      for (auto &r : rs)
+        r.received_at = received;
       max_batch_.store(inner_.max_batch());
       boost::asio::post(core_io_, [done = std::move(done), rs = std::move(rs)]() mutable { done(std::move(rs)); });
     });
