@@ -5,17 +5,6 @@
 
 namespace stocksync::worker {
 
-void Histogram::observe(double v) {
-  std::size_t i = 0;
-  while (i < bounds.size() && v > bounds[i])
-    ++i;
-  ++counts[i];
-  double s = sum.load();
-  while (!sum.compare_exchange_weak(s, s + v)) {
-  }
-  ++count;
-}
-
 std::string prometheus_escape(const std::string &s) {
   std::string o;
   for (char c : s) {
@@ -36,18 +25,6 @@ void header(std::ostream &o, const char *name, const char *type, const char *hel
   o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
 }
 
-void histogram(std::ostream &o, const std::string &name, const std::string &label, const Histogram &h) {
-  std::uint64_t cum = 0;
-  for (std::size_t i = 0; i < Histogram::bounds.size(); ++i) {
-    cum += h.counts[i];
-    o << name << "_bucket{" << label << ",le=\"" << Histogram::bounds[i] << "\"} " << cum << '\n';
-  }
-  cum += h.counts.back();
-  o << name << "_bucket{" << label << ",le=\"+Inf\"} " << cum << '\n';
-  o << name << "_sum{" << label << "} " << h.sum.load() << '\n';
-  o << name << "_count{" << label << "} " << h.count.load() << '\n';
-}
-
 }  // namespace
 
 std::string Metrics::render() const {
@@ -58,22 +35,25 @@ std::string Metrics::render() const {
   };
   static const PerChannelHistogram per_channel_histograms[] = {
       {"stocksync_ack_lag_seconds", "Commit to channel acknowledgement lag.", &ChannelMetrics::ack_lag_seconds},
-      {"stocksync_batch_size", "Listings per push call.", &ChannelMetrics::batch_size},
       {"stocksync_push_seconds", "Push calls, from sending to the answer (HTTP included).",
        &ChannelMetrics::push_seconds},
       {"stocksync_push_round_trip_seconds",
        "From the sync core handing a push over to it taking the answer (the call and the waits between threads).",
        &ChannelMetrics::push_round_trip_seconds},
   };
+  auto channel_label = [](const std::string &c) { return "channel=\"" + prometheus_escape(c) + "\""; };
   for (const auto &family : per_channel_histograms) {
     header(o, family.name, "histogram", family.help);
     for (const auto &[c, m] : channels)
-      histogram(o, family.name, "channel=\"" + prometheus_escape(c) + "\"", m.*family.member);
+      write_histogram(o, family.name, channel_label(c), m.*family.member);
   }
+  header(o, "stocksync_batch_size", "histogram", "Listings per push call.");
+  for (const auto &[c, m] : channels)
+    write_histogram(o, "stocksync_batch_size", channel_label(c), m.batch_size);
   header(o, "stocksync_sync_db_seconds", "histogram", "The sync core's database calls per round, by step.");
   for (auto [step, h] : {std::pair{"resolve", &sync_steps.resolve}, std::pair{"load", &sync_steps.load},
                          std::pair{"write", &sync_steps.write}})
-    histogram(o, "stocksync_sync_db_seconds", std::string("step=\"") + step + "\"", *h);
+    write_histogram(o, "stocksync_sync_db_seconds", std::string("step=\"") + step + "\"", *h);
   struct Counter {
     const char *name, *type, *help;
     std::int64_t (*get)(const ChannelMetrics &);

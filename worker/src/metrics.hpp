@@ -11,26 +11,62 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
 namespace stocksync::worker {
 
-class Histogram {
+// Bucket bounds of durations in seconds: 15 and 30 ms beside the usual
+// steps, since the commit-to-acknowledge target is 20 ms and a p99
+// interpolated between 10 and 50 ms says little.
+inline constexpr std::array<double, 16> kSecondsBuckets{0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05,
+                                                        0.1,   0.25,   0.5,   1,    2.5,   5,    10,   60};
+// Bucket bounds of listings per push call (the adapters' batches go up to 250).
+inline constexpr std::array<double, 10> kBatchSizeBuckets{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
+
+// A Prometheus histogram with fixed bucket bounds.
+template <const auto &Bounds>
+class BasicHistogram {
 public:
-  // 15 and 30 ms beside the usual steps: the commit-to-acknowledge target
-  // is 20 ms, and a p99 interpolated between 10 and 50 ms says little.
-  static constexpr std::array<double, 16> bounds{0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05,
-                                                 0.1,   0.25,   0.5,   1,    2.5,   5,    10,   60};
-  void observe(double v);
+  static constexpr const auto &bounds = Bounds;
+  void observe(double v) {
+    std::size_t i = 0;
+    while (i < bounds.size() && v > bounds[i])
+      ++i;
+    ++counts[i];
+    double s = sum.load();
+    while (!sum.compare_exchange_weak(s, s + v)) {
+    }
+    ++count;
+  }
   std::array<std::atomic<std::uint64_t>, bounds.size() + 1> counts{};  // last = +Inf
   std::atomic<double> sum{0};
   std::atomic<std::uint64_t> count{0};
 };
+using Histogram = BasicHistogram<kSecondsBuckets>;
+using BatchSizeHistogram = BasicHistogram<kBatchSizeBuckets>;
+
+// Writes h's _bucket, _sum and _count lines; `label` is `name="value"` or empty.
+template <const auto &Bounds>
+void write_histogram(std::ostream &o, const std::string &name, const std::string &label,
+                     const BasicHistogram<Bounds> &h) {
+  const std::string labels = label.empty() ? "" : "{" + label + "}";
+  const std::string bucket_prefix = name + "_bucket{" + (label.empty() ? "" : label + ",") + "le=\"";
+  std::uint64_t cum = 0;
+  for (std::size_t i = 0; i < h.bounds.size(); ++i) {
+    cum += h.counts[i];
+    o << bucket_prefix << h.bounds[i] << "\"} " << cum << '\n';
+  }
+  cum += h.counts.back();
+  o << bucket_prefix << "+Inf\"} " << cum << '\n';
+  o << name << "_sum" << labels << ' ' << h.sum.load() << '\n';
+  o << name << "_count" << labels << ' ' << h.count.load() << '\n';
+}
 
 struct ChannelMetrics {
   Histogram ack_lag_seconds;       // commit -> channel acknowledgement
-  Histogram batch_size;            // listings per push
+  BatchSizeHistogram batch_size;   // listings per push
   Histogram push_seconds;          // a push call on the I/O thread, from sending to its answer
   Histogram push_round_trip_seconds;  // from the sync core handing a push over to it taking the answer
   std::atomic<std::uint64_t> pushes{0};        // push() calls

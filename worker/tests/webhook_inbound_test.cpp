@@ -140,8 +140,8 @@ TEST(WorkerWebhookSignature, StandardWebhooksKnownAnswerAndTolerance) {
 TEST(WorkerWebhookMapping, ShopifyOrderBecomesARecordedReservation) {
   std::string body = R"({"id":820982911946154508,"financial_status":"paid","line_items":[
       {"id":1,"variant_id":39072856,"sku":"SKU-1","quantity":2},{"id":2,"variant_id":null,"sku":"","quantity":0}]})";
-  Decision d = decide(shopify(), shopify_delivery("orders/create", body), {});
-  ASSERT_EQ(d.kind, Decision::Kind::ingest) << d.detail;
+  webhooks::Decision d = decide(shopify(), shopify_delivery("orders/create", body), {});
+  ASSERT_EQ(d.kind, webhooks::Decision::Kind::ingest) << d.detail;
   EXPECT_EQ(d.ingest->event_id, "ev-1");  // X-Shopify-Event-Id, not the per-attempt Webhook-Id
   EXPECT_EQ(d.ingest->topic, "orders/create");
   EXPECT_EQ(d.ingest->event, json::parse(R"({"action":"order","channel":"shop","order_ref":"820982911946154508",
@@ -150,28 +150,28 @@ TEST(WorkerWebhookMapping, ShopifyOrderBecomesARecordedReservation) {
   EXPECT_EQ(p[0], "shop");
   EXPECT_EQ(json::parse(p[3]), d.ingest->event);
 
-  Decision pending = decide(shopify(), shopify_delivery("orders/create", R"({"id":5,"financial_status":"pending","line_items":[]})"), {});
+  webhooks::Decision pending = decide(shopify(), shopify_delivery("orders/create", R"({"id":5,"financial_status":"pending","line_items":[]})"), {});
   EXPECT_EQ(pending.ingest->event["paid"], false);
 }
 
 TEST(WorkerWebhookMapping, ShopifyCancellationAndRefund) {
-  Decision c = decide(shopify(), shopify_delivery("orders/cancelled", R"({"id":77,"cancelled_at":"x","line_items":[]})"), {});
-  ASSERT_EQ(c.kind, Decision::Kind::ingest);
+  webhooks::Decision c = decide(shopify(), shopify_delivery("orders/cancelled", R"({"id":77,"cancelled_at":"x","line_items":[]})"), {});
+  ASSERT_EQ(c.kind, webhooks::Decision::Kind::ingest);
   EXPECT_EQ(c.ingest->event, json::parse(R"({"action":"cancel","channel":"shop","order_ref":"77"})"));
 
   std::string refund = R"({"id":9001,"order_id":77,"refund_line_items":[
       {"quantity":1,"restock_type":"return","line_item":{"variant_id":39072856,"sku":"SKU-1"}},
       {"quantity":1,"restock_type":"no_restock","line_item":{"variant_id":39072857,"sku":"SKU-2"}},
       {"quantity":3,"restock_type":"cancel","line_item":{"variant_id":39072858,"sku":"SKU-3"}}]})";
-  Decision r = decide(shopify(), shopify_delivery("refunds/create", refund), {});
-  ASSERT_EQ(r.kind, Decision::Kind::ingest) << r.detail;
+  webhooks::Decision r = decide(shopify(), shopify_delivery("refunds/create", refund), {});
+  ASSERT_EQ(r.kind, webhooks::Decision::Kind::ingest) << r.detail;
   EXPECT_EQ(r.ingest->event, json::parse(R"({"action":"refund","channel":"shop","order_ref":"77","refund_ref":"refund:9001",
       "lines":[{"ids":["39072856","gid://shopify/ProductVariant/39072856"],"sku":"SKU-1","qty":1}]})"));
 }
 
 TEST(WorkerWebhookMapping, ShopifyRefusalsAndIgnoredTopics) {
-  EXPECT_EQ(decide(shopify(), shopify_delivery("orders/updated", "{}"), {}).kind, Decision::Kind::ignore);
-  Decision bad = decide(shopify(), shopify_delivery("orders/create", "{\"id\":1,"), {});
+  EXPECT_EQ(decide(shopify(), shopify_delivery("orders/updated", "{}"), {}).kind, webhooks::Decision::Kind::ignore);
+  webhooks::Decision bad = decide(shopify(), shopify_delivery("orders/create", "{\"id\":1,"), {});
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.reason, "malformed_json");
   EXPECT_EQ(decide(shopify(), shopify_delivery("orders/create", "[1]"), {}).reason, "malformed_json");
@@ -202,41 +202,41 @@ TEST(WorkerWebhookMapping, WooCommerceOrdersPingAndCancellation) {
   };
   std::string body = R"({"id":727,"status":"processing","date_modified_gmt":"2026-11-18T07:00:00","line_items":[
       {"product_id":799,"variation_id":801,"sku":"SKU-1","quantity":2},{"product_id":800,"variation_id":0,"sku":"SKU-2","quantity":1}]})";
-  Decision d = decide(woo(), delivery("order.created", body), {});
-  ASSERT_EQ(d.kind, Decision::Kind::ingest) << d.detail;
+  webhooks::Decision d = decide(woo(), delivery("order.created", body), {});
+  ASSERT_EQ(d.kind, webhooks::Decision::Kind::ingest) << d.detail;
   EXPECT_EQ(d.ingest->event_id, "order:727:2026-11-18T07:00:00:processing");
   EXPECT_EQ(d.ingest->event, json::parse(R"({"action":"order","channel":"woo","order_ref":"727","paid":true,"ttl_s":86400,
       "lines":[{"ids":["799/801","801"],"sku":"SKU-1","qty":2},{"ids":["800"],"sku":"SKU-2","qty":1}]})"));
   std::string cancelled = R"({"id":727,"status":"cancelled","date_modified_gmt":"2026-11-18T07:30:00","line_items":[]})";
-  Decision c = decide(woo(), delivery("order.updated", cancelled), {});
-  ASSERT_EQ(c.kind, Decision::Kind::ingest);
+  webhooks::Decision c = decide(woo(), delivery("order.updated", cancelled), {});
+  ASSERT_EQ(c.kind, webhooks::Decision::Kind::ingest);
   EXPECT_EQ(c.ingest->event["action"], "cancel");
   std::string old = R"({"id":727,"status":"processing","date_modified_gmt":"2026-11-01T07:00:00","line_items":[]})";
   EXPECT_EQ(decide(woo(), delivery("order.created", old), {}).reason, "stale");
   // The unsigned ping WooCommerce sends when a webhook is saved: 200, no effect.
   Delivery ping;
   ping.body = "webhook_id=12";
-  EXPECT_EQ(decide(woo(), ping, {}).kind, Decision::Kind::ignore);
+  EXPECT_EQ(decide(woo(), ping, {}).kind, webhooks::Decision::Kind::ignore);
   ping.body = "webhook_id=12&x=1";
   EXPECT_EQ(decide(woo(), ping, {}).reason, "missing_signature");
 }
 
 TEST(WorkerWebhookMapping, StandardWebhooksStockUpdatedAndOrders) {
-  Decision s = decide(erp(), std_delivery(R"({"type":"stock.updated","data":{"sku":"SKU-1","on_hand":40,"version":1017}})", kNow), {});
-  ASSERT_EQ(s.kind, Decision::Kind::ingest) << s.detail;
+  webhooks::Decision s = decide(erp(), std_delivery(R"({"type":"stock.updated","data":{"sku":"SKU-1","on_hand":40,"version":1017}})", kNow), {});
+  ASSERT_EQ(s.kind, webhooks::Decision::Kind::ingest) << s.detail;
   EXPECT_EQ(s.ingest->event_id, "msg_1");
   EXPECT_EQ(s.ingest->event,
             json::parse(R"({"action":"set_on_hand","sku":"SKU-1","qty":40,"version":1017,"location":"wh1"})"));
   EXPECT_EQ(decide(erp(), std_delivery(R"({"type":"stock.updated","data":{"sku":"SKU-1","on_hand":40}})", kNow), {}).reason,
             "invalid_payload");
-  Decision o = decide(erp(), std_delivery(R"({"type":"order.created","data":{"order_ref":"B2B-1","lines":[{"sku":"SKU-1","qty":3}]}})", kNow), {});
-  ASSERT_EQ(o.kind, Decision::Kind::ingest);
+  webhooks::Decision o = decide(erp(), std_delivery(R"({"type":"order.created","data":{"order_ref":"B2B-1","lines":[{"sku":"SKU-1","qty":3}]}})", kNow), {});
+  ASSERT_EQ(o.kind, webhooks::Decision::Kind::ingest);
   EXPECT_EQ(o.ingest->event, json::parse(R"({"action":"order","channel":"erp-orders","order_ref":"B2B-1","paid":true,
       "ttl_s":86400,"lines":[{"ids":["SKU-1"],"sku":"SKU-1","qty":3}]})"));
   Source no_channel = erp();
   no_channel.channel.clear();
   EXPECT_EQ(decide(no_channel, std_delivery(R"({"type":"order.cancelled","data":{"order_ref":"B2B-1"}})", kNow), {}).status, 422);
-  EXPECT_EQ(decide(erp(), std_delivery(R"({"type":"ping","data":{}})", kNow), {}).kind, Decision::Kind::ignore);
+  EXPECT_EQ(decide(erp(), std_delivery(R"({"type":"ping","data":{}})", kNow), {}).kind, webhooks::Decision::Kind::ignore);
   EXPECT_EQ(decide(erp(), std_delivery("{}", kNow - 301), {}).reason, "stale");
 }
 

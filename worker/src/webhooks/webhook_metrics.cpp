@@ -48,13 +48,7 @@ std::string WebhookMetrics::render() const {
   family(o, "stocksync_webhook_receipts_pruned_total", "counter", "Webhook receipts removed after the de-duplication window.");
   o << "stocksync_webhook_receipts_pruned_total " << pruned << '\n';
   family(o, "stocksync_webhook_seconds", "histogram", "Webhook request read to answer written.");
-  std::uint64_t cum = 0;
-  for (std::size_t i = 0; i < Histogram::bounds.size(); ++i) {
-    cum += seconds.counts[i];
-    o << "stocksync_webhook_seconds_bucket{le=\"" << Histogram::bounds[i] << "\"} " << cum << '\n';
-  }
-  o << "stocksync_webhook_seconds_bucket{le=\"+Inf\"} " << cum + seconds.counts.back() << '\n';
-  o << "stocksync_webhook_seconds_sum " << seconds.sum << "\nstocksync_webhook_seconds_count " << seconds.count << '\n';
+  write_histogram(o, "stocksync_webhook_seconds", "", seconds);
   return o.str();
 }
 
