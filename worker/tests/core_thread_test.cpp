@@ -49,45 +49,61 @@ private:
   std::size_t batch_ = 100;
 };
 
-TEST(WorkerCoreThread, PushRunsOnTheIoThreadAnswerOnTheCoreThread) {
+// The worker's two event loops (I/O and core), each run by a thread of its own.
+struct TwoLoops {
   boost::asio::io_context io, core_io;
-  auto io_work = boost::asio::make_work_guard(io);
-  auto core_work = boost::asio::make_work_guard(core_io);
-  InnerAdapter inner(io);
-  CrossThreadAdapter wrapped(inner, io, core_io);
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> io_work = boost::asio::make_work_guard(io);
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> core_work =
+      boost::asio::make_work_guard(core_io);
+  std::thread io_thread, core_thread;
+
+  void start() {
+    io_thread = std::thread([this] { io.run(); });
+    core_thread = std::thread([this] { core_io.run(); });
+  }
+  void stop() {
+    io_work.reset();
+    core_work.reset();
+    io.stop();
+    core_io.stop();
+    if (io_thread.joinable())
+      io_thread.join();
+    if (core_thread.joinable())
+      core_thread.join();
+  }
+  ~TwoLoops() { stop(); }
+};
+
+ListingPush push_of(const std::string &external_id, int qty) {
+  ListingPush p;
+  p.external_id = external_id;
+  p.desired_qty = qty;
+  return p;
+}
+
+TEST(WorkerCoreThread, PushRunsOnTheIoThreadAnswerOnTheCoreThread) {
+  TwoLoops loops;
+  InnerAdapter inner(loops.io);
+  CrossThreadAdapter wrapped(inner, loops.io, loops.core_io);
   EXPECT_EQ(wrapped.max_batch(), 100u);
   EXPECT_EQ(wrapped.max_in_flight(), 3u);
   EXPECT_TRUE(wrapped.compare_and_set());
 
-  std::thread io_thread([&] { io.run(); });
-  std::promise<std::thread::id> core_id;
+  loops.start();
   std::promise<std::pair<std::thread::id, std::size_t>> answered;
   std::atomic<int> calls{0};
-  std::thread core_thread([&] {
-    core_id.set_value(std::this_thread::get_id());
-    core_io.run();
-  });
-  auto core = core_id.get_future().get();
-  boost::asio::post(core_io, [&] {
-    ListingPush p;
-    p.external_id = "A";
-    p.desired_qty = 4;
-    wrapped.push({p}, [&](std::vector<PushResult> rs) {
+  boost::asio::post(loops.core_io, [&] {
+    wrapped.push({push_of("A", 4)}, [&](std::vector<PushResult> rs) {
       ++calls;
       answered.set_value({std::this_thread::get_id(), rs.size()});
     });
   });
   auto [answer_thread, n] = answered.get_future().get();
-  EXPECT_EQ(answer_thread, core);
+  EXPECT_EQ(answer_thread, loops.core_thread.get_id());
   EXPECT_EQ(n, 1u);
-  EXPECT_EQ(inner.push_thread, io_thread.get_id());
+  EXPECT_EQ(inner.push_thread, loops.io_thread.get_id());
   EXPECT_EQ(wrapped.max_batch(), 50u);  // read again after the answer
-  io_work.reset();
-  core_work.reset();
-  io.stop();
-  core_io.stop();
-  io_thread.join();
-  core_thread.join();
+  loops.stop();
   EXPECT_EQ(calls.load(), 1);
 }
 
@@ -95,24 +111,18 @@ TEST(WorkerCoreThread, PushRunsOnTheIoThreadAnswerOnTheCoreThread) {
 // commit-to-acknowledge lag does not count the wait for a busy core thread.
 TEST(WorkerCoreThread, AnswerIsStampedWhenItReachesTheIoThread) {
   using namespace std::chrono_literals;
-  boost::asio::io_context io, core_io;
-  auto io_work = boost::asio::make_work_guard(io);
-  auto core_work = boost::asio::make_work_guard(core_io);
-  InnerAdapter inner(io);
+  TwoLoops loops;
+  InnerAdapter inner(loops.io);
   std::promise<std::chrono::system_clock::time_point> handed_over;
   inner.answer_handed_over = &handed_over;
-  CrossThreadAdapter wrapped(inner, io, core_io);
-  std::thread io_thread([&] { io.run(); });
-  std::thread core_thread([&] { core_io.run(); });
+  CrossThreadAdapter wrapped(inner, loops.io, loops.core_io);
+  loops.start();
 
   std::promise<std::pair<std::optional<std::chrono::system_clock::time_point>, std::chrono::system_clock::time_point>>
       answered;
   std::chrono::system_clock::time_point io_took_it;
-  boost::asio::post(core_io, [&] {
-    ListingPush p;
-    p.external_id = "A";
-    p.desired_qty = 4;
-    wrapped.push({p}, [&](std::vector<PushResult> rs) {
+  boost::asio::post(loops.core_io, [&] {
+    wrapped.push({push_of("A", 4)}, [&](std::vector<PushResult> rs) {
       answered.set_value({rs.at(0).received_at, std::chrono::system_clock::now()});
     });
     // The core stays busy past the answer's arrival.
@@ -120,15 +130,10 @@ TEST(WorkerCoreThread, AnswerIsStampedWhenItReachesTheIoThread) {
     std::this_thread::sleep_for(50ms);
   });
   auto [received_at, read_at] = answered.get_future().get();
+  loops.stop();
   ASSERT_TRUE(received_at.has_value());
   EXPECT_LE(*received_at, io_took_it);
   EXPECT_GE(read_at - *received_at, 50ms);
-  io_work.reset();
-  core_work.reset();
-  io.stop();
-  core_io.stop();
-  io_thread.join();
-  core_thread.join();
 }
 
 }  // namespace

@@ -6,13 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <string>
 
 namespace stocksync::worker {
 namespace {
 
-bool has_line(const std::string &text, const std::string &line) {
-  return text.find("\n" + line + "\n") != std::string::npos;
+void expect_lines(const std::string &text, std::initializer_list<std::string> lines) {
+  for (const auto &line : lines)
+    EXPECT_NE(text.find("\n" + line + "\n"), std::string::npos) << line << " not in:\n" << text;
 }
 
 TEST(WorkerMetrics, BatchSizesHaveListingBuckets) {
@@ -20,36 +22,32 @@ TEST(WorkerMetrics, BatchSizesHaveListingBuckets) {
   m.channel("shop").batch_size.observe(100);
   m.channel("shop").batch_size.observe(250);
   m.channel("shop").batch_size.observe(3);
-  std::string text = m.render();
-  EXPECT_TRUE(has_line(text, R"(stocksync_batch_size_bucket{channel="shop",le="2"} 0)")) << text;
-  EXPECT_TRUE(has_line(text, R"(stocksync_batch_size_bucket{channel="shop",le="5"} 1)")) << text;
-  EXPECT_TRUE(has_line(text, R"(stocksync_batch_size_bucket{channel="shop",le="100"} 2)")) << text;
-  EXPECT_TRUE(has_line(text, R"(stocksync_batch_size_bucket{channel="shop",le="250"} 3)")) << text;
-  EXPECT_TRUE(has_line(text, R"(stocksync_batch_size_bucket{channel="shop",le="+Inf"} 3)")) << text;
-  EXPECT_TRUE(has_line(text, R"(stocksync_batch_size_sum{channel="shop"} 353)")) << text;
-  EXPECT_TRUE(has_line(text, R"(stocksync_batch_size_count{channel="shop"} 3)")) << text;
+  expect_lines(m.render(), {R"(stocksync_batch_size_bucket{channel="shop",le="2"} 0)",
+                            R"(stocksync_batch_size_bucket{channel="shop",le="5"} 1)",
+                            R"(stocksync_batch_size_bucket{channel="shop",le="100"} 2)",
+                            R"(stocksync_batch_size_bucket{channel="shop",le="250"} 3)",
+                            R"(stocksync_batch_size_bucket{channel="shop",le="+Inf"} 3)",
+                            R"(stocksync_batch_size_sum{channel="shop"} 353)",
+                            R"(stocksync_batch_size_count{channel="shop"} 3)"});
 }
 
 TEST(WorkerMetrics, AckLagHasBucketsAroundTheTwentyMillisecondTarget) {
   Metrics m;
   m.channel("shop").ack_lag_seconds.observe(0.012);
   m.channel("shop").ack_lag_seconds.observe(0.025);
-  std::string text = m.render();
-  EXPECT_TRUE(has_line(text, R"(stocksync_ack_lag_seconds_bucket{channel="shop",le="0.01"} 0)")) << text;
-  EXPECT_TRUE(has_line(text, R"(stocksync_ack_lag_seconds_bucket{channel="shop",le="0.015"} 1)")) << text;
-  EXPECT_TRUE(has_line(text, R"(stocksync_ack_lag_seconds_bucket{channel="shop",le="0.02"} 1)")) << text;
-  EXPECT_TRUE(has_line(text, R"(stocksync_ack_lag_seconds_bucket{channel="shop",le="0.03"} 2)")) << text;
+  expect_lines(m.render(), {R"(stocksync_ack_lag_seconds_bucket{channel="shop",le="0.01"} 0)",
+                            R"(stocksync_ack_lag_seconds_bucket{channel="shop",le="0.015"} 1)",
+                            R"(stocksync_ack_lag_seconds_bucket{channel="shop",le="0.02"} 1)",
+                            R"(stocksync_ack_lag_seconds_bucket{channel="shop",le="0.03"} 2)"});
 }
 
 TEST(WorkerMetrics, UnlabelledHistogram) {
   webhooks::WebhookMetrics w;
   w.seconds.observe(0.004);
-  std::string text = w.render();
-  EXPECT_TRUE(has_line(text, R"(stocksync_webhook_seconds_bucket{le="0.0025"} 0)")) << text;
-  EXPECT_TRUE(has_line(text, R"(stocksync_webhook_seconds_bucket{le="0.005"} 1)")) << text;
-  EXPECT_TRUE(has_line(text, R"(stocksync_webhook_seconds_bucket{le="+Inf"} 1)")) << text;
-  EXPECT_TRUE(has_line(text, "stocksync_webhook_seconds_sum 0.004")) << text;
-  EXPECT_TRUE(has_line(text, "stocksync_webhook_seconds_count 1")) << text;
+  expect_lines(w.render(), {R"(stocksync_webhook_seconds_bucket{le="0.0025"} 0)",
+                            R"(stocksync_webhook_seconds_bucket{le="0.005"} 1)",
+                            R"(stocksync_webhook_seconds_bucket{le="+Inf"} 1)", "stocksync_webhook_seconds_sum 0.004",
+                            "stocksync_webhook_seconds_count 1"});
 }
 
 }  // namespace
