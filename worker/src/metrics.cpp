@@ -1,7 +1,9 @@
 // Prometheus text exposition of Metrics.
 #include "metrics.hpp"
 
+#include <charconv>
 #include <sstream>
+#include <system_error>
 
 namespace stocksync::worker {
 
@@ -19,13 +21,15 @@ std::string prometheus_escape(const std::string &s) {
   return o;
 }
 
-namespace {
-
-void header(std::ostream &o, const char *name, const char *type, const char *help) {
+void write_family_header(std::ostream &o, const char *name, const char *type, const char *help) {
   o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
 }
 
-}  // namespace
+std::string prometheus_number(double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
+}
 
 std::string Metrics::render() const {
   std::ostringstream o;
@@ -43,14 +47,14 @@ std::string Metrics::render() const {
   };
   auto channel_label = [](const std::string &c) { return "channel=\"" + prometheus_escape(c) + "\""; };
   for (const auto &family : per_channel_histograms) {
-    header(o, family.name, "histogram", family.help);
+    write_family_header(o, family.name, "histogram", family.help);
     for (const auto &[c, m] : channels)
       write_histogram(o, family.name, channel_label(c), m.*family.member);
   }
-  header(o, "stocksync_batch_size", "histogram", "Listings per push call.");
+  write_family_header(o, "stocksync_batch_size", "histogram", "Listings per push call.");
   for (const auto &[c, m] : channels)
     write_histogram(o, "stocksync_batch_size", channel_label(c), m.batch_size);
-  header(o, "stocksync_sync_db_seconds", "histogram", "The sync core's database calls per round, by step.");
+  write_family_header(o, "stocksync_sync_db_seconds", "histogram", "The sync core's database calls per round, by step.");
   for (auto [step, h] : {std::pair{"resolve", &sync_steps.resolve}, std::pair{"load", &sync_steps.load},
                          std::pair{"write", &sync_steps.write}})
     write_histogram(o, "stocksync_sync_db_seconds", std::string("step=\"") + step + "\"", *h);
@@ -81,13 +85,13 @@ std::string Metrics::render() const {
        [](const ChannelMetrics &m) { return m.in_flight.load(); }},
   };
   for (const auto &c : per_channel) {
-    header(o, c.name, c.type, c.help);
+    write_family_header(o, c.name, c.type, c.help);
     for (const auto &[code, m] : channels)
       o << c.name << "{channel=\"" << prometheus_escape(code) << "\"} " << c.get(m) << '\n';
   }
   auto scalar = [&](const char *name, const char *type, const char *help, double v) {
-    header(o, name, type, help);
-    o << name << ' ' << v << '\n';
+    write_family_header(o, name, type, help);
+    o << name << ' ' << prometheus_number(v) << '\n';
   };
   scalar("stocksync_changes_decoded_total", "counter", "Row changes decoded from the replication stream.",
          static_cast<double>(changes_decoded));

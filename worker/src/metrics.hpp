@@ -22,7 +22,8 @@ namespace stocksync::worker {
 // interpolated between 10 and 50 ms says little.
 inline constexpr std::array<double, 16> kSecondsBuckets{0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05,
                                                         0.1,   0.25,   0.5,   1,    2.5,   5,    10,   60};
-// Bucket bounds of listings per push call (the adapters' batches go up to 250).
+// Bucket bounds of listings per push call (the marketplaces' batches go up
+// to 250; a webhook consumer's batch_size is its operator's choice).
 inline constexpr std::array<double, 10> kBatchSizeBuckets{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
 
 // A Prometheus histogram with fixed bucket bounds.
@@ -47,6 +48,13 @@ public:
 using Histogram = BasicHistogram<kSecondsBuckets>;
 using BatchSizeHistogram = BasicHistogram<kBatchSizeBuckets>;
 
+// A metric family's # HELP and # TYPE lines.
+void write_family_header(std::ostream &o, const char *name, const char *type, const char *help);
+
+// A sample value in the shortest form that reads back exactly (an ostream's
+// default six digits would print a sum of a million listings as 1e+06).
+std::string prometheus_number(double v);
+
 // Writes h's _bucket, _sum and _count lines; `label` is `name="value"` or empty.
 template <const auto &Bounds>
 void write_histogram(std::ostream &o, const std::string &name, const std::string &label,
@@ -56,11 +64,11 @@ void write_histogram(std::ostream &o, const std::string &name, const std::string
   std::uint64_t cum = 0;
   for (std::size_t i = 0; i < h.bounds.size(); ++i) {
     cum += h.counts[i];
-    o << bucket_prefix << h.bounds[i] << "\"} " << cum << '\n';
+    o << bucket_prefix << prometheus_number(h.bounds[i]) << "\"} " << cum << '\n';
   }
   cum += h.counts.back();
   o << bucket_prefix << "+Inf\"} " << cum << '\n';
-  o << name << "_sum" << labels << ' ' << h.sum.load() << '\n';
+  o << name << "_sum" << labels << ' ' << prometheus_number(h.sum.load()) << '\n';
   o << name << "_count" << labels << ' ' << h.count.load() << '\n';
 }
 

@@ -41,6 +41,17 @@ TEST(WorkerMetrics, AckLagHasBucketsAroundTheTwentyMillisecondTarget) {
                             R"(stocksync_ack_lag_seconds_bucket{channel="shop",le="0.03"} 2)"});
 }
 
+// Every digit of a large counter or sum (an ostream's default six would
+// print 1234567 as 1.23457e+06, and rate() would see the counter stand still).
+TEST(WorkerMetrics, LargeValuesKeepEveryDigit) {
+  Metrics m;
+  m.changes_decoded = 1234567;
+  for (int i = 0; i < 4; ++i)
+    m.channel("shop").batch_size.observe(250000.5);
+  expect_lines(m.render(), {"stocksync_changes_decoded_total 1234567",
+                            R"(stocksync_batch_size_sum{channel="shop"} 1000002)"});
+}
+
 TEST(WorkerMetrics, UnlabelledHistogram) {
   webhooks::WebhookMetrics w;
   w.seconds.observe(0.004);

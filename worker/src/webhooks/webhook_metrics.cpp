@@ -9,19 +9,15 @@ namespace {
 
 std::string quoted(const std::string &s) { return "\"" + prometheus_escape(s) + "\""; }
 
-void family(std::ostream &o, const char *name, const char *type, const char *help) {
-  o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
-}
-
 void by_source(std::ostream &o, const char *name, const char *help, const std::map<std::string, std::uint64_t> &m) {
-  family(o, name, "counter", help);
+  write_family_header(o, name, "counter", help);
   for (const auto &[s, v] : m)
     o << name << "{source=" << quoted(s) << "} " << v << '\n';
 }
 
 void by_pair(std::ostream &o, const char *name, const char *label, const char *help,
              const std::map<WebhookMetrics::Key, std::uint64_t> &m) {
-  family(o, name, "counter", help);
+  write_family_header(o, name, "counter", help);
   for (const auto &[k, v] : m)
     o << name << "{source=" << quoted(k.first) << ',' << label << '=' << quoted(k.second) << "} " << v << '\n';
 }
@@ -42,12 +38,12 @@ std::string WebhookMetrics::render() const {
             "Order webhooks applied in one transaction with other queued orders (webhooks.batch_max).", grouped);
   by_source(o, "stocksync_webhook_unmatched_orders_total", "Orders received with lines for unknown listings.",
             unmatched_orders);
-  family(o, "stocksync_unmatched_order_lines", "gauge", "Open lines of stocksync.unmatched_order_line.");
+  write_family_header(o, "stocksync_unmatched_order_lines", "gauge", "Open lines of stocksync.unmatched_order_line.");
   if (unmatched_lines >= 0)
     o << "stocksync_unmatched_order_lines " << unmatched_lines << '\n';
-  family(o, "stocksync_webhook_receipts_pruned_total", "counter", "Webhook receipts removed after the de-duplication window.");
+  write_family_header(o, "stocksync_webhook_receipts_pruned_total", "counter", "Webhook receipts removed after the de-duplication window.");
   o << "stocksync_webhook_receipts_pruned_total " << pruned << '\n';
-  family(o, "stocksync_webhook_seconds", "histogram", "Webhook request read to answer written.");
+  write_family_header(o, "stocksync_webhook_seconds", "histogram", "Webhook request read to answer written.");
   write_histogram(o, "stocksync_webhook_seconds", "", seconds);
   return o.str();
 }
