@@ -3,7 +3,6 @@
 
 #include <charconv>
 #include <sstream>
-#include <system_error>
 
 namespace stocksync::worker {
 
@@ -26,34 +25,28 @@ void write_family_header(std::ostream &o, const char *name, const char *type, co
 }
 
 std::string prometheus_number(double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
+  char buf[32];  // the shortest form of any double takes at most 24
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
 std::string Metrics::render() const {
   std::ostringstream o;
-  struct PerChannelHistogram {
-    const char *name, *help;
-    Histogram ChannelMetrics::*member;
-  };
-  static const PerChannelHistogram per_channel_histograms[] = {
-      {"stocksync_ack_lag_seconds", "Commit to channel acknowledgement lag.", &ChannelMetrics::ack_lag_seconds},
-      {"stocksync_push_seconds", "Push calls, from sending to the answer (HTTP included).",
-       &ChannelMetrics::push_seconds},
-      {"stocksync_push_round_trip_seconds",
-       "From the sync core handing a push over to it taking the answer (the call and the waits between threads).",
-       &ChannelMetrics::push_round_trip_seconds},
-  };
   auto channel_label = [](const std::string &c) { return "channel=\"" + prometheus_escape(c) + "\""; };
-  for (const auto &family : per_channel_histograms) {
-    write_family_header(o, family.name, "histogram", family.help);
+  // One family per member, whichever buckets its histogram has.
+  auto per_channel_histogram = [&](const char *name, const char *help, auto ChannelMetrics::*member) {
+    write_family_header(o, name, "histogram", help);
     for (const auto &[c, m] : channels)
-      write_histogram(o, family.name, channel_label(c), m.*family.member);
-  }
-  write_family_header(o, "stocksync_batch_size", "histogram", "Listings per push call.");
-  for (const auto &[c, m] : channels)
-    write_histogram(o, "stocksync_batch_size", channel_label(c), m.batch_size);
+      write_histogram(o, name, channel_label(c), m.*member);
+  };
+  per_channel_histogram("stocksync_ack_lag_seconds", "Commit to channel acknowledgement lag.",
+                        &ChannelMetrics::ack_lag_seconds);
+  per_channel_histogram("stocksync_batch_size", "Listings per push call.", &ChannelMetrics::batch_size);
+  per_channel_histogram("stocksync_push_seconds", "Push calls, from sending to the answer (HTTP included).",
+                        &ChannelMetrics::push_seconds);
+  per_channel_histogram(
+      "stocksync_push_round_trip_seconds",
+      "From the sync core handing a push over to it taking the answer (the call and the waits between threads).",
+      &ChannelMetrics::push_round_trip_seconds);
   write_family_header(o, "stocksync_sync_db_seconds", "histogram", "The sync core's database calls per round, by step.");
   for (auto [step, h] : {std::pair{"resolve", &sync_steps.resolve}, std::pair{"load", &sync_steps.load},
                          std::pair{"write", &sync_steps.write}})
@@ -87,7 +80,7 @@ std::string Metrics::render() const {
   for (const auto &c : per_channel) {
     write_family_header(o, c.name, c.type, c.help);
     for (const auto &[code, m] : channels)
-      o << c.name << "{channel=\"" << prometheus_escape(code) << "\"} " << c.get(m) << '\n';
+      o << c.name << '{' << channel_label(code) << "} " << c.get(m) << '\n';
   }
   auto scalar = [&](const char *name, const char *type, const char *help, double v) {
     write_family_header(o, name, type, help);
