@@ -13,6 +13,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
 #include "executor/executor.h"
+#include "storage/lmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/rel.h"
@@ -184,22 +185,28 @@ FindByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot sn
 namespace {
 
 // The executor's way, for indexes with expressions or predicates: they need
-// an expression context to evaluate.
-void
-InsertIndexEntriesWithExecutor(Relation rel, HeapTuple tuple)
+// an expression context to evaluate. Returns false if `claimed_index` (when
+// valid) already holds the row's key.
+bool
+InsertIndexEntriesWithExecutor(Relation rel, HeapTuple tuple, Oid claimed_index)
 {
 	EState *estate = CreateExecutorState();
 	ResultRelInfo *info = makeNode(ResultRelInfo);
 	InitResultRelInfo(info, rel, 0, nullptr, 0);
-	ExecOpenIndices(info, false);
+	ExecOpenIndices(info, claimed_index != InvalidOid);
 	TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsHeapTuple);
 	ExecStoreHeapTuple(tuple, slot, false);
 	// update = false: it only feeds bottom-up deletion hints, and computing it
-	// needs a range table this call does not have.
-	ExecInsertIndexTuples(info, slot, estate, false, false, nullptr, NIL);
+	// needs a range table this call does not have. noDupErr with the claimed
+	// index as the only arbiter: a duplicate there is reported, not raised.
+	bool conflict = false;
+	List *arbiters = claimed_index != InvalidOid ? list_make1_oid(claimed_index) : NIL;
+	List *recheck = ExecInsertIndexTuples(info, slot, estate, false, arbiters != NIL, &conflict, arbiters);
+	list_free(recheck);
 	ExecCloseIndices(info);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	FreeExecutorState(estate);
+	return !conflict;
 }
 
 // Adds the index entries of a new row version, as the executor would after an
@@ -207,8 +214,13 @@ InsertIndexEntriesWithExecutor(Relation rel, HeapTuple tuple)
 // stocksync's own indexes are plain column indexes, which need no executor
 // state; any other index (a user's expression or partial index) goes through
 // the executor's code.
-void
-InsertIndexEntries(Relation rel, HeapTuple tuple)
+//
+// `claimed_index` (when valid) is a unique index checked without raising:
+// its entry is added all the same (UNIQUE_CHECK_PARTIAL, as for a deferred
+// constraint) and false is returned if another row version, committed or in
+// flight, or this transaction's own, already has the key.
+bool
+InsertIndexEntries(Relation rel, HeapTuple tuple, Oid claimed_index = InvalidOid)
 {
 	List *index_oids = RelationGetIndexList(rel);
 	int count = list_length(index_oids);
@@ -222,20 +234,26 @@ InsertIndexEntries(Relation rel, HeapTuple tuple)
 		plain = plain && infos[i]->ii_Expressions == NIL && infos[i]->ii_Predicate == NIL &&
 				infos[i]->ii_ExclusionOps == nullptr && indexes[i]->rd_index->indimmediate;
 	}
+	bool claimed = true;
 	for (int i = 0; plain && i < count; i++)
 	{
 		Datum values[INDEX_MAX_KEYS];
 		bool nulls[INDEX_MAX_KEYS];
 		for (int k = 0; k < infos[i]->ii_NumIndexAttrs; k++)
 			values[k] = heap_getattr(tuple, infos[i]->ii_IndexAttrNumbers[k], RelationGetDescr(rel), &nulls[k]);
-		index_insert(indexes[i], values, nulls, &tuple->t_self, rel,
-					 indexes[i]->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, infos[i]);
+		IndexUniqueCheck check = !indexes[i]->rd_index->indisunique				 ? UNIQUE_CHECK_NO
+								 : RelationGetRelid(indexes[i]) == claimed_index ? UNIQUE_CHECK_PARTIAL
+																				 : UNIQUE_CHECK_YES;
+		bool unique = index_insert(indexes[i], values, nulls, &tuple->t_self, rel, check, false, infos[i]);
+		if (check == UNIQUE_CHECK_PARTIAL)
+			claimed = unique;
 	}
 	for (int i = 0; i < count; i++)
 		index_close(indexes[i], NoLock);
 	list_free(index_oids);
 	if (!plain)
-		InsertIndexEntriesWithExecutor(rel, tuple);
+		claimed = InsertIndexEntriesWithExecutor(rel, tuple, claimed_index);
+	return claimed;
 }
 
 }  // namespace
@@ -246,6 +264,30 @@ InsertRow(Relation rel, const Datum *values, const bool *nulls)
 	HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), const_cast<Datum *>(values), const_cast<bool *>(nulls));
 	simple_heap_insert(rel, tuple);
 	InsertIndexEntries(rel, tuple);
+}
+
+bool
+InsertRowClaimingKey(Relation rel, Oid key_index, const Datum *values, const bool *nulls, ItemPointer tid)
+{
+	HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), const_cast<Datum *>(values), const_cast<bool *>(nulls));
+	// Inserted speculatively, as INSERT ... ON CONFLICT does: a row given up
+	// is then dead to every session at once (super-deleted), so that nobody
+	// waits for this transaction because of it. A plain delete would leave it
+	// in flight until the end of the transaction, and another delivery of the
+	// order that waits for it while this one waits for that delivery would be
+	// a deadlock.
+	TransactionId xid = GetCurrentTransactionId();
+	uint32 token = SpeculativeInsertionLockAcquire(xid);
+	HeapTupleHeaderSetSpeculativeToken(tuple->t_data, token);
+	heap_insert(rel, tuple, GetCurrentCommandId(true), HEAP_INSERT_SPECULATIVE, nullptr);
+	bool claimed = InsertIndexEntries(rel, tuple, key_index);
+	if (claimed)
+		heap_finish_speculative(rel, &tuple->t_self);
+	else
+		heap_abort_speculative(rel, &tuple->t_self);
+	SpeculativeInsertionLockRelease(xid);
+	*tid = tuple->t_self;
+	return claimed;
 }
 
 HeapTuple

@@ -67,6 +67,16 @@ void ScanByKey(Relation rel, Oid index, const Datum *keys, int nkeys, Snapshot s
 // Inserts a row and its index entries (unique checks included).
 void InsertRow(Relation rel, const Datum *values, const bool *nulls);
 
+// Inserts a row whose key in the unique index `key_index` claims something
+// (an order key): true, with the row's `tid`, if no other row version has the
+// key, committed, in flight or inserted earlier by this transaction. If one
+// has, the row is super-deleted (dead to every session at once, as INSERT ...
+// ON CONFLICT does with a row that lost its race) and false is returned,
+// without waiting and without raising: one index descent both checks and
+// claims the key, where a probe first and an insert after would make two.
+// Any other unique index of the table raises on a duplicate as usual.
+bool InsertRowClaimingKey(Relation rel, Oid key_index, const Datum *values, const bool *nulls, ItemPointer tid);
+
 // The row in `slot` (all attributes deformed) with `qty` more units in its
 // integer column `reserved_attnum` and its bigint column `version_attnum`
 // raised by one: what a reservation does to a projection row or a bucket.

@@ -1,10 +1,14 @@
 // reserve() of one line with enough stock, without the executor.
 //
-// The caller holds the order key's lock (LockOrderKey), so two deliveries of
-// one order are serialized before they get here: the second probes the order
-// key after the first committed or aborted and sees the order (a replay) or
-// not (it reserves afresh). The probe uses a dirty snapshot and waits for an
-// in-flight inserter of the same key all the same.
+// The order key is claimed by inserting the order row first: its unique
+// index checks and takes the key in one descent (InsertRowClaimingKey), so a
+// new order, nearly every call, needs neither a probe of the key nor the
+// order key's lock. A key another row version has, committed (a replay), in
+// flight (the same order delivered twice at once) or this transaction's own,
+// leaves nothing behind and sends the call to the general path, which takes
+// the order key's lock and waits for the other delivery's outcome. A new
+// order whose line this path cannot hold (a shortage, a contended bucket)
+// keeps its order row, and the general path holds the line under it.
 //
 // The projection row of a plain SKU that nobody held when it was read is
 // replaced directly: heap_update replaces that version only if it is still
@@ -92,33 +96,53 @@ struct Relations
 	}
 };
 
-// Waits out an in-flight insert of the same order key; true if the order
-// exists (committed, or inserted earlier in this transaction).
+// The order row of a single-line reservation held until `expires_at`.
 bool
-OrderExists(Relation reservation, Oid pkey, const Datum *key)
+ClaimOrder(Relation reservation, Oid pkey, Datum channel, Datum order_ref, const OrderLine &line, int64 id,
+		   TimestampTz now, TimestampTz expires_at, ItemPointer tid)
 {
+	Datum order[] = {Int64GetDatum(id),
+					 channel,
+					 order_ref,
+					 CStringGetTextDatum("reserved"),
+					 TextArray(&line, 1, false),
+					 TextArray(&line, 1, true),
+					 IntArray(&line.qty, 1),
+					 (Datum) 0,
+					 (Datum) 0,
+					 (Datum) 0,
+					 TimestampTzGetDatum(now),
+					 TimestampTzGetDatum(expires_at),
+					 TimestampTzGetDatum(now)};
+	bool nulls[] = {false, false, false, false, false, false, false, true, true, true, false, false, false};
+	return InsertRowClaimingKey(reservation, pkey, order, nulls, tid);
+}
+
+}  // namespace
+
+bool
+WaitForOrderInFlight(Datum channel, Datum order_ref)
+{
+	const DirectCatalog *cat = GetDirectCatalog();
+	if (cat == nullptr)
+		return false;
+	Relation reservation = table_open(cat->reservation, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(reservation, nullptr);
-	bool exists = false;
+	Datum key[] = {channel, order_ref};
+	bool waited = false;
 	for (;;)
 	{
 		SnapshotData dirty;
 		InitDirtySnapshot(dirty);
-		if (!FindByKey(reservation, pkey, key, 2, &dirty, slot))
+		if (!FindByKey(reservation, cat->reservation_pkey, key, 2, &dirty, slot) || !TransactionIdIsValid(dirty.xmin))
 			break;
-		if (TransactionIdIsValid(dirty.xmin))
-		{
-			XactLockTableWait(dirty.xmin, reservation, &slot->tts_tid, XLTW_InsertIndex);
-			continue;
-		}
-		exists = true;
-		break;
+		XactLockTableWait(dirty.xmin, reservation, &slot->tts_tid, XLTW_InsertIndex);
+		waited = true;
 	}
 	ExecDropSingleTupleTableSlot(slot);
-	return exists;
+	table_close(reservation, NoLock);
+	return waited;
 }
-
-
-}  // namespace
 
 FastReserve
 ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, int64 *reservation_id,
@@ -174,25 +198,45 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 			found = hot = false;
 	}
 
+	if (!found)
+	{
+		// Unknown channel, SKU or location, or a row that needs creating:
+		// the general path reports or does it.
+		UnregisterSnapshot(snapshot);
+		ExecDropSingleTupleTableSlot(stock);
+		rels.Close();
+		return FastReserve::kFallback;
+	}
+
+	// The order row first: it claims the order key.
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	*reservation_id = nextval_internal(cat->reservation_id_seq, false);
+	*expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), ttl));
+	ItemPointerData order_tid;
+	if (!ClaimOrder(rels.reservation, cat->reservation_pkey, channel, order_ref, line, *reservation_id, now,
+					*expires_at, &order_tid))
+	{
+		UnregisterSnapshot(snapshot);
+		ExecDropSingleTupleTableSlot(stock);
+		rels.Close();
+		return FastReserve::kFallback;
+	}
+
 	// The units: for a hot SKU taken from one of its buckets with the budget
 	// (bucket_claim.hpp); otherwise from the projection row, replaced at once
 	// if nobody holds it, else locked here (following any newer version) and
 	// replaced below.
 	TupleTableSlot *held = stock;
-	Datum order_key[] = {channel, order_ref};
 	bool locked = false;
 	bool updated = false;
-	bool replay = false;
 	if (hot)
 	{
-		replay = OrderExists(rels.reservation, cat->reservation_pkey, order_key);
 		HotClaim claim;
-		locked = !replay && ClaimBucket(sku, location, qty, qty, false, &claim);
+		locked = ClaimBucket(sku, location, qty, qty, false, &claim);
 	}
-	else if (found)
+	else
 	{
-		replay = OrderExists(rels.reservation, cat->reservation_pkey, order_key);
-		if (!replay && Available(held) >= qty && Unheld(held))
+		if (Available(held) >= qty && Unheld(held))
 		{
 			// A holder that came in since the look is waited out (heap_update
 			// does not support not waiting); the row is then reported
@@ -202,7 +246,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 			updated = locked = TryUpdateRow(rels.stock, &held->tts_tid, new_tuple, true, &failure) == TM_Ok;
 			heap_freetuple(new_tuple);
 		}
-		if (!replay && !updated)
+		if (!updated)
 		{
 			TM_FailureData failure;
 			TM_Result result = table_tuple_lock(rels.stock, &held->tts_tid, snapshot, held,
@@ -217,38 +261,14 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 		}
 	}
 	UnregisterSnapshot(snapshot);
-	if (replay)
-	{
-		ExecDropSingleTupleTableSlot(held);
-		rels.Close();
-		return FastReserve::kReplay;
-	}
 	if (!locked)
 	{
+		// The order row stays: the general path holds the line under it.
 		ExecDropSingleTupleTableSlot(held);
 		rels.Close();
-		return FastReserve::kFallback;
+		CommandCounterIncrement();
+		return FastReserve::kClaimed;
 	}
-
-	// The order row.
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	*reservation_id = nextval_internal(cat->reservation_id_seq, false);
-	*expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), ttl));
-	Datum order[] = {Int64GetDatum(*reservation_id),
-					 channel,
-					 order_ref,
-					 CStringGetTextDatum("reserved"),
-					 TextArray(&line, 1, false),
-					 TextArray(&line, 1, true),
-					 IntArray(&line.qty, 1),
-					 (Datum) 0,
-					 (Datum) 0,
-					 (Datum) 0,
-					 TimestampTzGetDatum(now),
-					 TimestampTzGetDatum(*expires_at),
-					 TimestampTzGetDatum(now)};
-	bool order_nulls[] = {false, false, false, false, false, false, false, true, true, true, false, false, false};
-	InsertRow(rels.reservation, order, order_nulls);
 
 	// The projection row, locked above: reserved + qty, version + 1 (a bucket
 	// was updated by its claim, an unheld row already).

@@ -1,6 +1,8 @@
-// The reservation fast path: one pessimistic line with enough stock, written
-// with direct heap access (direct.hpp). Anything else falls back to the SPI
-// path in reserve.cpp, which gives the same results for every case.
+// The reservation fast path: one pessimistic line of a new order with enough
+// stock, written with direct heap access (direct.hpp). Anything else, replays
+// included, falls back to the SPI path in reserve.cpp, which gives the same
+// results for every case. The caller does not hold the order key's lock: the
+// order row's insert claims the key (fast_reserve.cpp).
 #pragma once
 
 #include "pg.hpp"
@@ -11,12 +13,19 @@ namespace stocksync {
 
 enum class FastReserve
 {
-	kFallback,	// not applicable: run the general path
-	kReplay,	// the order exists: the general path returns its result
+	kFallback,	// not applicable, or the order key is taken: run the general path
+	kClaimed,	// order inserted (the key is this call's), the line not held yet
 	kHeld,		// order inserted, units held, ledger row appended
 };
 
+// *reservation_id and *expires_at are set for kClaimed and kHeld.
 FastReserve ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, int64 *reservation_id,
 						TimestampTz *expires_at);
+
+// Waits until no transaction is inserting the order key (channel, order_ref)
+// any more; true if it waited. The fast path claims a key without the order
+// key's lock, so a caller that found no order under that lock (a cancel that
+// came while the order was still being reserved) waits here and looks again.
+bool WaitForOrderInFlight(Datum channel, Datum order_ref);
 
 }  // namespace stocksync

@@ -2,6 +2,7 @@
 #include "pg.hpp"
 
 #include "errors.hpp"
+#include "fast_reserve.hpp"
 #include "movement.hpp"
 #include "order.hpp"
 #include "spi.hpp"
@@ -256,7 +257,11 @@ FetchReservation(Datum channel, Datum order_ref, bool lock)
 									  "SELECT id, state, skus, locations, quantities, shortages, fulfilled, returned, "
 									  "expires_at FROM stocksync.reservation WHERE channel = $1 AND order_ref = $2",
 									  2, types);
-	if (RunPlan(plan, args, nullptr) == 0)
+	// Not there yet: the order may still be in flight in another session
+	// (its fast path holds no order key lock), and is looked for again
+	// once that session has ended.
+	if (RunPlan(plan, args, nullptr) == 0 &&
+		(!WaitForOrderInFlight(channel, order_ref) || RunPlan(plan, args, nullptr) == 0))
 		ereport(ERROR,
 				(errcode(kUnknownOrder),
 				 errmsg("unknown order \"%s\" on channel \"%s\"", TextDatumGetCString(order_ref),

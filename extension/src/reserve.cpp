@@ -127,8 +127,10 @@ ReserveResult
 ReplayResult(const ReserveRequest &req)
 {
 	CheckChannelExists(req.channel);
-	// The first delivery has committed: the caller holds the order key's lock
-	// (LockOrderKey), which the first held until its commit.
+	// The first delivery has committed: it held the order key's lock
+	// (LockOrderKey) until its commit, which this caller now holds, or it
+	// claimed the key with its order row (the fast path), which the caller's
+	// ON CONFLICT waited out.
 	Reservation existing = ReadReservation(req.channel, req.order_ref);
 	if (!SameLines(req, existing))
 		ereport(ERROR,
@@ -267,37 +269,38 @@ ReserveResult
 Reserve(ReserveRequest &req)
 {
 	req.count = NormalizeLines(req.lines, req.count);
-	LockOrderKey(req.channel, req.order_ref);
 	ReserveResult result;
-	// The common case, one pessimistic line with enough stock, is written
-	// without the executor (fast_reserve.cpp); every other case, and that one
-	// when the fast path steps aside, takes the general path below.
+	// The common case, one pessimistic line of a new order with enough stock,
+	// is written without the executor (fast_reserve.cpp), and claims the
+	// order key with its order row instead of a lock. When the line cannot be
+	// held there (a shortage, a contended bucket), the order row is kept and
+	// the line held below; every other case takes the general path whole.
+	FastReserve fast = FastReserve::kFallback;
 	if (req.count == 1 && req.strategy == Strategy::kPessimistic)
 	{
 		result.shortage = 0;
 		result.has_expiry = true;
-		switch (ReserveFast(req.channel, req.order_ref, req.lines[0], req.ttl, &result.reservation_id,
-							&result.expires_at))
-		{
-			case FastReserve::kHeld:
-				return result;
-			case FastReserve::kReplay:
-				return ReplayResult(req);
-			case FastReserve::kFallback:
-				break;
-		}
+		fast = ReserveFast(req.channel, req.order_ref, req.lines[0], req.ttl, &result.reservation_id,
+						   &result.expires_at);
+		if (fast == FastReserve::kHeld)
+			return result;
 	}
-	// A bundle line holds its components: the order row keeps the component
-	// lines, so commit, release, fulfil and return move the components too.
-	int count = req.count;
-	OrderLine *expanded = ExpandBundleLines(req.lines, &count);
-	if (expanded != req.lines)
+	if (fast == FastReserve::kFallback)
 	{
-		req.lines = expanded;
-		req.count = NormalizeLines(expanded, count);
+		LockOrderKey(req.channel, req.order_ref);
+		// A bundle line holds its components: the order row keeps the
+		// component lines, so commit, release, fulfil and return move the
+		// components too.
+		int count = req.count;
+		OrderLine *expanded = ExpandBundleLines(req.lines, &count);
+		if (expanded != req.lines)
+		{
+			req.lines = expanded;
+			req.count = NormalizeLines(expanded, count);
+		}
+		if (!InsertReservation(req, &result))
+			return ReplayResult(req);
 	}
-	if (!InsertReservation(req, &result))
-		return ReplayResult(req);
 	for (int i = 0; i < req.count; i++)
 	{
 		OrderLine &line = req.lines[i];
