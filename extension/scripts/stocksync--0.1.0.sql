@@ -429,6 +429,20 @@ END $$;
 CREATE TRIGGER bom_cascade AFTER INSERT OR UPDATE OR DELETE ON stocksync.bom
     FOR EACH ROW EXECUTE FUNCTION stocksync.bom_cascade();
 
+-- Each backend keeps which channel codes exist and which SKUs are bundle
+-- components (reserve() asks both on every call); any change of those keys
+-- drops the caches in every backend when it commits (key_cache.hpp).
+-- ENABLE ALWAYS: logical replication's apply, and sessions with
+-- session_replication_role = replica, fire them too.
+CREATE FUNCTION stocksync.invalidate_key_caches() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'stocksync_invalidate_key_caches';
+CREATE TRIGGER channel_invalidate_key_caches AFTER INSERT OR UPDATE OF code OR DELETE OR TRUNCATE ON stocksync.channel
+    FOR EACH STATEMENT EXECUTE FUNCTION stocksync.invalidate_key_caches();
+ALTER TABLE stocksync.channel ENABLE ALWAYS TRIGGER channel_invalidate_key_caches;
+CREATE TRIGGER bom_invalidate_key_caches AFTER INSERT OR UPDATE OF component_sku OR DELETE OR TRUNCATE ON stocksync.bom
+    FOR EACH STATEMENT EXECUTE FUNCTION stocksync.invalidate_key_caches();
+ALTER TABLE stocksync.bom ENABLE ALWAYS TRIGGER bom_invalidate_key_caches;
+
 -- Any change of a component's stock raises every bundle containing it, at
 -- commit: deferred, so that the bundles' rows are locked after every
 -- projection row of the transaction and only for the instant of the commit.

@@ -6,15 +6,12 @@
 
 #include "bundles.hpp"
 #include "direct.hpp"
+#include "key_cache.hpp"
 #include "spi.hpp"
 
 extern "C" {
-#include "access/table.h"
-#include "access/tableam.h"
-#include "executor/tuptable.h"
 #include "storage/proc.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(stocksync_stock_level_bundle_cascade);
 }
@@ -54,15 +51,7 @@ BomNames(BomKey key, Datum sku)
 			SPI_finish();
 		return found;
 	}
-	Relation bom = table_open(cat->bom, AccessShareLock);
-	TupleTableSlot *slot = table_slot_create(bom, nullptr);
-	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
-	bool found = FindByKey(bom, key == BomKey::kBundle ? cat->bom_pkey : cat->bom_component_idx, &sku, 1, snapshot,
-						   slot);
-	UnregisterSnapshot(snapshot);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(bom, AccessShareLock);
-	return found;
+	return KeyExists(cat->bom, key == BomKey::kBundle ? cat->bom_pkey : cat->bom_component_idx, &sku, 1);
 }
 
 // Reads the simple components of bundle and the units of each per bundle
@@ -120,7 +109,11 @@ FirstCascadeOf(Datum sku)
 bool
 IsBundleComponent(Datum sku)
 {
-	return BomNames(BomKey::kComponent, sku);
+	const DirectCatalog *cat = GetDirectCatalog();
+	if (cat == nullptr)
+		return BomNames(BomKey::kComponent, sku);
+	return KeyCacheLookup(KeyCacheId::kBundleComponents, cat->bom, "component_sku", sku,
+						  [](Datum key) { return BomNames(BomKey::kComponent, key); });
 }
 
 OrderLine *

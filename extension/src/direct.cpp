@@ -17,6 +17,7 @@ extern "C" {
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 }
 
 namespace stocksync {
@@ -180,6 +181,43 @@ FindByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot sn
 			  },
 			  &found);
 	return found;
+}
+
+bool
+KeyExists(Oid relid, Oid index, const Datum *keys, int nkeys)
+{
+	Relation rel = table_open(relid, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, nullptr);
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	bool found = FindByKey(rel, index, keys, nkeys, snapshot, slot);
+	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+bool
+ScanColumn(Oid relid, const char *column, bool (*visit)(Datum value, void *arg), void *arg)
+{
+	AttrNumber attnum = get_attnum(relid, column);
+	if (attnum == InvalidAttrNumber)
+		return false;
+	Relation rel = table_open(relid, AccessShareLock);
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, nullptr);
+	TupleTableSlot *slot = table_slot_create(rel, nullptr);
+	bool complete = true;
+	while (complete && table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool isnull;
+		Datum value = slot_getattr(slot, attnum, &isnull);
+		complete = isnull || visit(value, arg);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return complete;
 }
 
 namespace {

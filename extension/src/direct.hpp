@@ -64,6 +64,15 @@ bool FindByKey(Relation rel, Oid index, const Datum *keys, int nkeys, Snapshot s
 void ScanByKey(Relation rel, Oid index, const Datum *keys, int nkeys, Snapshot snapshot, TupleTableSlot *slot,
 			   bool (*visit)(TupleTableSlot *slot, void *arg), void *arg);
 
+// Whether a row of `relid` has the key (a prefix of the index's columns, as
+// for FindByKey), as a new snapshot sees it.
+bool KeyExists(Oid relid, Oid index, const Datum *keys, int nkeys);
+
+// Calls visit(value, arg) with `column` (not null) of every row of the table
+// as a new snapshot sees it, until visit returns false; returns false then
+// (or if the column is missing), true after the last row.
+bool ScanColumn(Oid relid, const char *column, bool (*visit)(Datum value, void *arg), void *arg);
+
 // Inserts a row and its index entries (unique checks included).
 void InsertRow(Relation rel, const Datum *values, const bool *nulls);
 

@@ -3,6 +3,7 @@
 
 #include "direct.hpp"
 #include "errors.hpp"
+#include "key_cache.hpp"
 #include "settings.hpp"
 
 extern "C" {
@@ -28,6 +29,7 @@ _PG_init(void)
 							8, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("stocksync");
 	stocksync::RegisterDirectCatalogInvalidation();
+	stocksync::RegisterKeyCacheInvalidation();
 }
 
 // Trigger on stocksync.ledger for UPDATE, DELETE (per row) and TRUNCATE: the

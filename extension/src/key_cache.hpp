@@ -1,0 +1,39 @@
+// Per-backend answers to "does this table have a row with this key", for
+// tables that change rarely and are asked on every reservation: the channel
+// codes, and the SKUs that are bundle components. Two index probes cost a
+// good part of what reserve() does; a hash lookup does not. The whole set of
+// keys is loaded at once (a few channels, the components of a catalogue's
+// bundles), so a backend's first reservations, and those of SKUs it has not
+// seen, are answered from memory too.
+//
+// Kept until the table is invalidated: a statement trigger on the table
+// (stocksync.invalidate_key_caches(), ENABLE ALWAYS, so logical replication's
+// apply fires it too) queues a relcache invalidation of it, which every
+// backend receives when the change commits, and this one at once (and again
+// if the change is rolled back). Each lookup first takes the invalidations
+// that have arrived, so an answer is as fresh as a probe with a new snapshot
+// would be; an invalidation that arrives while a probe runs keeps that
+// probe's answer out of the cache.
+#pragma once
+
+#include "pg.hpp"
+
+namespace stocksync {
+
+enum class KeyCacheId
+{
+	kChannels,			// channel codes
+	kBundleComponents,	// SKUs that bom names as a component
+};
+
+// Whether `key` (a text Datum) is one of the values of `column` in `relid`.
+// The first lookup after a change of the table loads the whole column (which
+// opens relations and so takes invalidations); a table with more keys than
+// the cache loads is asked key by key instead, with probe(key), each answer
+// cached. An answer read while the table changed is not kept.
+bool KeyCacheLookup(KeyCacheId cache, Oid relid, const char *column, Datum key, bool (*probe)(Datum key));
+
+// Registers the relcache callback (from _PG_init).
+void RegisterKeyCacheInvalidation();
+
+}  // namespace stocksync
