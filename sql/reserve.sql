@@ -72,6 +72,24 @@ SELECT count(*) = :reserve_rows_by_scan AS index_has_every_row
 RESET enable_seqscan;
 DROP INDEX stocksync.ledger_reference_lower;
 
+-- More units of A for what follows (the reservations above took them all).
+SELECT stocksync.receive('A', 10) AS received;
+
+-- The same on the order table, where the order row claims its key through
+-- the executor's index code: a new order is stored once and indexed, its
+-- replay returns the first result and stores nothing.
+CREATE INDEX reservation_ref_lower ON stocksync.reservation (pg_catalog.lower(order_ref))
+    WHERE state OPERATOR(pg_catalog.=) 'reserved';
+SELECT reservation_id AS first_id FROM stocksync.reserve('shop', 'S-12', 'A', 1) \gset
+SELECT reservation_id = :first_id AS replay_returns_first, shortage
+  FROM stocksync.reserve('shop', 'S-12', 'A', 1);
+SELECT count(*) AS stored FROM stocksync.reservation WHERE order_ref = 'S-12';
+SET enable_seqscan = off;
+SELECT count(*) AS found_by_index FROM stocksync.reservation
+ WHERE lower(order_ref) = 's-12' AND state = 'reserved';
+RESET enable_seqscan;
+DROP INDEX stocksync.reservation_ref_lower;
+
 -- Several reservations in one statement see each other.
 SELECT count(*) AS calls, count(DISTINCT r) AS distinct_results
   FROM (SELECT stocksync.reserve('shop', 'S-10', 'A', 1) AS r FROM generate_series(1, 3)) calls;
