@@ -76,9 +76,10 @@ DROP INDEX stocksync.ledger_reference_lower;
 SELECT stocksync.receive('A', 10) AS received;
 
 -- The same on the order table, where the order row claims its key through
--- the executor's index code: a new order is stored once and indexed, its
--- replay returns the first result and stores nothing.
-CREATE INDEX reservation_ref_lower ON stocksync.reservation (pg_catalog.lower(order_ref))
+-- the executor's index code, here a unique one of the user's: a new order is
+-- stored once and indexed, its replay returns the first result (no
+-- duplicate-key error from the user's index) and stores nothing.
+CREATE UNIQUE INDEX reservation_ref_lower ON stocksync.reservation (channel, pg_catalog.lower(order_ref))
     WHERE state OPERATOR(pg_catalog.=) 'reserved';
 SELECT reservation_id AS first_id FROM stocksync.reserve('shop', 'S-12', 'A', 1) \gset
 SELECT reservation_id = :first_id AS replay_returns_first, shortage
@@ -89,6 +90,19 @@ SELECT count(*) AS found_by_index FROM stocksync.reservation
  WHERE lower(order_ref) = 's-12' AND state = 'reserved';
 RESET enable_seqscan;
 DROP INDEX stocksync.reservation_ref_lower;
+
+-- A user's deferrable unique constraint on the order table is checked at
+-- commit, whichever path wrote the row: here an order reference may be used
+-- by one channel only, and a second channel's order with the same reference
+-- fails the commit.
+ALTER TABLE stocksync.reservation ADD CONSTRAINT reservation_ref_once UNIQUE (order_ref)
+    DEFERRABLE INITIALLY DEFERRED;
+BEGIN;
+SELECT shortage FROM stocksync.reserve('shop', 'S-13', 'A', 1);
+SELECT shortage FROM stocksync.reserve('amzn', 'S-13', 'A', 1);
+COMMIT;
+SELECT count(*) AS stored FROM stocksync.reservation WHERE order_ref = 'S-13';
+ALTER TABLE stocksync.reservation DROP CONSTRAINT reservation_ref_once;
 
 -- Several reservations in one statement see each other.
 SELECT count(*) AS calls, count(DISTINCT r) AS distinct_results

@@ -431,17 +431,25 @@ CREATE TRIGGER bom_cascade AFTER INSERT OR UPDATE OR DELETE ON stocksync.bom
 
 -- Each backend keeps which channel codes exist and which SKUs are bundle
 -- components (reserve() asks both on every call); any change of those keys
--- drops the caches in every backend when it commits (key_cache.hpp).
--- ENABLE ALWAYS: logical replication's apply, and sessions with
--- session_replication_role = replica, fire them too.
+-- drops the caches in every backend when it commits (key_cache.hpp). Row
+-- triggers, because logical replication's apply fires no statement triggers
+-- but TRUNCATE's; ENABLE ALWAYS, because it and sessions with
+-- session_replication_role = replica fire only those. A backend caches
+-- nothing while one of them is missing or disabled.
 CREATE FUNCTION stocksync.invalidate_key_caches() RETURNS trigger
     LANGUAGE c AS 'MODULE_PATHNAME', 'stocksync_invalidate_key_caches';
-CREATE TRIGGER channel_invalidate_key_caches AFTER INSERT OR UPDATE OF code OR DELETE OR TRUNCATE ON stocksync.channel
+CREATE TRIGGER channel_invalidate_key_caches AFTER INSERT OR UPDATE OF code OR DELETE ON stocksync.channel
+    FOR EACH ROW EXECUTE FUNCTION stocksync.invalidate_key_caches();
+CREATE TRIGGER channel_truncate_invalidates_key_caches AFTER TRUNCATE ON stocksync.channel
     FOR EACH STATEMENT EXECUTE FUNCTION stocksync.invalidate_key_caches();
 ALTER TABLE stocksync.channel ENABLE ALWAYS TRIGGER channel_invalidate_key_caches;
-CREATE TRIGGER bom_invalidate_key_caches AFTER INSERT OR UPDATE OF component_sku OR DELETE OR TRUNCATE ON stocksync.bom
+ALTER TABLE stocksync.channel ENABLE ALWAYS TRIGGER channel_truncate_invalidates_key_caches;
+CREATE TRIGGER bom_invalidate_key_caches AFTER INSERT OR UPDATE OF component_sku OR DELETE ON stocksync.bom
+    FOR EACH ROW EXECUTE FUNCTION stocksync.invalidate_key_caches();
+CREATE TRIGGER bom_truncate_invalidates_key_caches AFTER TRUNCATE ON stocksync.bom
     FOR EACH STATEMENT EXECUTE FUNCTION stocksync.invalidate_key_caches();
 ALTER TABLE stocksync.bom ENABLE ALWAYS TRIGGER bom_invalidate_key_caches;
+ALTER TABLE stocksync.bom ENABLE ALWAYS TRIGGER bom_truncate_invalidates_key_caches;
 
 -- Any change of a component's stock raises every bundle containing it, at
 -- commit: deferred, so that the bundles' rows are locked after every

@@ -141,7 +141,11 @@ HasUserTrigger(Relation rel, int16 event)
 	for (int i = 0; i < triggers->numtriggers; i++)
 	{
 		const Trigger &t = triggers->triggers[i];
-		if (t.tgisinternal || (t.tgtype & event) == 0)
+		if ((t.tgtype & event) == 0)
+			continue;
+		// A deferrable unique constraint's recheck is an internal trigger
+		// that must fire: the direct writes would not queue it.
+		if (t.tgisinternal && t.tgfoid != F_UNIQUE_KEY_RECHECK)
 			continue;
 		bool cascade = false;
 		for (const char *name : kBundleCascadeTriggers)
@@ -223,23 +227,24 @@ ScanColumn(Oid relid, const char *column, bool (*visit)(Datum value, void *arg),
 namespace {
 
 // The executor's way, for indexes with expressions or predicates: they need
-// an expression context to evaluate. Returns false if `claimed_index` (when
-// valid) already holds the row's key.
+// an expression context to evaluate. With `claim`, returns false if a
+// unique index already holds the row's key (see InsertIndexEntries).
 bool
-InsertIndexEntriesWithExecutor(Relation rel, HeapTuple tuple, Oid claimed_index)
+InsertIndexEntriesWithExecutor(Relation rel, HeapTuple tuple, bool claim)
 {
 	EState *estate = CreateExecutorState();
 	ResultRelInfo *info = makeNode(ResultRelInfo);
 	InitResultRelInfo(info, rel, 0, nullptr, 0);
-	ExecOpenIndices(info, claimed_index != InvalidOid);
+	ExecOpenIndices(info, claim);
 	TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsHeapTuple);
 	ExecStoreHeapTuple(tuple, slot, false);
 	// update = false: it only feeds bottom-up deletion hints, and computing it
-	// needs a range table this call does not have. noDupErr with the claimed
-	// index as the only arbiter: a duplicate there is reported, not raised.
+	// needs a range table this call does not have. noDupErr without arbiters:
+	// every unique index reports a duplicate instead of raising, an immediate
+	// one in `conflict`, a deferred one in the list it returns.
 	bool conflict = false;
-	List *arbiters = claimed_index != InvalidOid ? list_make1_oid(claimed_index) : NIL;
-	List *recheck = ExecInsertIndexTuples(info, slot, estate, false, arbiters != NIL, &conflict, arbiters);
+	List *recheck = ExecInsertIndexTuples(info, slot, estate, false, claim, claim ? &conflict : nullptr, NIL);
+	conflict = conflict || recheck != NIL;
 	list_free(recheck);
 	ExecCloseIndices(info);
 	ExecResetTupleTable(estate->es_tupleTable, false);
@@ -253,12 +258,13 @@ InsertIndexEntriesWithExecutor(Relation rel, HeapTuple tuple, Oid claimed_index)
 // state; any other index (a user's expression or partial index) goes through
 // the executor's code.
 //
-// `claimed_index` (when valid) is a unique index checked without raising:
-// its entry is added all the same (UNIQUE_CHECK_PARTIAL, as for a deferred
-// constraint) and false is returned if another row version, committed or in
-// flight, or this transaction's own, already has the key.
+// With `claim`, no unique index raises or waits: each entry is added all the
+// same (UNIQUE_CHECK_PARTIAL, as for a deferred constraint), and false is
+// returned if another row version, committed or in flight, or this
+// transaction's own, already has the key in any of them. The caller then
+// gives the row up.
 bool
-InsertIndexEntries(Relation rel, HeapTuple tuple, Oid claimed_index = InvalidOid)
+InsertIndexEntries(Relation rel, HeapTuple tuple, bool claim = false)
 {
 	List *index_oids = RelationGetIndexList(rel);
 	int count = list_length(index_oids);
@@ -279,18 +285,17 @@ InsertIndexEntries(Relation rel, HeapTuple tuple, Oid claimed_index = InvalidOid
 		bool nulls[INDEX_MAX_KEYS];
 		for (int k = 0; k < infos[i]->ii_NumIndexAttrs; k++)
 			values[k] = heap_getattr(tuple, infos[i]->ii_IndexAttrNumbers[k], RelationGetDescr(rel), &nulls[k]);
-		IndexUniqueCheck check = !indexes[i]->rd_index->indisunique				 ? UNIQUE_CHECK_NO
-								 : RelationGetRelid(indexes[i]) == claimed_index ? UNIQUE_CHECK_PARTIAL
-																				 : UNIQUE_CHECK_YES;
+		IndexUniqueCheck check = !indexes[i]->rd_index->indisunique ? UNIQUE_CHECK_NO
+								 : claim							   ? UNIQUE_CHECK_PARTIAL
+																	   : UNIQUE_CHECK_YES;
 		bool unique = index_insert(indexes[i], values, nulls, &tuple->t_self, rel, check, false, infos[i]);
-		if (check == UNIQUE_CHECK_PARTIAL)
-			claimed = unique;
+		claimed = claimed && (check != UNIQUE_CHECK_PARTIAL || unique);
 	}
 	for (int i = 0; i < count; i++)
 		index_close(indexes[i], NoLock);
 	list_free(index_oids);
 	if (!plain)
-		claimed = InsertIndexEntriesWithExecutor(rel, tuple, claimed_index);
+		claimed = InsertIndexEntriesWithExecutor(rel, tuple, claim);
 	return claimed;
 }
 
@@ -305,7 +310,7 @@ InsertRow(Relation rel, const Datum *values, const bool *nulls)
 }
 
 bool
-InsertRowClaimingKey(Relation rel, Oid key_index, const Datum *values, const bool *nulls, ItemPointer tid)
+InsertRowClaimingKey(Relation rel, const Datum *values, const bool *nulls, ItemPointer tid)
 {
 	HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), const_cast<Datum *>(values), const_cast<bool *>(nulls));
 	// Inserted speculatively, as INSERT ... ON CONFLICT does: a row given up
@@ -318,7 +323,7 @@ InsertRowClaimingKey(Relation rel, Oid key_index, const Datum *values, const boo
 	uint32 token = SpeculativeInsertionLockAcquire(xid);
 	HeapTupleHeaderSetSpeculativeToken(tuple->t_data, token);
 	heap_insert(rel, tuple, GetCurrentCommandId(true), HEAP_INSERT_SPECULATIVE, nullptr);
-	bool claimed = InsertIndexEntries(rel, tuple, key_index);
+	bool claimed = InsertIndexEntries(rel, tuple, true);
 	if (claimed)
 		heap_finish_speculative(rel, &tuple->t_self);
 	else

@@ -106,7 +106,7 @@ ChannelExists(Datum code)
 
 // The order row of a single-line reservation held until `expires_at`.
 bool
-ClaimOrder(Relation reservation, Oid pkey, Datum channel, Datum order_ref, const OrderLine &line, int64 id,
+ClaimOrder(Relation reservation, Datum channel, Datum order_ref, const OrderLine &line, int64 id,
 		   TimestampTz now, TimestampTz expires_at, ItemPointer tid)
 {
 	Datum order[] = {Int64GetDatum(id),
@@ -123,10 +123,18 @@ ClaimOrder(Relation reservation, Oid pkey, Datum channel, Datum order_ref, const
 					 TimestampTzGetDatum(expires_at),
 					 TimestampTzGetDatum(now)};
 	bool nulls[] = {false, false, false, false, false, false, false, true, true, true, false, false, false};
-	return InsertRowClaimingKey(reservation, pkey, order, nulls, tid);
+	return InsertRowClaimingKey(reservation, order, nulls, tid);
 }
 
 }  // namespace
+
+bool
+OrderVisible(Datum channel, Datum order_ref)
+{
+	const DirectCatalog *cat = GetDirectCatalog();
+	Datum key[] = {channel, order_ref};
+	return cat != nullptr && KeyExists(cat->reservation, cat->reservation_pkey, key, 2);
+}
 
 bool
 WaitForOrderInFlight(Datum channel, Datum order_ref)
@@ -137,19 +145,27 @@ WaitForOrderInFlight(Datum channel, Datum order_ref)
 	Relation reservation = table_open(cat->reservation, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(reservation, nullptr);
 	Datum key[] = {channel, order_ref};
-	bool waited = false;
+	bool seen = false;
 	for (;;)
 	{
 		SnapshotData dirty;
 		InitDirtySnapshot(dirty);
-		if (!FindByKey(reservation, cat->reservation_pkey, key, 2, &dirty, slot) || !TransactionIdIsValid(dirty.xmin))
+		if (!FindByKey(reservation, cat->reservation_pkey, key, 2, &dirty, slot))
 			break;
-		XactLockTableWait(dirty.xmin, reservation, &slot->tts_tid, XLTW_InsertIndex);
-		waited = true;
+		seen = true;
+		if (!TransactionIdIsValid(dirty.xmin))
+			break;	// committed since the caller looked
+		// As _bt_check_unique does: a row still being claimed is waited for
+		// only until its claim is decided (it may be given up at once); a
+		// claimed one until its transaction ends.
+		if (dirty.speculativeToken != 0)
+			SpeculativeInsertionWait(dirty.xmin, dirty.speculativeToken);
+		else
+			XactLockTableWait(dirty.xmin, reservation, &slot->tts_tid, XLTW_InsertIndex);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(reservation, NoLock);
-	return waited;
+	return seen;
 }
 
 FastReserve
@@ -167,7 +183,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	if (cat == nullptr || IsolationUsesXactSnapshot())
 		return FastReserve::kFallback;
 	// Like SPI before each statement: make this transaction's earlier writes
-	// (an earlier call in the same statement) visible to the probes below.
+	// (an earlier call in the same statement) visible to the reads below.
 	CommandCounterIncrement();
 
 	Relations rels{table_open(cat->stock_level, RowExclusiveLock), table_open(cat->reservation, RowExclusiveLock),
@@ -219,13 +235,12 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	*reservation_id = nextval_internal(cat->reservation_id_seq, false);
 	*expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), ttl));
 	ItemPointerData order_tid;
-	if (!ClaimOrder(rels.reservation, cat->reservation_pkey, channel, order_ref, line, *reservation_id, now,
-					*expires_at, &order_tid))
+	if (!ClaimOrder(rels.reservation, channel, order_ref, line, *reservation_id, now, *expires_at, &order_tid))
 	{
 		UnregisterSnapshot(snapshot);
 		ExecDropSingleTupleTableSlot(stock);
 		rels.Close();
-		return FastReserve::kFallback;
+		return FastReserve::kTaken;
 	}
 
 	// The units: for a hot SKU taken from one of its buckets with the budget

@@ -13,7 +13,8 @@ namespace stocksync {
 
 enum class FastReserve
 {
-	kFallback,	// not applicable, or the order key is taken: run the general path
+	kFallback,	// not applicable: run the general path
+	kTaken,		// the order key is taken: a replay, or a delivery still in flight
 	kClaimed,	// order inserted (the key is this call's), the line not held yet
 	kHeld,		// order inserted, units held, ledger row appended
 };
@@ -22,10 +23,16 @@ enum class FastReserve
 FastReserve ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, int64 *reservation_id,
 						TimestampTz *expires_at);
 
+// Whether the order (channel, order_ref) exists as a new snapshot sees it
+// (committed, or this transaction's own).
+bool OrderVisible(Datum channel, Datum order_ref);
+
 // Waits until no transaction is inserting the order key (channel, order_ref)
-// any more; true if it waited. The fast path claims a key without the order
-// key's lock, so a caller that found no order under that lock (a cancel that
-// came while the order was still being reserved) waits here and looks again.
+// any more; true if a row version with the key was seen, in flight or
+// committed since the caller looked. The fast path claims a key without the
+// order key's lock, so a caller that found no order under that lock (a
+// cancel that came while the order was still being reserved) waits here and
+// looks again.
 bool WaitForOrderInFlight(Datum channel, Datum order_ref);
 
 }  // namespace stocksync

@@ -5,6 +5,8 @@
 #include "key_cache.hpp"
 
 extern "C" {
+#include "access/table.h"
+#include "catalog/pg_trigger.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -17,14 +19,15 @@ namespace stocksync {
 
 namespace {
 
-// SKUs and channel codes are short; a longer key is probed every time.
-constexpr int kKeySize = 64;
-// A table with more keys than this is probed key by key: loading it again
+// SKUs and channel codes are short; a longer key is probed every time (and a
+// table holding one is asked key by key).
+constexpr int kKeySize = 128;
+// A table with more keys than this is asked key by key: loading it again
 // after each change would cost every backend more than its probes save.
 constexpr long kMaxLoaded = 10000;
 // A backend that has cached this many probed answers starts afresh: about
-// 100 bytes a key.
-constexpr long kMaxEntries = 100000;
+// 150 bytes a key.
+constexpr long kMaxEntries = 20000;
 
 struct Entry
 {
@@ -35,20 +38,25 @@ struct Entry
 struct KeyCache
 {
 	const char *name;
-	HTAB *table;
+	// Whether the fields below describe relid as of table_generation.
+	bool valid;
 	Oid relid;
+	// The table has its invalidation triggers, enabled: otherwise nothing is
+	// cached (table is NULL).
+	bool cacheable;
+	HTAB *table;
 	// Every key of the table is in `table` (a key not found is absent);
 	// otherwise `table` holds answers probed key by key.
 	bool complete;
-	// Raised by every invalidation of relid: an answer loaded or probed
-	// across a change of it is not kept.
+	// Raised by every invalidation of relid: what was read across a change
+	// of it is not kept.
 	uint64 generation;
 	uint64 table_generation;
 };
 
 KeyCache caches[] = {
-	{"stocksync channel codes", nullptr, InvalidOid, false, 0, 0},
-	{"stocksync bundle components", nullptr, InvalidOid, false, 0, 0},
+	{"stocksync channel codes", false, InvalidOid, false, nullptr, false, 0, 0},
+	{"stocksync bundle components", false, InvalidOid, false, nullptr, false, 0, 0},
 };
 
 void
@@ -81,6 +89,38 @@ NewTable(const char *name)
 	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 }
 
+void
+DropTable(KeyCache &c)
+{
+	if (c.table != nullptr)
+		hash_destroy(c.table);
+	c.table = nullptr;
+	c.complete = false;
+}
+
+// Whether every change of the table's keys invalidates the caches: the row
+// trigger and the TRUNCATE trigger of the install script, both enabled for
+// every session_replication_role.
+bool
+InvalidatedByTriggers(Oid relid)
+{
+	Relation rel = table_open(relid, AccessShareLock);
+	bool rows = false;
+	bool truncate = false;
+	for (int i = 0; rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers; i++)
+	{
+		const Trigger &t = rel->trigdesc->triggers[i];
+		if (t.tgenabled != TRIGGER_FIRES_ALWAYS || strstr(t.tgname, "key_caches") == nullptr)
+			continue;
+		int16 type = t.tgtype;
+		rows = rows || (TRIGGER_FOR_ROW(type) && TRIGGER_FOR_INSERT(type) && TRIGGER_FOR_UPDATE(type) &&
+						TRIGGER_FOR_DELETE(type));
+		truncate = truncate || TRIGGER_FOR_TRUNCATE(type);
+	}
+	table_close(rel, AccessShareLock);
+	return rows && truncate;
+}
+
 // Every key of a table, as it is read.
 struct Loader
 {
@@ -101,36 +141,42 @@ Load(Datum key, void *arg)
 	return true;
 }
 
-// The cache for `relid` as of now: reloaded whole if the table changed since
-// (or never loaded), emptied if it grew too big.
+// The cache for `relid` as of now: checked and reloaded whole if the table
+// changed since (or was never read), emptied if it grew too big.
 void
 Refresh(KeyCache &c, Oid relid, const char *column)
 {
-	bool current = c.table != nullptr && c.relid == relid && c.table_generation == c.generation;
-	if (current && hash_get_num_entries(c.table) < kMaxEntries)
+	bool current = c.valid && c.relid == relid && c.table_generation == c.generation;
+	if (current && (c.table == nullptr || hash_get_num_entries(c.table) < kMaxEntries))
 		return;
-	if (c.table != nullptr)
-		hash_destroy(c.table);
-	c.table = NewTable(c.name);
-	c.relid = relid;
-	c.complete = false;
-	c.table_generation = c.generation;
+	DropTable(c);
 	if (current)
-		return;	 // too many probed answers: probe afresh
-	uint64 before = c.generation;
-	Loader loader{c.table, 0};
-	bool loaded = ScanColumn(relid, column, Load, &loader);
-	if (c.generation != before)
 	{
-		// Changed while loading: what was read may be outdated.
-		hash_destroy(c.table);
-		c.table = nullptr;
+		c.table = NewTable(c.name);	 // too many probed answers: probe afresh
 		return;
 	}
-	c.complete = loaded;
-	if (!loaded)
+	c.valid = false;
+	c.relid = relid;
+	c.table_generation = c.generation;
+	// Both steps open relations, and so take the invalidations that arrived.
+	c.cacheable = InvalidatedByTriggers(relid);
+	bool loaded = false;
+	if (c.cacheable)
 	{
-		hash_destroy(c.table);
+		c.table = NewTable(c.name);
+		Loader loader{c.table, 0};
+		loaded = ScanColumn(relid, column, Load, &loader);
+	}
+	if (c.generation != c.table_generation)
+	{
+		DropTable(c);  // changed meanwhile: what was read may be outdated
+		return;
+	}
+	c.valid = true;
+	c.complete = loaded;
+	if (c.cacheable && !loaded)
+	{
+		DropTable(c);
 		c.table = NewTable(c.name);
 	}
 }
@@ -147,7 +193,7 @@ KeyCacheLookup(KeyCacheId id, Oid relid, const char *column, Datum key, bool (*p
 	AcceptInvalidationMessages();
 	Refresh(c, relid, column);
 	if (c.table == nullptr)
-		return probe(key);	// changed while loading: ask the table itself
+		return probe(key);	// not cacheable, or changed while being read
 	Entry *hit = static_cast<Entry *>(hash_search(c.table, name, HASH_FIND, nullptr));
 	if (hit != nullptr)
 		return hit->answer;
@@ -171,9 +217,10 @@ RegisterKeyCacheInvalidation()
 
 }  // namespace stocksync
 
-// Statement trigger on stocksync.channel and stocksync.bom (INSERT, UPDATE,
-// DELETE, TRUNCATE): every backend's key caches of the table are dropped
-// when the change commits (key_cache.hpp).
+// Trigger on stocksync.channel and stocksync.bom (per row for INSERT, UPDATE
+// of the key and DELETE; per statement for TRUNCATE): every backend's key
+// caches of the table are dropped when the change commits (key_cache.hpp).
+// The invalidations of one transaction are merged, one per table.
 extern "C" Datum
 stocksync_invalidate_key_caches(PG_FUNCTION_ARGS)
 {

@@ -6,14 +6,18 @@
 // bundles), so a backend's first reservations, and those of SKUs it has not
 // seen, are answered from memory too.
 //
-// Kept until the table is invalidated: a statement trigger on the table
-// (stocksync.invalidate_key_caches(), ENABLE ALWAYS, so logical replication's
-// apply fires it too) queues a relcache invalidation of it, which every
-// backend receives when the change commits, and this one at once (and again
-// if the change is rolled back). Each lookup first takes the invalidations
-// that have arrived, so an answer is as fresh as a probe with a new snapshot
-// would be; an invalidation that arrives while a probe runs keeps that
-// probe's answer out of the cache.
+// Kept until the table's keys change: row triggers on the table (and one
+// for TRUNCATE; stocksync.invalidate_key_caches(), ENABLE ALWAYS, so
+// logical replication's apply fires them too) queue a relcache invalidation
+// of it, which every backend receives when the change commits, and this one
+// at the end of the statement (and again if the change is rolled back).
+// Each lookup first takes the invalidations that have arrived. An answer is
+// then as fresh as a probe's with the snapshot of the moment the committing
+// session sent them, which it does just after its commit becomes visible,
+// and a change made earlier in the same statement (a data-modifying WITH)
+// is seen from the next statement on. An invalidation that arrives while
+// the table is read keeps what was read out of the cache, and a table
+// whose triggers are missing or disabled is not cached at all.
 #pragma once
 
 #include "pg.hpp"

@@ -62,11 +62,13 @@ int32 *ReadIntArray(Datum array, int *count);
 // A per-line counter column of the last SPI result; NULL reads as all zeros.
 int32 *ReadIntArrayOrZeros(uint64 row, int column, int count);
 
-// Every reservation path takes this transaction-level lock on the order key's
-// hash first, before any stock row: two deliveries of one order then queue
-// on it (the second sees the first's order: a replay), whichever paths they
-// take (fast, general, batch), and no path holds a stock row while it waits
-// for another's insert of the same key, which could close a cycle.
+// A transaction-level lock on the order key's hash, taken before any stock
+// row by the general reservation path and by batches: two deliveries of one
+// order queue on it (the second sees the first's order: a replay), and no
+// path holds a stock row while it waits for another's insert of the same
+// key, which could close a cycle. The fast path holds the key by its order
+// row instead (fast_reserve.cpp), also before any stock row, and the general
+// path's ON CONFLICT waits for that row's transaction.
 void LockOrderKey(Datum channel, Datum order_ref);
 // The same for many keys at once, in one global order (a batch).
 void LockOrderKeys(const Datum *channels, const Datum *order_refs, int count);
@@ -75,8 +77,10 @@ void LockOrderKeys(const Datum *channels, const Datum *order_refs, int count);
 Reservation LockReservation(Datum channel, Datum order_ref);
 
 // Reads it without a lock: enough for a replay, whose first delivery has
-// committed (LockOrderKey), and waits for no commit or expiry in progress,
-// which take the order row before stock rows while a replay holds a stock row.
+// committed, and waits for no commit or expiry in progress, which take the
+// order row before stock rows while a replay holds a stock row. Both wait,
+// when they find no order, for one still being inserted in another session
+// (WaitForOrderInFlight), and look once more.
 Reservation ReadReservation(Datum channel, Datum order_ref);
 
 // Sets state (and clears the expiry when it is no longer a soft hold) and

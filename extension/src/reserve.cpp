@@ -1,9 +1,12 @@
 // reserve(): soft holds for an order, all lines or none, idempotent on
 // (channel, order_ref).
 //
-// The order row is inserted first with ON CONFLICT DO NOTHING: that single
-// unique-index insert is the idempotency check, and it makes a concurrent
-// duplicate wait until the first one commits or aborts. Then each line takes
+// The order row is inserted first: that single unique-index insert is the
+// idempotency check. The fast path (one pessimistic line of a new order)
+// claims the key with it without waiting and steps aside when the key is
+// taken; the general path inserts with ON CONFLICT DO NOTHING under the order
+// key's lock, which makes a concurrent duplicate wait until the first one
+// commits or aborts. Then each line takes
 // its units from the projection in (sku, location) byte order, the order every
 // stocksync function locks rows in, so two multi-line orders never deadlock.
 #include "pg.hpp"
@@ -127,10 +130,10 @@ ReserveResult
 ReplayResult(const ReserveRequest &req)
 {
 	CheckChannelExists(req.channel);
-	// The first delivery has committed: it held the order key's lock
-	// (LockOrderKey) until its commit, which this caller now holds, or it
-	// claimed the key with its order row (the fast path), which the caller's
-	// ON CONFLICT waited out.
+	// The first delivery has committed, or is this transaction's own: the
+	// caller saw it so, or held the order key's lock, which the first held
+	// until its commit, or waited in ON CONFLICT for the transaction of the
+	// fast path's order row.
 	Reservation existing = ReadReservation(req.channel, req.order_ref);
 	if (!SameLines(req, existing))
 		ereport(ERROR,
@@ -284,8 +287,15 @@ Reserve(ReserveRequest &req)
 						   &result.expires_at);
 		if (fast == FastReserve::kHeld)
 			return result;
+		// A replay of a committed order, or of one this transaction made,
+		// needs no lock: nothing about it can change under the replay. Only
+		// a delivery still in flight elsewhere is waited for, below; and a
+		// transaction that reserves an order twice never waits for a session
+		// that waits for it.
+		if (fast == FastReserve::kTaken && OrderVisible(req.channel, req.order_ref))
+			return ReplayResult(req);
 	}
-	if (fast == FastReserve::kFallback)
+	if (fast != FastReserve::kClaimed)
 	{
 		LockOrderKey(req.channel, req.order_ref);
 		// A bundle line holds its components: the order row keeps the
