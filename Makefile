@@ -2,7 +2,7 @@
 #
 #   make demo    set up, build, and run the demo scenario (README)
 #   make test    set up, build, and run every test suite against a throwaway cluster
-#   make bench   run the benchmarks and rewrite docs/benchmarks.md
+#   make bench   run the benchmarks; their sections go to build/benchmarks.md
 #   make fuzz    run the webhook fuzz target for 5 minutes
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
