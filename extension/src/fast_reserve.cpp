@@ -5,10 +5,11 @@
 // new order, nearly every call, needs neither a probe of the key nor the
 // order key's lock. A key another row version has, committed (a replay), in
 // flight (the same order delivered twice at once) or this transaction's own,
-// leaves nothing behind and sends the call to the general path, which takes
-// the order key's lock and waits for the other delivery's outcome. A new
-// order whose line this path cannot hold (a shortage, a contended bucket)
-// keeps its order row, and the general path holds the line under it.
+// leaves nothing behind (kTaken): reserve() replays a committed or own order
+// at once, and otherwise takes the order key's lock on the general path and
+// waits for the other delivery's outcome. A new order whose line this path
+// cannot hold (a shortage, a contended bucket) keeps its order row
+// (kClaimed), and the general path holds the line under it.
 //
 // The projection row of a plain SKU that nobody held when it was read is
 // replaced directly: heap_update replaces that version only if it is still
