@@ -310,7 +310,7 @@ InsertRow(Relation rel, const Datum *values, const bool *nulls)
 }
 
 bool
-InsertRowClaimingKey(Relation rel, const Datum *values, const bool *nulls, ItemPointer tid)
+InsertRowClaimingKey(Relation rel, const Datum *values, const bool *nulls)
 {
 	HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), const_cast<Datum *>(values), const_cast<bool *>(nulls));
 	// Inserted speculatively, as INSERT ... ON CONFLICT does: a row given up
@@ -329,7 +329,6 @@ InsertRowClaimingKey(Relation rel, const Datum *values, const bool *nulls, ItemP
 	else
 		heap_abort_speculative(rel, &tuple->t_self);
 	SpeculativeInsertionLockRelease(xid);
-	*tid = tuple->t_self;
 	return claimed;
 }
 

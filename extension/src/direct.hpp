@@ -50,9 +50,9 @@ void RegisterDirectCatalogInvalidation();
 
 // Whether `rel` has a trigger of its own (not an internal RI trigger), or a
 // deferrable unique constraint's recheck, that fires on `event`
-// (TRIGGER_TYPE_INSERT or TRIGGER_TYPE_UPDATE). The bundle
-// cascade on stock_level does not count: it acts only for bundle components,
-// for which the fast path steps aside itself (IsBundleComponent).
+// (TRIGGER_TYPE_INSERT or TRIGGER_TYPE_UPDATE). The bundle cascade on
+// stock_level does not count: it acts only for bundle components, for which
+// the fast path steps aside itself (IsBundleComponent).
 bool HasUserTrigger(Relation rel, int16 event);
 
 // Finds the row whose primary key equals `keys` (text columns, in index
@@ -77,15 +77,15 @@ bool ScanColumn(Oid relid, const char *column, bool (*visit)(Datum value, void *
 // Inserts a row and its index entries (unique checks included).
 void InsertRow(Relation rel, const Datum *values, const bool *nulls);
 
-// Inserts a row that claims its key (an order key): true, with the row's
-// `tid`, if no other row version has the key of any of the table's unique
-// indexes, committed, in flight or inserted earlier by this transaction. If
-// one has, the row is super-deleted (dead to every session at once, as
-// INSERT ... ON CONFLICT does with a row that lost its race) and false is
-// returned, without waiting and without raising: one index descent both
-// checks and claims the key, where a probe first and an insert after would
-// make two. The caller then takes a path that decides with waits and errors.
-bool InsertRowClaimingKey(Relation rel, const Datum *values, const bool *nulls, ItemPointer tid);
+// Inserts a row that claims its key (an order key): true if no other row
+// version has its key in any of the table's unique indexes, committed, in
+// flight or inserted earlier by this transaction. If one has, the row is
+// super-deleted (dead to every session at once, as INSERT ... ON CONFLICT
+// does with a row that lost its race) and false is returned, without waiting
+// and without raising: one index descent both checks and claims the key,
+// where a probe first and an insert after would make two. The caller then
+// takes a path that decides with waits and errors.
+bool InsertRowClaimingKey(Relation rel, const Datum *values, const bool *nulls);
 
 // The row in `slot` (all attributes deformed) with `qty` more units in its
 // integer column `reserved_attnum` and its bigint column `version_attnum`

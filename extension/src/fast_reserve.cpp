@@ -79,15 +79,22 @@ Unheld(TupleTableSlot *row)
 	return (tuple->t_data->t_infomask & HEAP_XMAX_INVALID) != 0;
 }
 
+// What a call holds open, released by Close() on every way out.
 struct Relations
 {
 	Relation stock;
 	Relation reservation;
 	Relation ledger;
-	Relation buckets;
+	Relation buckets = nullptr;
+	Snapshot snapshot = nullptr;
+	TupleTableSlot *row = nullptr;	// the projection row
 
 	void Close()
 	{
+		if (row != nullptr)
+			ExecDropSingleTupleTableSlot(row);
+		if (snapshot != nullptr)
+			UnregisterSnapshot(snapshot);
 		if (buckets != nullptr)
 			table_close(buckets, NoLock);
 		table_close(ledger, NoLock);
@@ -108,7 +115,7 @@ ChannelExists(Datum code)
 // The order row of a single-line reservation held until `expires_at`.
 bool
 ClaimOrder(Relation reservation, Datum channel, Datum order_ref, const OrderLine &line, int64 id,
-		   TimestampTz now, TimestampTz expires_at, ItemPointer tid)
+		   TimestampTz now, TimestampTz expires_at)
 {
 	Datum order[] = {Int64GetDatum(id),
 					 channel,
@@ -124,7 +131,7 @@ ClaimOrder(Relation reservation, Datum channel, Datum order_ref, const OrderLine
 					 TimestampTzGetDatum(expires_at),
 					 TimestampTzGetDatum(now)};
 	bool nulls[] = {false, false, false, false, false, false, false, true, true, true, false, false, false};
-	return InsertRowClaimingKey(reservation, order, nulls, tid);
+	return InsertRowClaimingKey(reservation, order, nulls);
 }
 
 }  // namespace
@@ -188,45 +195,38 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	CommandCounterIncrement();
 
 	Relations rels{table_open(cat->stock_level, RowExclusiveLock), table_open(cat->reservation, RowExclusiveLock),
-				   table_open(cat->ledger, RowExclusiveLock), nullptr};
+				   table_open(cat->ledger, RowExclusiveLock)};
+	// The direct writes below fire no trigger: a table with one of the user's
+	// takes the general path, and so does a bundle component, whose change
+	// must raise its bundles' versions (the deferred cascade trigger does
+	// that for the general path's updates).
 	if (HasUserTrigger(rels.stock, TRIGGER_TYPE_UPDATE) || HasUserTrigger(rels.reservation, TRIGGER_TYPE_INSERT) ||
-		HasUserTrigger(rels.ledger, TRIGGER_TYPE_INSERT))
-	{
-		rels.Close();
-		return FastReserve::kFallback;
-	}
-	// A bundle component's change must raise its bundles' versions, which the
-	// deferred cascade trigger does for the general path's updates; the
-	// direct update below would bypass it.
-	if (IsBundleComponent(sku))
+		HasUserTrigger(rels.ledger, TRIGGER_TYPE_INSERT) || IsBundleComponent(sku))
 	{
 		rels.Close();
 		return FastReserve::kFallback;
 	}
 
 	bool channel_known = KeyCacheLookup(KeyCacheId::kChannels, cat->channel, "code", channel, ChannelExists);
-	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	rels.snapshot = RegisterSnapshot(GetLatestSnapshot());
 	// The projection row, as the snapshot sees it: a hot SKU (buckets > 0)
 	// takes its units from a bucket instead (hot.cpp).
-	TupleTableSlot *stock = table_slot_create(rels.stock, nullptr);
+	TupleTableSlot *held = rels.row = table_slot_create(rels.stock, nullptr);
 	Datum stock_key[] = {sku, location};
-	bool found = channel_known && FindByKey(rels.stock, cat->stock_level_pkey, stock_key, 2, snapshot, stock);
+	bool found = channel_known && FindByKey(rels.stock, cat->stock_level_pkey, stock_key, 2, rels.snapshot, held);
 	if (found)
-		slot_getallattrs(stock);
-	bool hot = found && DatumGetInt16(stock->tts_values[kBuckets - 1]) > 0;
+		slot_getallattrs(held);
+	bool hot = found && DatumGetInt16(held->tts_values[kBuckets - 1]) > 0;
 	if (hot)
 	{
 		rels.buckets = table_open(cat->stock_bucket, RowExclusiveLock);
 		if (HasUserTrigger(rels.buckets, TRIGGER_TYPE_UPDATE))
 			found = hot = false;
 	}
-
 	if (!found)
 	{
 		// Unknown channel, SKU or location, or a row that needs creating:
 		// the general path reports or does it.
-		UnregisterSnapshot(snapshot);
-		ExecDropSingleTupleTableSlot(stock);
 		rels.Close();
 		return FastReserve::kFallback;
 	}
@@ -235,11 +235,8 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	*reservation_id = nextval_internal(cat->reservation_id_seq, false);
 	*expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), ttl));
-	ItemPointerData order_tid;
-	if (!ClaimOrder(rels.reservation, channel, order_ref, line, *reservation_id, now, *expires_at, &order_tid))
+	if (!ClaimOrder(rels.reservation, channel, order_ref, line, *reservation_id, now, *expires_at))
 	{
-		UnregisterSnapshot(snapshot);
-		ExecDropSingleTupleTableSlot(stock);
 		rels.Close();
 		return FastReserve::kTaken;
 	}
@@ -248,7 +245,6 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	// (bucket_claim.hpp); otherwise from the projection row, replaced at once
 	// if nobody holds it, else locked here (following any newer version) and
 	// replaced below.
-	TupleTableSlot *held = stock;
 	bool locked = false;
 	bool updated = false;
 	if (hot)
@@ -271,7 +267,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 		if (!updated)
 		{
 			TM_FailureData failure;
-			TM_Result result = table_tuple_lock(rels.stock, &held->tts_tid, snapshot, held,
+			TM_Result result = table_tuple_lock(rels.stock, &held->tts_tid, rels.snapshot, held,
 												GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
 												TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
 			slot_getallattrs(held);
@@ -282,11 +278,9 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 					 DatumGetInt16(held->tts_values[kBuckets - 1]) == 0 && Available(held) >= qty;
 		}
 	}
-	UnregisterSnapshot(snapshot);
 	if (!locked)
 	{
 		// The order row stays: the general path holds the line under it.
-		ExecDropSingleTupleTableSlot(held);
 		rels.Close();
 		CommandCounterIncrement();
 		return FastReserve::kClaimed;
@@ -322,7 +316,6 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 						  false, false, false, false, false, false, true,  true};
 	InsertRow(rels.ledger, entry, entry_nulls);
 
-	ExecDropSingleTupleTableSlot(held);
 	rels.Close();
 	CommandCounterIncrement();
 	return FastReserve::kHeld;

@@ -41,9 +41,8 @@ struct KeyCache
 	// Whether the fields below describe relid as of table_generation.
 	bool valid;
 	Oid relid;
-	// The table has its invalidation triggers, enabled: otherwise nothing is
-	// cached (table is NULL).
-	bool cacheable;
+	// NULL when the table is not cached (its invalidation triggers are
+	// missing or disabled): every lookup asks the table.
 	HTAB *table;
 	// Every key of the table is in `table` (a key not found is absent);
 	// otherwise `table` holds answers probed key by key.
@@ -55,8 +54,8 @@ struct KeyCache
 };
 
 KeyCache caches[] = {
-	{"stocksync channel codes", false, InvalidOid, false, nullptr, false, 0, 0},
-	{"stocksync bundle components", false, InvalidOid, false, nullptr, false, 0, 0},
+	{"stocksync channel codes", false, InvalidOid, nullptr, false, 0, 0},
+	{"stocksync bundle components", false, InvalidOid, nullptr, false, 0, 0},
 };
 
 void
@@ -146,39 +145,34 @@ Load(Datum key, void *arg)
 void
 Refresh(KeyCache &c, Oid relid, const char *column)
 {
-	bool current = c.valid && c.relid == relid && c.table_generation == c.generation;
-	if (current && (c.table == nullptr || hash_get_num_entries(c.table) < kMaxEntries))
-		return;
-	DropTable(c);
-	if (current)
+	if (c.valid && c.relid == relid && c.table_generation == c.generation)
 	{
-		c.table = NewTable(c.name);	 // too many probed answers: probe afresh
+		if (c.table != nullptr && hash_get_num_entries(c.table) >= kMaxEntries)
+		{
+			DropTable(c);  // too many probed answers: probe afresh
+			c.table = NewTable(c.name);
+		}
 		return;
 	}
-	c.valid = false;
+	DropTable(c);
 	c.relid = relid;
 	c.table_generation = c.generation;
 	// Both steps open relations, and so take the invalidations that arrived.
-	c.cacheable = InvalidatedByTriggers(relid);
-	bool loaded = false;
-	if (c.cacheable)
+	if (InvalidatedByTriggers(relid))
 	{
 		c.table = NewTable(c.name);
 		Loader loader{c.table, 0};
-		loaded = ScanColumn(relid, column, Load, &loader);
+		c.complete = ScanColumn(relid, column, Load, &loader);
+		if (!c.complete)
+		{
+			DropTable(c);  // too many keys, or one too long: probe key by key
+			c.table = NewTable(c.name);
+		}
 	}
-	if (c.generation != c.table_generation)
-	{
-		DropTable(c);  // changed meanwhile: what was read may be outdated
-		return;
-	}
-	c.valid = true;
-	c.complete = loaded;
-	if (c.cacheable && !loaded)
-	{
+	// Changed meanwhile: what was read may be outdated.
+	c.valid = c.generation == c.table_generation;
+	if (!c.valid)
 		DropTable(c);
-		c.table = NewTable(c.name);
-	}
 }
 
 }  // namespace
@@ -201,7 +195,7 @@ KeyCacheLookup(KeyCacheId id, Oid relid, const char *column, Datum key, bool (*p
 		return false;
 	uint64 before = c.generation;
 	bool answer = probe(key);
-	if (c.generation == before && c.table != nullptr)
+	if (c.generation == before)
 	{
 		Entry *e = static_cast<Entry *>(hash_search(c.table, name, HASH_ENTER, nullptr));
 		e->answer = answer;

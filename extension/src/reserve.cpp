@@ -6,9 +6,9 @@
 // claims the key with it without waiting and steps aside when the key is
 // taken; the general path inserts with ON CONFLICT DO NOTHING under the order
 // key's lock, which makes a concurrent duplicate wait until the first one
-// commits or aborts. Then each line takes
-// its units from the projection in (sku, location) byte order, the order every
-// stocksync function locks rows in, so two multi-line orders never deadlock.
+// commits or aborts. Then each line takes its units from the projection in
+// (sku, location) byte order, the order every stocksync function locks rows
+// in, so two multi-line orders never deadlock.
 #include "pg.hpp"
 
 #include "bundles.hpp"
@@ -130,10 +130,9 @@ ReserveResult
 ReplayResult(const ReserveRequest &req)
 {
 	CheckChannelExists(req.channel);
-	// The first delivery has committed, or is this transaction's own: the
-	// caller saw it so, or held the order key's lock, which the first held
-	// until its commit, or waited in ON CONFLICT for the transaction of the
-	// fast path's order row.
+	// The first delivery has committed or is this transaction's own: the
+	// caller saw it so, or waited for it (the order key's lock, or ON
+	// CONFLICT for the fast path's order row).
 	Reservation existing = ReadReservation(req.channel, req.order_ref);
 	if (!SameLines(req, existing))
 		ereport(ERROR,
