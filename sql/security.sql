@@ -4,6 +4,7 @@ CREATE EXTENSION stocksync;
 INSERT INTO stocksync.item (sku) VALUES ('A');
 INSERT INTO stocksync.channel (code, kind) VALUES ('shop', 'shopify');
 INSERT INTO stocksync.location (code) VALUES ('east');
+INSERT INTO stocksync.item (sku) VALUES ('S');  -- never in stock
 SELECT stocksync.receive('A', 5);
 SELECT shortage FROM stocksync.reserve('shop', 'O-1', 'A', 1);
 
@@ -34,6 +35,13 @@ INSERT INTO mutating VALUES
     ($$ SELECT stocksync.set_on_hand('A', 6, 'erp', 1) $$),
     ($$ SELECT stocksync.reserve('shop', 'O-2', 'A', 1) $$),
     ($$ SELECT stocksync.reserve('shop', 'O-3', '[{"sku": "A", "qty": 1}]') $$),
+    -- reserve() of one line is SECURITY INVOKER; everything but its fast path
+    -- runs as its owner (extension/src/definer.hpp): a replay, the optimistic
+    -- strategy, a recorded shortage, a refusal.
+    ($$ SELECT stocksync.reserve('shop', 'O-1', 'A', 1) $$),
+    ($$ SELECT stocksync.reserve('shop', 'O-5', 'A', 1, strategy => 'optimistic') $$),
+    ($$ SELECT stocksync.reserve('shop', 'O-6', 'S', 1, on_shortage => 'record') $$),
+    ($$ SELECT stocksync.reserve('shop', 'O-7', 'S', 1, strategy => 'optimistic') $$),
     ($$ SELECT stocksync.extend('shop', 'O-1', '1 hour') $$),
     ($$ SELECT stocksync.commit('shop', 'O-1') $$),
     ($$ SELECT stocksync.fulfill('shop', 'O-1') $$),
@@ -66,12 +74,33 @@ RESET ROLE;
 -- A writer (an ERP's role) calls the functions but cannot touch the ledger,
 -- the projection or the reservations directly.
 SET ROLE stocksync_test_erp;
+SELECT current_setting('search_path') AS search_path_before \gset
 SELECT call, pg_temp.try(call) FROM mutating;
 SELECT pg_temp.try($$ UPDATE stocksync.ledger SET qty = 0 $$) AS update_ledger,
        pg_temp.try($$ DELETE FROM stocksync.ledger $$) AS delete_ledger,
        pg_temp.try($$ TRUNCATE stocksync.ledger $$) AS truncate_ledger,
        pg_temp.try($$ INSERT INTO stocksync.item (sku) VALUES ('B') $$) AS add_item;
+-- ... and is still itself, with its own search_path, after all of them.
+SELECT current_user, current_setting('search_path') = :'search_path_before' AS same_search_path;
 RESET ROLE;
+SELECT order_ref, state, shortages FROM stocksync.reservation WHERE order_ref IN ('O-5', 'O-6', 'O-7') ORDER BY 1;
+
+-- An index whose expression runs the user's code sends reserve() to the path
+-- that runs as the function's owner, so the expression sees the owner as it
+-- does for every other stock function.
+CREATE FUNCTION public.stocksync_test_as_owner(ref text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF current_user <> session_user THEN
+        RAISE EXCEPTION 'index expression ran as %', current_user;
+    END IF;
+    RETURN ref;
+END $$;
+CREATE INDEX reservation_as_owner ON stocksync.reservation (public.stocksync_test_as_owner(order_ref));
+SET ROLE stocksync_test_erp;
+SELECT shortage FROM stocksync.reserve('shop', 'O-8', 'A', 1);
+RESET ROLE;
+DROP INDEX stocksync.reservation_as_owner;
+DROP FUNCTION public.stocksync_test_as_owner(text);
 SELECT * FROM stocksync.verify_ledger();
 
 -- Every SECURITY DEFINER function pins its search_path, and no function of the

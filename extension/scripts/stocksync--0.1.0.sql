@@ -953,11 +953,16 @@ CREATE TYPE stocksync.reservation_result AS (
     expires_at     timestamptz
 );
 
+-- The one stock function that is not SECURITY DEFINER: fmgr's SET clause
+-- costs about 5 % of its throughput. Its fast path writes the tables through
+-- the table AM as the caller (no privilege checks, no names resolved, no user
+-- code run); everything else it does runs as this function's owner with
+-- search_path = pg_catalog, pg_temp, entered in C (extension/src/definer.hpp).
+-- Callers still need EXECUTE, granted to stocksync_writer only.
 CREATE FUNCTION stocksync.reserve(channel text, order_ref text, sku text, qty integer,
                                   ttl interval DEFAULT '15 minutes', location text DEFAULT 'default',
                                   strategy text DEFAULT 'pessimistic', on_shortage text DEFAULT 'reject')
-    RETURNS stocksync.reservation_result LANGUAGE c VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    RETURNS stocksync.reservation_result LANGUAGE c VOLATILE SECURITY INVOKER
     AS 'MODULE_PATHNAME', 'stocksync_reserve';
 COMMENT ON FUNCTION stocksync.reserve(text, text, text, integer, interval, text, text, text)
     IS 'Soft hold of qty units of sku for an order; idempotent on (channel, order_ref).';

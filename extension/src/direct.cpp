@@ -11,6 +11,7 @@ extern "C" {
 #include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_trigger.h"
 #include "executor/executor.h"
 #include "storage/lmgr.h"
@@ -86,6 +87,29 @@ LookupTable(Oid schema, const char *name, const char *const *columns, int ncolum
 	return same && *pkey != InvalidOid;
 }
 
+// Whether every index of the table is a plain column index: no expression,
+// no predicate, no exclusion constraint, none of which the fast path may
+// evaluate (definer.hpp: it runs as the caller).
+bool
+OnlyPlainIndexes(Oid relid)
+{
+	Relation rel = table_open(relid, AccessShareLock);
+	List *index_oids = RelationGetIndexList(rel);
+	bool plain = true;
+	ListCell *cell;
+	foreach (cell, index_oids)
+	{
+		Relation index = index_open(lfirst_oid(cell), AccessShareLock);
+		plain = plain && heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, nullptr) &&
+				heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, nullptr) &&
+				!index->rd_index->indisexclusion;
+		index_close(index, AccessShareLock);
+	}
+	list_free(index_oids);
+	table_close(rel, AccessShareLock);
+	return plain;
+}
+
 }  // namespace
 
 void
@@ -123,6 +147,8 @@ GetDirectCatalog()
 	table_close(bom, AccessShareLock);
 	if (c.bom_pkey == InvalidOid)
 		return nullptr;
+	c.plain_indexes = OnlyPlainIndexes(c.stock_level) && OnlyPlainIndexes(c.reservation) &&
+					  OnlyPlainIndexes(c.ledger) && OnlyPlainIndexes(c.stock_bucket);
 	c.reservation_id_seq = getIdentitySequence(c.reservation, 1, true);
 	c.ledger_id_seq = getIdentitySequence(c.ledger, 1, true);
 	if (c.reservation_id_seq == InvalidOid || c.ledger_id_seq == InvalidOid)

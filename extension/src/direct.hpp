@@ -40,6 +40,10 @@ struct DirectCatalog
 	// Hot SKUs' buckets: primary key (sku, location, bucket), probed by prefix.
 	Oid stock_bucket;
 	Oid stock_bucket_pkey;
+	// Whether stock_level, reservation, ledger and stock_bucket have only
+	// plain column indexes (a user may add others; the fast path then steps
+	// aside).
+	bool plain_indexes;
 };
 
 // nullptr when a table is missing or no longer has the expected columns.

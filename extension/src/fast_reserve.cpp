@@ -18,6 +18,10 @@
 // separate row lock (one WAL record and one more page change) is taken. A row
 // someone holds or has replaced meanwhile is locked, following its newest
 // version, and checked again: the queue of a busy SKU stays a queue.
+//
+// This path runs as reserve()'s caller (definer.hpp): it resolves no names,
+// checks no privileges and runs none of the user's code, and steps aside for
+// a table with a user trigger or an index with an expression or predicate.
 #include "pg.hpp"
 
 #include "bucket_claim.hpp"
@@ -188,7 +192,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	// transaction's snapshot must fail the transaction (a serialization
 	// failure), as the general path's executor does; this path reads the
 	// latest version.
-	if (cat == nullptr || IsolationUsesXactSnapshot())
+	if (cat == nullptr || !cat->plain_indexes || IsolationUsesXactSnapshot())
 		return FastReserve::kFallback;
 	// Like SPI before each statement: make this transaction's earlier writes
 	// (an earlier call in the same statement) visible to the reads below.

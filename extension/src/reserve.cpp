@@ -12,6 +12,7 @@
 #include "pg.hpp"
 
 #include "bundles.hpp"
+#include "definer.hpp"
 #include "errors.hpp"
 #include "fast_reserve.hpp"
 #include "hot.hpp"
@@ -267,33 +268,18 @@ AppendReserveLedger(const OrderLine &line, int64 reservation_id)
 				 line.shortage > 0 ? OptionalText{CStringGetTextDatum("oversold"), false} : NoText(), NoText());
 }
 
+// Everything but the fast path: as the function's owner with search_path
+// pinned (definer.hpp), inside SPI.
 ReserveResult
-Reserve(ReserveRequest &req)
+ReserveGeneral(ReserveRequest &req, FastReserve fast, ReserveResult result)
 {
-	req.count = NormalizeLines(req.lines, req.count);
-	ReserveResult result;
-	// The common case, one pessimistic line of a new order with enough stock,
-	// is written without the executor (fast_reserve.cpp), and claims the
-	// order key with its order row instead of a lock. When the line cannot be
-	// held there (a shortage, a contended bucket), the order row is kept and
-	// the line held below; every other case takes the general path whole.
-	FastReserve fast = FastReserve::kFallback;
-	if (req.count == 1 && req.strategy == Strategy::kPessimistic)
-	{
-		result.shortage = 0;
-		result.has_expiry = true;
-		fast = ReserveFast(req.channel, req.order_ref, req.lines[0], req.ttl, &result.reservation_id,
-						   &result.expires_at);
-		if (fast == FastReserve::kHeld)
-			return result;
-		// A replay of a committed order, or of one this transaction made,
-		// needs no lock: nothing about it can change under the replay. Only
-		// a delivery still in flight elsewhere is waited for, below; and a
-		// transaction that reserves an order twice never waits for a session
-		// that waits for it.
-		if (fast == FastReserve::kTaken && OrderVisible(req.channel, req.order_ref))
-			return ReplayResult(req);
-	}
+	// A replay of a committed order, or of one this transaction made,
+	// needs no lock: nothing about it can change under the replay. Only
+	// a delivery still in flight elsewhere is waited for, below; and a
+	// transaction that reserves an order twice never waits for a session
+	// that waits for it.
+	if (fast == FastReserve::kTaken && OrderVisible(req.channel, req.order_ref))
+		return ReplayResult(req);
 	if (fast != FastReserve::kClaimed)
 	{
 		LockOrderKey(req.channel, req.order_ref);
@@ -320,6 +306,49 @@ Reserve(ReserveRequest &req)
 	if (result.shortage > 0)
 		SaveShortages(req);
 	return result;
+}
+
+// The common case, one pessimistic line of a new order with enough stock, is
+// written without the executor (fast_reserve.cpp), and claims the order key
+// with its order row instead of a lock. When the line cannot be held there (a
+// shortage, a contended bucket), the order row is kept and the line held on
+// the general path; every other case takes that path whole.
+FastReserve
+TryReserveFast(ReserveRequest &req, ReserveResult *result)
+{
+	req.count = NormalizeLines(req.lines, req.count);
+	if (req.count != 1 || req.strategy != Strategy::kPessimistic)
+		return FastReserve::kFallback;
+	result->shortage = 0;
+	result->has_expiry = true;
+	return ReserveFast(req.channel, req.order_ref, req.lines[0], req.ttl, &result->reservation_id,
+					   &result->expires_at);
+}
+
+// reserve() of one line, SECURITY INVOKER: the general path runs as
+// `function`'s owner (definer.hpp), the fast path as the caller.
+ReserveResult
+ReserveAsInvoker(ReserveRequest &req, Oid function)
+{
+	ReserveResult result;
+	FastReserve fast = TryReserveFast(req, &result);
+	if (fast == FastReserve::kHeld)
+		return result;
+	DefinerScope definer = EnterDefinerScope(function);
+	SPI_connect();
+	result = ReserveGeneral(req, fast, result);
+	SPI_finish();
+	LeaveDefinerScope(definer);
+	return result;
+}
+
+// reserve() of lines, SECURITY DEFINER: already the owner, SPI connected.
+ReserveResult
+ReserveAsDefiner(ReserveRequest &req)
+{
+	ReserveResult result;
+	FastReserve fast = TryReserveFast(req, &result);
+	return fast == FastReserve::kHeld ? result : ReserveGeneral(req, fast, result);
 }
 
 Datum
@@ -370,9 +399,7 @@ stocksync_reserve(PG_FUNCTION_ARGS)
 	ReserveRequest req = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), &line, 1, CheckedTtl(fcinfo, 4),
 						  ParseStrategy(fcinfo, 6), ParseOnShortage(fcinfo, 7)};
 
-	SPI_connect();
-	ReserveResult result = Reserve(req);
-	SPI_finish();
+	ReserveResult result = ReserveAsInvoker(req, fcinfo->flinfo->fn_oid);
 	PG_RETURN_DATUM(ResultDatum(fcinfo, result));
 }
 
@@ -387,7 +414,7 @@ stocksync_reserve_lines(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	req.lines = ParseLines(PG_GETARG_JSONB_P(2), TextDatumGetCString(req.order_ref), false, &req.count);
-	ReserveResult result = Reserve(req);
+	ReserveResult result = ReserveAsDefiner(req);
 	SPI_finish();
 	PG_RETURN_DATUM(ResultDatum(fcinfo, result));
 }
