@@ -330,7 +330,7 @@ TryReserveFast(ReserveRequest &req, ReserveResult *result)
 ReserveResult
 ReserveAsInvoker(ReserveRequest &req, Oid function)
 {
-	ReserveResult result;
+	ReserveResult result = {};
 	FastReserve fast = TryReserveFast(req, &result);
 	if (fast == FastReserve::kHeld)
 		return result;
@@ -346,7 +346,7 @@ ReserveAsInvoker(ReserveRequest &req, Oid function)
 ReserveResult
 ReserveAsDefiner(ReserveRequest &req)
 {
-	ReserveResult result;
+	ReserveResult result = {};
 	FastReserve fast = TryReserveFast(req, &result);
 	return fast == FastReserve::kHeld ? result : ReserveGeneral(req, fast, result);
 }
