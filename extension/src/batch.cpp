@@ -15,6 +15,7 @@
 
 #include "bundles.hpp"
 #include "errors.hpp"
+#include "fast_reserve.hpp"
 #include "hot.hpp"
 #include "movement.hpp"
 #include "order.hpp"
@@ -244,12 +245,16 @@ FindRepeats(Batch *b)
 		if (CompareText(sorted[i]->channel, sorted[i - 1]->channel) == 0 &&
 			CompareText(sorted[i]->order_ref, sorted[i - 1]->order_ref) == 0)
 			sorted[i]->first = sorted[i - 1]->first != nullptr ? sorted[i - 1]->first : sorted[i - 1];
-	// Every key's lock (order.hpp) before any stock row is touched.
+	// Every key's lock (order.hpp) before any stock row is touched; not for
+	// an order that exists already, committed or this transaction's own,
+	// which is a replay (as for reserve()): a transaction that reserved an
+	// order and sends it again in a batch must not wait for another delivery
+	// of it, which waits for this transaction's order row.
 	Datum *channels = static_cast<Datum *>(palloc(sizeof(Datum) * Max(n, 1)));
 	Datum *refs = static_cast<Datum *>(palloc(sizeof(Datum) * Max(n, 1)));
 	int keys = 0;
 	for (int i = 0; i < n; i++)
-		if (sorted[i]->first == nullptr)
+		if (sorted[i]->first == nullptr && !OrderVisible(sorted[i]->channel, sorted[i]->order_ref))
 		{
 			channels[keys] = sorted[i]->channel;
 			refs[keys++] = sorted[i]->order_ref;
