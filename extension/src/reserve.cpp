@@ -273,19 +273,11 @@ AppendReserveLedger(const OrderLine &line, int64 reservation_id)
 ReserveResult
 ReserveGeneral(ReserveRequest &req, FastReserve fast, ReserveResult result)
 {
-	// A replay of a committed order, or of one this transaction made,
-	// needs no lock: nothing about it can change under the replay. Only
-	// a delivery still in flight elsewhere is waited for, below; and a
-	// transaction that reserves an order twice never waits for a session
-	// that waits for it.
-	if (fast == FastReserve::kTaken && OrderVisible(req.channel, req.order_ref))
-		return ReplayResult(req);
 	if (fast != FastReserve::kClaimed)
 	{
-		LockOrderKey(req.channel, req.order_ref);
 		// A bundle line holds its components: the order row keeps the
 		// component lines, so commit, release, fulfil and return move the
-		// components too.
+		// components too (and a replay compares them).
 		int count = req.count;
 		OrderLine *expanded = ExpandBundleLines(req.lines, &count);
 		if (expanded != req.lines)
@@ -293,6 +285,14 @@ ReserveGeneral(ReserveRequest &req, FastReserve fast, ReserveResult result)
 			req.lines = expanded;
 			req.count = NormalizeLines(expanded, count);
 		}
+		// A replay of a committed order, or of one this transaction made,
+		// needs no lock: nothing about it can change under the replay. Only
+		// a delivery still in flight elsewhere is waited for, under the
+		// order key's lock; and a transaction that reserves an order twice
+		// never waits for a session that waits for it (for its order row).
+		if (OrderVisible(req.channel, req.order_ref))
+			return ReplayResult(req);
+		LockOrderKey(req.channel, req.order_ref);
 		if (!InsertReservation(req, &result))
 			return ReplayResult(req);
 	}
