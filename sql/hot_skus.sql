@@ -96,4 +96,16 @@ SELECT * FROM stocksync.promote_hot_skus(lock_wait => '2 seconds');
 SHOW lock_timeout;
 RESET lock_timeout;
 SELECT * FROM stocksync.verify_ledger();
+
+-- A column a user adds to channel changes nothing: the reservation paths
+-- read only its key. (The fast path used to step aside then, and a hot
+-- SKU's reservation failed because it could not claim a bucket.)
+ALTER TABLE stocksync.channel ADD COLUMN region text;
+SELECT stocksync.receive('COLD', 5);
+SELECT stocksync.set_hot('COLD', 2);
+SELECT shortage FROM stocksync.reserve('shop', 'COL-1', 'COLD', 1);
+SELECT shortage FROM stocksync.reserve('shop', 'COL-2', 'HOT', 1);
+ALTER TABLE stocksync.channel DROP COLUMN region;
+SELECT shortage FROM stocksync.reserve('shop', 'COL-3', 'COLD', 1);
+SELECT * FROM stocksync.verify_ledger();
 DROP EXTENSION stocksync;

@@ -208,7 +208,7 @@ ClaimBucket(Datum sku, Datum location, int32 demand, int32 reserve, bool wait, H
 {
 	const DirectCatalog *cat = GetDirectCatalog();
 	if (cat == nullptr)
-		elog(ERROR, "stocksync: stock_bucket is not as this build expects");
+		elog(ERROR, "stocksync: its tables (stock_level, reservation, ledger, stock_bucket) are not as this build expects");
 	// Like SPI before each statement: this transaction's earlier writes count.
 	CommandCounterIncrement();
 	Relation buckets = table_open(cat->stock_bucket, RowExclusiveLock);

@@ -104,16 +104,42 @@ FirstCascadeOf(Datum sku)
 	return true;
 }
 
+bool
+ComponentProbe(Datum sku)
+{
+	return BomNames(BomKey::kComponent, sku);
+}
+
+// For a caller that must run no SQL: an index probe, or "yes" where the
+// catalog changed shape meanwhile.
+bool
+ComponentProbeWithoutSql(Datum sku)
+{
+	const DirectCatalog *cat = GetDirectCatalog();
+	return cat == nullptr || KeyExists(cat->bom, cat->bom_component_idx, &sku, 1);
+}
+
+bool
+LookUpComponent(Datum sku, bool (*probe)(Datum sku))
+{
+	const DirectCatalog *cat = GetDirectCatalog();
+	if (cat == nullptr)
+		return probe(sku);
+	return KeyCacheLookup(KeyCacheId::kBundleComponents, cat->bom, "component_sku", sku, probe);
+}
+
 }  // namespace
 
 bool
 IsBundleComponent(Datum sku)
 {
-	const DirectCatalog *cat = GetDirectCatalog();
-	if (cat == nullptr)
-		return BomNames(BomKey::kComponent, sku);
-	return KeyCacheLookup(KeyCacheId::kBundleComponents, cat->bom, "component_sku", sku,
-						  [](Datum key) { return BomNames(BomKey::kComponent, key); });
+	return LookUpComponent(sku, ComponentProbe);
+}
+
+bool
+MayBeBundleComponent(Datum sku)
+{
+	return LookUpComponent(sku, ComponentProbeWithoutSql);
 }
 
 OrderLine *

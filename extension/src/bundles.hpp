@@ -10,6 +10,11 @@ namespace stocksync {
 // Whether sku is a component of any bundle (a row of stocksync.bom names it).
 bool IsBundleComponent(Datum sku);
 
+// The same without running SQL, for the reservation fast path, which runs as
+// its caller (definer.hpp): true also where stocksync's tables changed shape
+// meanwhile, which sends the call to the general path.
+bool MayBeBundleComponent(Datum sku);
+
 // Replaces each line whose SKU is a bundle with a bill of materials by one
 // line per simple component (qty times the units per bundle, nested bundles
 // resolved), at the line's location. Returns the lines (the same array when

@@ -50,7 +50,6 @@ const char *const kLedgerColumns[] = {"id",
 									  "reservation_id",
 									  "reason",
 									  "reference"};
-const char *const kChannelColumns[] = {"code", "kind", "mode", "created_at", "version"};
 const char *const kStockBucketColumns[] = {"sku",		"location",		   "bucket",		 "lent",
 										   "on_hand",	"reserved",		   "committed",		 "damaged",
 										   "quality_control", "safety_stock", "incoming", "version"};
@@ -85,6 +84,29 @@ LookupTable(Oid schema, const char *name, const char *const *columns, int ncolum
 	*pkey = same ? RelationGetPrimaryKeyIndex(rel) : InvalidOid;
 	table_close(rel, AccessShareLock);
 	return same && *pkey != InvalidOid;
+}
+
+// The relation's OID and primary key if that key is its column `key` alone:
+// for a table users own and may add columns to (channel), of which the fast
+// path only asks whether a key exists.
+bool
+LookupKeyedTable(Oid schema, const char *name, const char *key, Oid *relid, Oid *pkey)
+{
+	*relid = get_relname_relid(name, schema);
+	if (*relid == InvalidOid)
+		return false;
+	Relation rel = table_open(*relid, AccessShareLock);
+	*pkey = RelationGetPrimaryKeyIndex(rel);
+	bool keyed = false;
+	if (*pkey != InvalidOid)
+	{
+		Relation index = index_open(*pkey, AccessShareLock);
+		keyed = index->rd_index->indnkeyatts == 1 &&
+				get_attnum(*relid, key) == index->rd_index->indkey.values[0];
+		index_close(index, AccessShareLock);
+	}
+	table_close(rel, AccessShareLock);
+	return keyed;
 }
 
 // Whether every index of the table is a plain column index: no expression,
@@ -133,7 +155,7 @@ GetDirectCatalog()
 		!LookupTable(schema, "reservation", kReservationColumns, lengthof(kReservationColumns), &c.reservation,
 					 &c.reservation_pkey) ||
 		!LookupTable(schema, "ledger", kLedgerColumns, lengthof(kLedgerColumns), &c.ledger, &unused) ||
-		!LookupTable(schema, "channel", kChannelColumns, lengthof(kChannelColumns), &c.channel, &c.channel_pkey))
+		!LookupKeyedTable(schema, "channel", "code", &c.channel, &c.channel_pkey))
 		return nullptr;
 	if (!LookupTable(schema, "stock_bucket", kStockBucketColumns, lengthof(kStockBucketColumns), &c.stock_bucket,
 					 &c.stock_bucket_pkey))
@@ -214,11 +236,11 @@ FindByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot sn
 }
 
 bool
-KeyExists(Oid relid, Oid index, const Datum *keys, int nkeys)
+KeyExists(Oid relid, Oid index, const Datum *keys, int nkeys, Snapshot as_of)
 {
 	Relation rel = table_open(relid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, nullptr);
-	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	Snapshot snapshot = RegisterSnapshot(as_of != nullptr ? as_of : GetLatestSnapshot());
 	bool found = FindByKey(rel, index, keys, nkeys, snapshot, slot);
 	UnregisterSnapshot(snapshot);
 	ExecDropSingleTupleTableSlot(slot);
@@ -307,6 +329,10 @@ InsertIndexEntries(Relation rel, HeapTuple tuple, bool claim = false)
 	bool claimed = true;
 	for (int i = 0; plain && i < count; i++)
 	{
+		// As the executor does: an index being built concurrently takes no
+		// entries before it is ready for them.
+		if (!infos[i]->ii_ReadyForInserts)
+			continue;
 		Datum values[INDEX_MAX_KEYS];
 		bool nulls[INDEX_MAX_KEYS];
 		for (int k = 0; k < infos[i]->ii_NumIndexAttrs; k++)

@@ -70,8 +70,8 @@ void ScanByKey(Relation rel, Oid index, const Datum *keys, int nkeys, Snapshot s
 			   bool (*visit)(TupleTableSlot *slot, void *arg), void *arg);
 
 // Whether a row of `relid` has the key (a prefix of the index's columns, as
-// for FindByKey), as a new snapshot sees it.
-bool KeyExists(Oid relid, Oid index, const Datum *keys, int nkeys);
+// for FindByKey), as `as_of` sees it, by default a new snapshot.
+bool KeyExists(Oid relid, Oid index, const Datum *keys, int nkeys, Snapshot as_of = nullptr);
 
 // Calls visit(value, arg) with `column` (not null) of every row of the table
 // as a new snapshot sees it, until visit returns false; returns false then

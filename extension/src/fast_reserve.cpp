@@ -93,6 +93,20 @@ struct Relations
 	Snapshot snapshot = nullptr;
 	TupleTableSlot *row = nullptr;	// the projection row
 
+	// Whether the open tables are still the catalog's, all of whose
+	// indexes are plain: opening a table took its lock and with it every
+	// invalidation sent since the catalog was read (a user's index created
+	// meanwhile). While the locks are held no index can be added, but for
+	// CREATE INDEX CONCURRENTLY's, which takes no entries before this
+	// transaction ends.
+	bool StillAsCataloged() const
+	{
+		const DirectCatalog *cat = GetDirectCatalog();
+		return cat != nullptr && cat->plain_indexes && RelationGetRelid(stock) == cat->stock_level &&
+			   RelationGetRelid(reservation) == cat->reservation && RelationGetRelid(ledger) == cat->ledger &&
+			   (buckets == nullptr || RelationGetRelid(buckets) == cat->stock_bucket);
+	}
+
 	void Close()
 	{
 		if (row != nullptr)
@@ -145,7 +159,11 @@ OrderVisible(Datum channel, Datum order_ref)
 {
 	const DirectCatalog *cat = GetDirectCatalog();
 	Datum key[] = {channel, order_ref};
-	return cat != nullptr && KeyExists(cat->reservation, cat->reservation_pkey, key, 2);
+	// Under REPEATABLE READ or SERIALIZABLE as the transaction sees it: an
+	// order committed after its snapshot is no replay there (inserting it
+	// again fails the transaction with a serialization failure).
+	return cat != nullptr && KeyExists(cat->reservation, cat->reservation_pkey, key, 2,
+									   IsolationUsesXactSnapshot() ? GetTransactionSnapshot() : nullptr);
 }
 
 bool
@@ -204,8 +222,9 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	// takes the general path, and so does a bundle component, whose change
 	// must raise its bundles' versions (the deferred cascade trigger does
 	// that for the general path's updates).
-	if (HasUserTrigger(rels.stock, TRIGGER_TYPE_UPDATE) || HasUserTrigger(rels.reservation, TRIGGER_TYPE_INSERT) ||
-		HasUserTrigger(rels.ledger, TRIGGER_TYPE_INSERT) || IsBundleComponent(sku))
+	if (!rels.StillAsCataloged() || HasUserTrigger(rels.stock, TRIGGER_TYPE_UPDATE) ||
+		HasUserTrigger(rels.reservation, TRIGGER_TYPE_INSERT) || HasUserTrigger(rels.ledger, TRIGGER_TYPE_INSERT) ||
+		MayBeBundleComponent(sku))
 	{
 		rels.Close();
 		return FastReserve::kFallback;
@@ -224,7 +243,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	if (hot)
 	{
 		rels.buckets = table_open(cat->stock_bucket, RowExclusiveLock);
-		if (HasUserTrigger(rels.buckets, TRIGGER_TYPE_UPDATE))
+		if (!rels.StillAsCataloged() || HasUserTrigger(rels.buckets, TRIGGER_TYPE_UPDATE))
 			found = hot = false;
 	}
 	if (!found)

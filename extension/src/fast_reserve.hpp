@@ -24,7 +24,8 @@ FastReserve ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, D
 						TimestampTz *expires_at);
 
 // Whether the order (channel, order_ref) exists as a new snapshot sees it
-// (committed, or this transaction's own).
+// (committed, or this transaction's own); under REPEATABLE READ or
+// SERIALIZABLE, as the transaction's snapshot sees it.
 bool OrderVisible(Datum channel, Datum order_ref);
 
 // Waits until no transaction is inserting the order key (channel, order_ref)
