@@ -104,6 +104,30 @@ COMMIT;
 SELECT count(*) AS stored FROM stocksync.reservation WHERE order_ref = 'S-13';
 ALTER TABLE stocksync.reservation DROP CONSTRAINT reservation_ref_once;
 
+-- A CHECK constraint of the user's on the ledger holds for every
+-- reservation: here no movement of more than 100 units.
+SELECT stocksync.receive('A', 200) AS received;
+ALTER TABLE stocksync.ledger ADD CONSTRAINT ledger_small_moves CHECK (qty <= 100) NOT VALID;
+\set VERBOSITY terse
+SELECT shortage FROM stocksync.reserve('shop', 'S-14', 'A', 150);
+\set VERBOSITY default
+SELECT shortage FROM stocksync.reserve('shop', 'S-14', 'A', 50);
+ALTER TABLE stocksync.ledger DROP CONSTRAINT ledger_small_moves;
+
+-- So does a foreign key of the user's from the order table: here orders
+-- come from allowed channels only.
+CREATE TABLE public.allowed_channels (code text COLLATE "C" PRIMARY KEY);
+INSERT INTO public.allowed_channels VALUES ('shop');
+ALTER TABLE stocksync.reservation ADD CONSTRAINT reservation_allowed_channel
+    FOREIGN KEY (channel) REFERENCES public.allowed_channels (code) NOT VALID;
+SELECT shortage FROM stocksync.reserve('shop', 'S-15', 'A', 1);
+\set VERBOSITY terse
+SELECT shortage FROM stocksync.reserve('amzn', 'S-16', 'A', 1);
+\set VERBOSITY default
+ALTER TABLE stocksync.reservation DROP CONSTRAINT reservation_allowed_channel;
+DROP TABLE public.allowed_channels;
+SELECT count(*) AS stored FROM stocksync.reservation WHERE order_ref IN ('S-14', 'S-15', 'S-16');
+
 -- Several reservations in one statement see each other.
 SELECT count(*) AS calls, count(DISTINCT r) AS distinct_results
   FROM (SELECT stocksync.reserve('shop', 'S-10', 'A', 1) AS r FROM generate_series(1, 3)) calls;

@@ -53,6 +53,9 @@ const char *const kLedgerColumns[] = {"id",
 const char *const kStockBucketColumns[] = {"sku",		"location",		   "bucket",		 "lent",
 										   "on_hand",	"reserved",		   "committed",		 "damaged",
 										   "quality_control", "safety_stock", "incoming", "version"};
+// The columns the fast path leaves NULL in the rows it inserts.
+const char *const kReservationNullColumns[] = {"shortages", "fulfilled", "returned"};
+const char *const kLedgerNullColumns[] = {"reason", "reference"};
 // The bundle cascade triggers on stock_level and stock_bucket (see HasUserTrigger).
 constexpr const char *kBundleCascadeTriggers[] = {"stock_level_bundle_cascade", "stock_bucket_bundle_cascade"};
 
@@ -109,27 +112,36 @@ LookupKeyedTable(Oid schema, const char *name, const char *key, Oid *relid, Oid 
 	return keyed;
 }
 
-// Whether every index of the table is a plain column index: no expression,
-// no predicate, no exclusion constraint, none of which the fast path may
-// evaluate (definer.hpp: it runs as the caller).
+// Whether the direct writes of the table are all that PostgreSQL would do
+// for them: every index a plain column index (no expression, predicate or
+// exclusion constraint, none of which the fast path may evaluate: it runs as
+// the caller, definer.hpp), no CHECK constraint (stocksync's own tables have
+// none), and the columns the fast path leaves NULL still nullable.
 bool
-OnlyPlainIndexes(Oid relid)
+WritableDirectly(Oid relid, const char *const *null_columns = nullptr, int count = 0)
 {
 	Relation rel = table_open(relid, AccessShareLock);
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+	bool writable = constr == nullptr || constr->num_check == 0;
+	for (int i = 0; i < count; i++)
+	{
+		AttrNumber attnum = get_attnum(relid, null_columns[i]);
+		writable = writable && attnum != InvalidAttrNumber &&
+				   !TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attnotnull;
+	}
 	List *index_oids = RelationGetIndexList(rel);
-	bool plain = true;
 	ListCell *cell;
 	foreach (cell, index_oids)
 	{
 		Relation index = index_open(lfirst_oid(cell), AccessShareLock);
-		plain = plain && heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, nullptr) &&
-				heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, nullptr) &&
-				!index->rd_index->indisexclusion;
+		writable = writable && heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, nullptr) &&
+				   heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, nullptr) &&
+				   !index->rd_index->indisexclusion;
 		index_close(index, AccessShareLock);
 	}
 	list_free(index_oids);
 	table_close(rel, AccessShareLock);
-	return plain;
+	return writable;
 }
 
 }  // namespace
@@ -169,8 +181,10 @@ GetDirectCatalog()
 	table_close(bom, AccessShareLock);
 	if (c.bom_pkey == InvalidOid)
 		return nullptr;
-	c.plain_indexes = OnlyPlainIndexes(c.stock_level) && OnlyPlainIndexes(c.reservation) &&
-					  OnlyPlainIndexes(c.ledger) && OnlyPlainIndexes(c.stock_bucket);
+	c.writable_directly = WritableDirectly(c.stock_level) &&
+						  WritableDirectly(c.reservation, kReservationNullColumns, lengthof(kReservationNullColumns)) &&
+						  WritableDirectly(c.ledger, kLedgerNullColumns, lengthof(kLedgerNullColumns)) &&
+						  WritableDirectly(c.stock_bucket);
 	c.reservation_id_seq = getIdentitySequence(c.reservation, 1, true);
 	c.ledger_id_seq = getIdentitySequence(c.ledger, 1, true);
 	if (c.reservation_id_seq == InvalidOid || c.ledger_id_seq == InvalidOid)
@@ -191,9 +205,12 @@ HasUserTrigger(Relation rel, int16 event)
 		const Trigger &t = triggers->triggers[i];
 		if ((t.tgtype & event) == 0)
 			continue;
-		// A deferrable unique constraint's recheck is an internal trigger
-		// that must fire: the direct writes would not queue it.
-		if (t.tgisinternal && t.tgfoid != F_UNIQUE_KEY_RECHECK)
+		// Internal triggers that must fire, which the direct writes would
+		// not queue: a deferrable unique constraint's recheck, and a foreign
+		// key's check of an inserted row. On update the foreign keys'
+		// triggers act only when a key column changes, which the direct
+		// updates never do (they change quantities and the version).
+		if (t.tgisinternal && t.tgfoid != F_UNIQUE_KEY_RECHECK && event == TRIGGER_TYPE_UPDATE)
 			continue;
 		bool cascade = false;
 		for (const char *name : kBundleCascadeTriggers)

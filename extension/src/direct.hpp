@@ -40,10 +40,11 @@ struct DirectCatalog
 	// Hot SKUs' buckets: primary key (sku, location, bucket), probed by prefix.
 	Oid stock_bucket;
 	Oid stock_bucket_pkey;
-	// Whether stock_level, reservation, ledger and stock_bucket have only
-	// plain column indexes (a user may add others; the fast path then steps
-	// aside).
-	bool plain_indexes;
+	// Whether stock_level, reservation, ledger and stock_bucket are as the
+	// fast path writes them: only plain column indexes, no CHECK constraint,
+	// nullable where it writes NULL (a user may add others; the fast path
+	// then steps aside).
+	bool writable_directly;
 };
 
 // nullptr when a table is missing or no longer has the expected columns.
@@ -52,9 +53,9 @@ const DirectCatalog *GetDirectCatalog();
 // Registers the relcache callback (from _PG_init).
 void RegisterDirectCatalogInvalidation();
 
-// Whether `rel` has a trigger of its own (not an internal RI trigger), or a
-// deferrable unique constraint's recheck, that fires on `event`
-// (TRIGGER_TYPE_INSERT or TRIGGER_TYPE_UPDATE). The bundle cascade on
+// Whether `rel` has a trigger of its own, a deferrable unique constraint's
+// recheck, or (for TRIGGER_TYPE_INSERT) a foreign key's check, that fires on
+// `event` (TRIGGER_TYPE_INSERT or TRIGGER_TYPE_UPDATE). The bundle cascade on
 // stock_level does not count: it acts only for bundle components, for which
 // the fast path steps aside itself (IsBundleComponent).
 bool HasUserTrigger(Relation rel, int16 event);

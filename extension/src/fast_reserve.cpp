@@ -21,7 +21,8 @@
 //
 // This path runs as reserve()'s caller (definer.hpp): it resolves no names,
 // checks no privileges and runs none of the user's code, and steps aside for
-// a table with a user trigger or an index with an expression or predicate.
+// a table with a user trigger, a foreign key, a CHECK constraint or an index
+// with an expression or predicate.
 #include "pg.hpp"
 
 #include "bucket_claim.hpp"
@@ -93,16 +94,16 @@ struct Relations
 	Snapshot snapshot = nullptr;
 	TupleTableSlot *row = nullptr;	// the projection row
 
-	// Whether the open tables are still the catalog's, all of whose
-	// indexes are plain: opening a table took its lock and with it every
-	// invalidation sent since the catalog was read (a user's index created
-	// meanwhile). While the locks are held no index can be added, but for
-	// CREATE INDEX CONCURRENTLY's, which takes no entries before this
-	// transaction ends.
+	// Whether the open tables are still the catalog's, and still writable
+	// directly: opening a table took its lock and with it every
+	// invalidation sent since the catalog was read (a user's index or
+	// constraint created meanwhile). While the locks are held none can be
+	// added, but for CREATE INDEX CONCURRENTLY's index, which takes no
+	// entries before this transaction ends.
 	bool StillAsCataloged() const
 	{
 		const DirectCatalog *cat = GetDirectCatalog();
-		return cat != nullptr && cat->plain_indexes && RelationGetRelid(stock) == cat->stock_level &&
+		return cat != nullptr && cat->writable_directly && RelationGetRelid(stock) == cat->stock_level &&
 			   RelationGetRelid(reservation) == cat->reservation && RelationGetRelid(ledger) == cat->ledger &&
 			   (buckets == nullptr || RelationGetRelid(buckets) == cat->stock_bucket);
 	}
@@ -210,7 +211,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	// transaction's snapshot must fail the transaction (a serialization
 	// failure), as the general path's executor does; this path reads the
 	// latest version.
-	if (cat == nullptr || !cat->plain_indexes || IsolationUsesXactSnapshot())
+	if (cat == nullptr || !cat->writable_directly || IsolationUsesXactSnapshot())
 		return FastReserve::kFallback;
 	// Like SPI before each statement: make this transaction's earlier writes
 	// (an earlier call in the same statement) visible to the reads below.
