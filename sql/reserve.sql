@@ -128,6 +128,17 @@ ALTER TABLE stocksync.reservation DROP CONSTRAINT reservation_allowed_channel;
 DROP TABLE public.allowed_channels;
 SELECT count(*) AS stored FROM stocksync.reservation WHERE order_ref IN ('S-14', 'S-15', 'S-16');
 
+-- And a rule of the user's on the ledger: here every movement is copied to
+-- an audit table. (PostgreSQL refuses INSERT ... ON CONFLICT, and so every
+-- reservation, on an order table with a rule.)
+CREATE TABLE public.movement_audit (kind text, sku text, qty integer);
+CREATE RULE ledger_audit AS ON INSERT TO stocksync.ledger
+    DO ALSO INSERT INTO public.movement_audit VALUES (NEW.kind, NEW.sku, NEW.qty);
+SELECT shortage FROM stocksync.reserve('shop', 'S-17', 'A', 1);
+SELECT * FROM public.movement_audit;
+DROP RULE ledger_audit ON stocksync.ledger;
+DROP TABLE public.movement_audit;
+
 -- Several reservations in one statement see each other.
 SELECT count(*) AS calls, count(DISTINCT r) AS distinct_results
   FROM (SELECT stocksync.reserve('shop', 'S-10', 'A', 1) AS r FROM generate_series(1, 3)) calls;

@@ -116,13 +116,15 @@ LookupKeyedTable(Oid schema, const char *name, const char *key, Oid *relid, Oid 
 // for them: every index a plain column index (no expression, predicate or
 // exclusion constraint, none of which the fast path may evaluate: it runs as
 // the caller, definer.hpp), no CHECK constraint (stocksync's own tables have
-// none), and the columns the fast path leaves NULL still nullable.
+// none), the columns the fast path leaves NULL still nullable, and no rule
+// or row-level security policy that would rewrite or filter a statement.
 bool
 WritableDirectly(Oid relid, const char *const *null_columns = nullptr, int count = 0)
 {
 	Relation rel = table_open(relid, AccessShareLock);
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
-	bool writable = constr == nullptr || constr->num_check == 0;
+	bool writable = (constr == nullptr || constr->num_check == 0) && !rel->rd_rel->relhasrules &&
+					!rel->rd_rel->relrowsecurity;
 	for (int i = 0; i < count; i++)
 	{
 		AttrNumber attnum = get_attnum(relid, null_columns[i]);
