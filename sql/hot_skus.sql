@@ -108,4 +108,24 @@ SELECT shortage FROM stocksync.reserve('shop', 'COL-2', 'HOT', 1);
 ALTER TABLE stocksync.channel DROP COLUMN region;
 SELECT shortage FROM stocksync.reserve('shop', 'COL-3', 'COLD', 1);
 SELECT * FROM stocksync.verify_ledger();
+
+-- A trigger of the user's on stock_bucket sees every change of a bucket,
+-- whichever path and strategy reserves: the bucket claims then go through
+-- SQL as well. (Direct claims on the general path used to pass it by.)
+CREATE TABLE public.bucket_changes (reserved_delta integer);
+CREATE FUNCTION public.note_bucket_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.bucket_changes VALUES (NEW.reserved - OLD.reserved); RETURN NEW; END $$;
+CREATE TRIGGER note_bucket_change AFTER UPDATE ON stocksync.stock_bucket
+    FOR EACH ROW EXECUTE FUNCTION public.note_bucket_change();
+SELECT sum(reserved) AS bucket_reserved_before FROM stocksync.stock_bucket WHERE sku = 'COLD' \gset
+SELECT shortage FROM stocksync.reserve('shop', 'TRG-1', 'COLD', 1);
+SELECT shortage FROM stocksync.reserve('shop', 'TRG-2', 'COLD', 1, strategy => 'optimistic');
+SELECT shortage FROM stocksync.reserve('shop', 'TRG-3', '[{"sku": "COLD", "qty": 1}]');
+SELECT sum(reserved) - :bucket_reserved_before AS bucket_reserved_added,
+       (SELECT coalesce(sum(reserved_delta), 0) FROM public.bucket_changes) AS seen_by_trigger
+  FROM stocksync.stock_bucket WHERE sku = 'COLD';
+DROP TRIGGER note_bucket_change ON stocksync.stock_bucket;
+DROP FUNCTION public.note_bucket_change();
+DROP TABLE public.bucket_changes;
+SELECT * FROM stocksync.verify_ledger();
 DROP EXTENSION stocksync;

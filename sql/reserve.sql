@@ -107,7 +107,7 @@ ALTER TABLE stocksync.reservation DROP CONSTRAINT reservation_ref_once;
 -- A CHECK constraint of the user's on the ledger holds for every
 -- reservation: here no movement of more than 100 units.
 SELECT stocksync.receive('A', 200) AS received;
-ALTER TABLE stocksync.ledger ADD CONSTRAINT ledger_small_moves CHECK (qty <= 100) NOT VALID;
+ALTER TABLE stocksync.ledger ADD CONSTRAINT ledger_small_moves CHECK (qty OPERATOR(pg_catalog.<=) 100) NOT VALID;
 \set VERBOSITY terse
 SELECT shortage FROM stocksync.reserve('shop', 'S-14', 'A', 150);
 \set VERBOSITY default
@@ -128,7 +128,60 @@ ALTER TABLE stocksync.reservation DROP CONSTRAINT reservation_allowed_channel;
 DROP TABLE public.allowed_channels;
 SELECT count(*) AS stored FROM stocksync.reservation WHERE order_ref IN ('S-14', 'S-15', 'S-16');
 
--- And a rule of the user's on the ledger: here every movement is copied to
+-- A column whose type a user changed (here to a domain with a check) is
+-- written as that type, with its checks, on every path: the direct writes
+-- step aside, and so do the hot SKUs' direct bucket claims.
+CREATE DOMAIN public.ledger_qty AS integer CHECK (VALUE OPERATOR(pg_catalog.<>) 77);
+ALTER TABLE stocksync.ledger ALTER COLUMN qty TYPE public.ledger_qty;
+SELECT shortage FROM stocksync.reserve('shop', 'S-18', 'A', 2);
+\set VERBOSITY terse
+SELECT shortage FROM stocksync.reserve('shop', 'S-19', 'A', 77);
+\set VERBOSITY default
+ALTER TABLE stocksync.ledger ALTER COLUMN qty TYPE integer;
+DROP DOMAIN public.ledger_qty;
+SELECT order_ref, quantities FROM stocksync.reservation WHERE order_ref IN ('S-18', 'S-19');
+
+-- A trigger of the user's is one whatever its name, even stocksync's own
+-- bundle cascade trigger's.
+CREATE TABLE public.stock_changes (sku text, reserved integer);
+CREATE FUNCTION public.note_stock_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.stock_changes VALUES (NEW.sku, NEW.reserved); RETURN NEW; END $$;
+CREATE TRIGGER stock_bucket_bundle_cascade AFTER UPDATE ON stocksync.stock_level
+    FOR EACH ROW EXECUTE FUNCTION public.note_stock_change();
+SELECT shortage FROM stocksync.reserve('shop', 'S-20', 'A', 1);
+SELECT count(*) AS changes_noted FROM public.stock_changes;
+DROP TRIGGER stock_bucket_bundle_cascade ON stocksync.stock_level;
+DROP TABLE public.stock_changes;
+DROP FUNCTION public.note_stock_change();
+
+-- A deferred foreign key of the user's on the projection is checked at
+-- commit, also for a row the transaction created and then reserved from.
+CREATE TABLE public.approved_skus (sku text COLLATE "C" PRIMARY KEY);
+ALTER TABLE stocksync.stock_level ADD CONSTRAINT stock_level_approved
+    FOREIGN KEY (sku) REFERENCES public.approved_skus (sku) DEFERRABLE INITIALLY DEFERRED NOT VALID;
+INSERT INTO stocksync.item (sku) VALUES ('UNAPPROVED');
+BEGIN;
+SELECT stocksync.receive('UNAPPROVED', 5) AS received;
+SELECT shortage FROM stocksync.reserve('shop', 'S-21', 'UNAPPROVED', 1);
+\set VERBOSITY terse
+COMMIT;
+\set VERBOSITY default
+SELECT count(*) AS stock_rows FROM stocksync.stock WHERE sku = 'UNAPPROVED';
+ALTER TABLE stocksync.stock_level DROP CONSTRAINT stock_level_approved;
+DROP TABLE public.approved_skus;
+
+-- A publication of the projection's updates needs a replica identity:
+-- without one, a reservation fails as any UPDATE of it would.
+ALTER TABLE stocksync.stock_level REPLICA IDENTITY NOTHING;
+CREATE PUBLICATION stocksync_test_stock FOR TABLE stocksync.stock_level;
+\set VERBOSITY terse
+SELECT shortage FROM stocksync.reserve('shop', 'S-22', 'A', 1);
+\set VERBOSITY default
+DROP PUBLICATION stocksync_test_stock;
+ALTER TABLE stocksync.stock_level REPLICA IDENTITY DEFAULT;
+SELECT shortage FROM stocksync.reserve('shop', 'S-22', 'A', 1);
+
+-- A rule of the user's on the ledger: here every movement is copied to
 -- an audit table. (PostgreSQL refuses INSERT ... ON CONFLICT, and so every
 -- reservation, on an order table with a rule.)
 CREATE TABLE public.movement_audit (kind text, sku text, qty integer);

@@ -10,7 +10,9 @@ extern "C" {
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_trigger.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "storage/bufmgr.h"
 #include "utils/fmgroids.h"
@@ -206,12 +208,29 @@ TryClaim(Relation buckets, ItemPointerData tid, Datum sku, Datum location, int32
 bool
 ClaimBucket(Datum sku, Datum location, int32 demand, int32 reserve, bool wait, HotClaim *claim)
 {
+	// Without the tables as this build knows them, or with anything of the
+	// user's on stock_bucket that a direct write would pass by (a trigger,
+	// a constraint, an index with an expression), no bucket is claimed here:
+	// the callers then take the units through SQL under the central row
+	// (hot.cpp), slower but as PostgreSQL does it for anyone.
 	const DirectCatalog *cat = GetDirectCatalog();
-	if (cat == nullptr)
-		elog(ERROR, "stocksync: its tables (stock_level, reservation, ledger, stock_bucket) are not as this build expects");
+	if (cat == nullptr || !cat->buckets_writable_directly)
+		return false;
 	// Like SPI before each statement: this transaction's earlier writes count.
 	CommandCounterIncrement();
 	Relation buckets = table_open(cat->stock_bucket, RowExclusiveLock);
+	// Again now that the table is locked: that took the invalidations sent
+	// since the catalog was read.
+	cat = GetDirectCatalog();
+	if (cat == nullptr || !cat->buckets_writable_directly || RelationGetRelid(buckets) != cat->stock_bucket ||
+		HasUserTrigger(buckets, TRIGGER_TYPE_UPDATE))
+	{
+		table_close(buckets, NoLock);
+		return false;
+	}
+	// As for any UPDATE: a table published for updates needs a replica
+	// identity.
+	CheckCmdReplicaIdentity(buckets, CMD_UPDATE);
 	TupleTableSlot *slot = table_slot_create(buckets, nullptr);
 	// Under REPEATABLE READ or SERIALIZABLE: the transaction's snapshot (it
 	// lives as long as the transaction; the command counter increment above

@@ -12,6 +12,7 @@ extern "C" {
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "executor/executor.h"
 #include "storage/lmgr.h"
@@ -19,6 +20,7 @@ extern "C" {
 #include "utils/inval.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 }
 
 namespace stocksync {
@@ -28,36 +30,35 @@ namespace {
 DirectCatalog catalog;
 bool catalog_valid = false;
 
-// Column lists the fast path was written for, in table order.
-const char *const kStockLevelColumns[] = {"sku",		  "location",	  "on_hand",  "reserved", "committed", "damaged",
-										  "quality_control", "safety_stock", "incoming", "version",	"buckets"};
-const char *const kReservationColumns[] = {"id",		 "channel",   "order_ref", "state",		"skus",
-										   "locations",	 "quantities", "shortages", "fulfilled",	"returned",
-										   "created_at", "expires_at", "updated_at"};
-const char *const kLedgerColumns[] = {"id",
-									  "at",
-									  "kind",
-									  "sku",
-									  "location",
-									  "qty",
-									  "d_on_hand",
-									  "d_reserved",
-									  "d_committed",
-									  "d_damaged",
-									  "d_quality_control",
-									  "d_safety_stock",
-									  "d_incoming",
-									  "reservation_id",
-									  "reason",
-									  "reference"};
-const char *const kStockBucketColumns[] = {"sku",		"location",		   "bucket",		 "lent",
-										   "on_hand",	"reserved",		   "committed",		 "damaged",
-										   "quality_control", "safety_stock", "incoming", "version"};
+// A column the fast path reads or writes as a Datum of `type`.
+struct Column
+{
+	const char *name;
+	Oid type;
+};
+
+// The tables as the fast path was written for them, columns in table order.
+constexpr Column kStockLevelColumns[] = {
+	{"sku", TEXTOID},		  {"location", TEXTOID},	  {"on_hand", INT4OID},	 {"reserved", INT4OID},
+	{"committed", INT4OID},	  {"damaged", INT4OID},		  {"quality_control", INT4OID}, {"safety_stock", INT4OID},
+	{"incoming", INT4OID},	  {"version", INT8OID},		  {"buckets", INT2OID}};
+constexpr Column kReservationColumns[] = {
+	{"id", INT8OID},			 {"channel", TEXTOID},		  {"order_ref", TEXTOID},	   {"state", TEXTOID},
+	{"skus", TEXTARRAYOID},		 {"locations", TEXTARRAYOID}, {"quantities", INT4ARRAYOID}, {"shortages", INT4ARRAYOID},
+	{"fulfilled", INT4ARRAYOID}, {"returned", INT4ARRAYOID},  {"created_at", TIMESTAMPTZOID}, {"expires_at", TIMESTAMPTZOID},
+	{"updated_at", TIMESTAMPTZOID}};
+constexpr Column kLedgerColumns[] = {
+	{"id", INT8OID},		   {"at", TIMESTAMPTZOID},		{"kind", TEXTOID},		   {"sku", TEXTOID},
+	{"location", TEXTOID},	   {"qty", INT4OID},			{"d_on_hand", INT4OID},	   {"d_reserved", INT4OID},
+	{"d_committed", INT4OID},  {"d_damaged", INT4OID},		{"d_quality_control", INT4OID}, {"d_safety_stock", INT4OID},
+	{"d_incoming", INT4OID},   {"reservation_id", INT8OID}, {"reason", TEXTOID},	   {"reference", TEXTOID}};
+constexpr Column kStockBucketColumns[] = {
+	{"sku", TEXTOID},		 {"location", TEXTOID},		   {"bucket", INT2OID},		 {"lent", INT4OID},
+	{"on_hand", INT4OID},	 {"reserved", INT4OID},		   {"committed", INT4OID},	 {"damaged", INT4OID},
+	{"quality_control", INT4OID}, {"safety_stock", INT4OID}, {"incoming", INT4OID},	 {"version", INT8OID}};
 // The columns the fast path leaves NULL in the rows it inserts.
 const char *const kReservationNullColumns[] = {"shortages", "fulfilled", "returned"};
 const char *const kLedgerNullColumns[] = {"reason", "reference"};
-// The bundle cascade triggers on stock_level and stock_bucket (see HasUserTrigger).
-constexpr const char *kBundleCascadeTriggers[] = {"stock_level_bundle_cascade", "stock_bucket_bundle_cascade"};
 
 void
 ForgetCatalog(Datum arg, Oid relid)
@@ -69,9 +70,11 @@ ForgetCatalog(Datum arg, Oid relid)
 		catalog_valid = false;
 }
 
-// The relation's OID and primary key if its columns are exactly `columns`.
+// The relation's OID and primary key if its columns are exactly `columns`,
+// names and types (a domain over a type is another type: its checks would
+// be skipped).
 bool
-LookupTable(Oid schema, const char *name, const char *const *columns, int ncolumns, Oid *relid, Oid *pkey)
+LookupTable(Oid schema, const char *name, const Column *columns, int ncolumns, Oid *relid, Oid *pkey)
 {
 	*relid = get_relname_relid(name, schema);
 	if (*relid == InvalidOid)
@@ -82,7 +85,8 @@ LookupTable(Oid schema, const char *name, const char *const *columns, int ncolum
 	for (int i = 0; same && i < ncolumns; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		same = !att->attisdropped && strcmp(NameStr(att->attname), columns[i]) == 0;
+		same = !att->attisdropped && strcmp(NameStr(att->attname), columns[i].name) == 0 &&
+			   att->atttypid == columns[i].type;
 	}
 	*pkey = same ? RelationGetPrimaryKeyIndex(rel) : InvalidOid;
 	table_close(rel, AccessShareLock);
@@ -123,7 +127,9 @@ WritableDirectly(Oid relid, const char *const *null_columns = nullptr, int count
 {
 	Relation rel = table_open(relid, AccessShareLock);
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
-	bool writable = (constr == nullptr || constr->num_check == 0) && !rel->rd_rel->relhasrules &&
+	// rd_rules, not relhasrules, which stays set after the last rule is
+	// dropped until a VACUUM.
+	bool writable = (constr == nullptr || constr->num_check == 0) && rel->rd_rules == nullptr &&
 					!rel->rd_rel->relrowsecurity;
 	for (int i = 0; i < count; i++)
 	{
@@ -183,10 +189,13 @@ GetDirectCatalog()
 	table_close(bom, AccessShareLock);
 	if (c.bom_pkey == InvalidOid)
 		return nullptr;
+	c.buckets_writable_directly = WritableDirectly(c.stock_bucket);
 	c.writable_directly = WritableDirectly(c.stock_level) &&
 						  WritableDirectly(c.reservation, kReservationNullColumns, lengthof(kReservationNullColumns)) &&
 						  WritableDirectly(c.ledger, kLedgerNullColumns, lengthof(kLedgerNullColumns)) &&
-						  WritableDirectly(c.stock_bucket);
+						  c.buckets_writable_directly;
+	c.bundle_cascade_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("stock_level_bundle_cascade"),
+										  PointerGetDatum(buildoidvector(nullptr, 0)), ObjectIdGetDatum(schema));
 	c.reservation_id_seq = getIdentitySequence(c.reservation, 1, true);
 	c.ledger_id_seq = getIdentitySequence(c.ledger, 1, true);
 	if (c.reservation_id_seq == InvalidOid || c.ledger_id_seq == InvalidOid)
@@ -208,16 +217,20 @@ HasUserTrigger(Relation rel, int16 event)
 		if ((t.tgtype & event) == 0)
 			continue;
 		// Internal triggers that must fire, which the direct writes would
-		// not queue: a deferrable unique constraint's recheck, and a foreign
-		// key's check of an inserted row. On update the foreign keys'
-		// triggers act only when a key column changes, which the direct
-		// updates never do (they change quantities and the version).
-		if (t.tgisinternal && t.tgfoid != F_UNIQUE_KEY_RECHECK && event == TRIGGER_TYPE_UPDATE)
+		// not queue: a deferrable unique constraint's recheck, a foreign
+		// key's check of an inserted row, and a deferred foreign key's check
+		// of an updated one (PostgreSQL checks the update of a row this
+		// transaction inserted, whose own check will then find it gone).
+		// Otherwise the foreign keys' update triggers act only when a key
+		// column changes, which the direct updates never do (they change
+		// quantities and the version).
+		if (t.tgisinternal && event == TRIGGER_TYPE_UPDATE && t.tgfoid != F_UNIQUE_KEY_RECHECK &&
+			!(t.tgdeferrable && t.tgfoid == F_RI_FKEY_CHECK_UPD))
 			continue;
-		bool cascade = false;
-		for (const char *name : kBundleCascadeTriggers)
-			cascade = cascade || strcmp(t.tgname, name) == 0;
-		if (!cascade)
+		// stocksync's bundle cascade, which the fast path and the bucket
+		// claims stand in for (they step aside for bundle components).
+		const DirectCatalog *cat = GetDirectCatalog();
+		if (cat == nullptr || t.tgfoid != cat->bundle_cascade_fn)
 			return true;
 	}
 	return false;

@@ -40,11 +40,17 @@ struct DirectCatalog
 	// Hot SKUs' buckets: primary key (sku, location, bucket), probed by prefix.
 	Oid stock_bucket;
 	Oid stock_bucket_pkey;
+	// stocksync.stock_level_bundle_cascade(), the function of the bundle
+	// cascade triggers on stock_level and stock_bucket (HasUserTrigger).
+	Oid bundle_cascade_fn;
 	// Whether stock_level, reservation, ledger and stock_bucket are as the
 	// fast path writes them: only plain column indexes, no CHECK constraint,
 	// nullable where it writes NULL (a user may add others; the fast path
 	// then steps aside).
 	bool writable_directly;
+	// The same for stock_bucket alone, which the hot SKUs' bucket claims
+	// write (bucket_claim.hpp).
+	bool buckets_writable_directly;
 };
 
 // nullptr when a table is missing or no longer has the expected columns.
@@ -53,11 +59,12 @@ const DirectCatalog *GetDirectCatalog();
 // Registers the relcache callback (from _PG_init).
 void RegisterDirectCatalogInvalidation();
 
-// Whether `rel` has a trigger of its own, a deferrable unique constraint's
-// recheck, or (for TRIGGER_TYPE_INSERT) a foreign key's check, that fires on
-// `event` (TRIGGER_TYPE_INSERT or TRIGGER_TYPE_UPDATE). The bundle cascade on
-// stock_level does not count: it acts only for bundle components, for which
-// the fast path steps aside itself (IsBundleComponent).
+// Whether `rel` has a trigger of the user's, a deferrable unique
+// constraint's recheck, or a foreign key's check (every one on insert, a
+// deferrable one on update), that fires on `event` (TRIGGER_TYPE_INSERT or
+// TRIGGER_TYPE_UPDATE). stocksync's bundle cascade (a trigger calling
+// bundle_cascade_fn) does not count: it acts only for bundle components, for
+// which the fast path steps aside itself (MayBeBundleComponent).
 bool HasUserTrigger(Relation rel, int16 event);
 
 // Finds the row whose primary key equals `keys` (text columns, in index

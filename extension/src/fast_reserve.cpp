@@ -39,6 +39,7 @@ extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_trigger.h"
 #include "commands/sequence.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "storage/lmgr.h"
 #include "utils/rel.h"
@@ -254,6 +255,10 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 		rels.Close();
 		return FastReserve::kFallback;
 	}
+	// As for any UPDATE: a table published for updates needs a replica
+	// identity (a bucket claim checks its own table).
+	if (!hot)
+		CheckCmdReplicaIdentity(rels.stock, CMD_UPDATE);
 
 	// The order row first: it claims the order key.
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
