@@ -25,7 +25,8 @@ struct DefinerScope
 // From here on the current user is `function`'s owner and search_path is
 // pg_catalog, pg_temp, until LeaveDefinerScope. An error needs no leave: the
 // abort of the transaction or subtransaction restores both, as it does for
-// fmgr's own definer calls.
+// fmgr's own definer calls. Unlike fmgr, this calls no fmgr_hook (a security
+// module such as sepgsql sees the call of reserve(), not the switch).
 DefinerScope EnterDefinerScope(Oid function);
 void LeaveDefinerScope(const DefinerScope &scope);
 
