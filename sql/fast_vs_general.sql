@@ -63,7 +63,7 @@ BEGIN
     FOR c IN SELECT * FROM pg_temp.calls ORDER BY calls.n LOOP
         n := c.n;
         BEGIN
-            SELECT * INTO r FROM stocksync.reserve(c.channel, CASE WHEN c.order_ref = '' THEN '' ELSE prefix || c.order_ref END,
+            SELECT * INTO r FROM stocksync.reserve(c.channel, CASE WHEN c.order_ref OPERATOR(pg_catalog.=) '' THEN '' ELSE prefix || c.order_ref END,
                                                    c.sku, c.qty, c.ttl, c.location, 'pessimistic', c.on_shortage);
             outcome := format('shortage %s, expiry %s', r.shortage, r.expires_at IS NOT NULL);
         EXCEPTION WHEN OTHERS THEN
@@ -80,7 +80,7 @@ CREATE FUNCTION pg_temp.left_behind() RETURNS text LANGUAGE sql AS $$
           FROM stocksync.stock
         UNION ALL
         SELECT format('ledger %s %s/%s %s reserved %s %s', kind, sku, location, qty, d_reserved, coalesce(reason, ''))
-          FROM stocksync.ledger WHERE kind = 'RESERVE'
+          FROM stocksync.ledger WHERE kind OPERATOR(pg_catalog.=) 'RESERVE'
         UNION ALL
         SELECT format('order %s %s %s %s %s', state, skus, locations, quantities, shortages)
           FROM stocksync.reservation) rows $$;
