@@ -208,6 +208,10 @@ GetDirectCatalog()
 bool
 HasUserTrigger(Relation rel, int16 event)
 {
+	// Read before the triggers: reading the catalog may take invalidations,
+	// which may replace rel->trigdesc.
+	const DirectCatalog *cat = GetDirectCatalog();
+	Oid bundle_cascade_fn = cat != nullptr ? cat->bundle_cascade_fn : InvalidOid;
 	TriggerDesc *triggers = rel->trigdesc;
 	if (triggers == nullptr)
 		return false;
@@ -229,8 +233,7 @@ HasUserTrigger(Relation rel, int16 event)
 			continue;
 		// stocksync's bundle cascade, which the fast path and the bucket
 		// claims stand in for (they step aside for bundle components).
-		const DirectCatalog *cat = GetDirectCatalog();
-		if (cat == nullptr || t.tgfoid != cat->bundle_cascade_fn)
+		if (t.tgfoid != bundle_cascade_fn)
 			return true;
 	}
 	return false;
