@@ -20,9 +20,11 @@
 // version, and checked again: the queue of a busy SKU stays a queue.
 //
 // This path runs as reserve()'s caller (definer.hpp): it resolves no names,
-// checks no privileges and runs none of the user's code, and steps aside for
-// a table with a user trigger, a foreign key, a CHECK constraint or an index
-// with an expression or predicate.
+// checks no privileges and runs none of the user's code. It steps aside for
+// anything of the user's on its tables that a direct write would pass by: a
+// trigger, a foreign key, a CHECK constraint, a rule, row-level security, an
+// index with an expression or predicate, a column of another type
+// (direct.cpp's catalog and HasUserTrigger).
 #include "pg.hpp"
 
 #include "bucket_claim.hpp"
