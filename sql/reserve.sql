@@ -79,10 +79,10 @@ DROP INDEX stocksync.ledger_reference_lower;
 -- More units of A for what follows (the reservations above took them all).
 SELECT stocksync.receive('A', 10) AS received;
 
--- The same on the order table, where the order row claims its key through
--- the executor's index code, here a unique one of the user's: a new order is
--- stored once and indexed, its replay returns the first result (no
--- duplicate-key error from the user's index) and stores nothing.
+-- The same on the order table, here with a unique index of the user's (the
+-- reservation then takes the general path): a new order is stored once and
+-- indexed, its replay returns the first result (no duplicate-key error from
+-- the user's index) and stores nothing.
 CREATE UNIQUE INDEX reservation_ref_lower ON stocksync.reservation (channel, pg_catalog.lower(order_ref))
     WHERE state OPERATOR(pg_catalog.=) 'reserved';
 SELECT reservation_id AS first_id FROM stocksync.reserve('shop', 'S-12', 'A', 1) \gset

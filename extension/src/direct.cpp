@@ -309,37 +309,13 @@ ScanColumn(Oid relid, const char *column, bool (*visit)(Datum value, void *arg),
 
 namespace {
 
-// The executor's way, for indexes with expressions or predicates: they need
-// an expression context to evaluate. With `claim`, returns false if a
-// unique index already holds the row's key (see InsertIndexEntries).
-bool
-InsertIndexEntriesWithExecutor(Relation rel, HeapTuple tuple, bool claim)
-{
-	EState *estate = CreateExecutorState();
-	ResultRelInfo *info = makeNode(ResultRelInfo);
-	InitResultRelInfo(info, rel, 0, nullptr, 0);
-	ExecOpenIndices(info, claim);
-	TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsHeapTuple);
-	ExecStoreHeapTuple(tuple, slot, false);
-	// update = false: it only feeds bottom-up deletion hints, and computing it
-	// needs a range table this call does not have. noDupErr without arbiters:
-	// every unique index reports a duplicate instead of raising, an immediate
-	// one in `conflict`, a deferred one in the list it returns.
-	bool conflict = false;
-	List *recheck = ExecInsertIndexTuples(info, slot, estate, false, claim, claim ? &conflict : nullptr, NIL);
-	conflict = conflict || recheck != NIL;
-	list_free(recheck);
-	ExecCloseIndices(info);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
-	return !conflict;
-}
-
 // Adds the index entries of a new row version, as the executor would after an
 // INSERT (or after an UPDATE that could not be HOT), unique checks included.
-// stocksync's own indexes are plain column indexes, which need no executor
-// state; any other index (a user's expression or partial index) goes through
-// the executor's code.
+// Every index a caller writes is a plain column index of an immediate
+// constraint, which needs no executor state: the callers write only tables
+// whose catalog says so, checked under the lock that keeps it so
+// (DirectCatalog, HasUserTrigger). An index being built concurrently takes
+// no entries before it is ready for them, as with the executor.
 //
 // With `claim`, no unique index raises or waits: each entry is added all the
 // same (UNIQUE_CHECK_PARTIAL, as for a deferred constraint), and false is
@@ -350,39 +326,30 @@ bool
 InsertIndexEntries(Relation rel, HeapTuple tuple, bool claim = false)
 {
 	List *index_oids = RelationGetIndexList(rel);
-	int count = list_length(index_oids);
-	Relation *indexes = static_cast<Relation *>(palloc(sizeof(Relation) * Max(count, 1)));
-	IndexInfo **infos = static_cast<IndexInfo **>(palloc(sizeof(IndexInfo *) * Max(count, 1)));
-	bool plain = true;
-	for (int i = 0; i < count; i++)
-	{
-		indexes[i] = index_open(list_nth_oid(index_oids, i), RowExclusiveLock);
-		infos[i] = BuildIndexInfo(indexes[i]);
-		plain = plain && infos[i]->ii_Expressions == NIL && infos[i]->ii_Predicate == NIL &&
-				infos[i]->ii_ExclusionOps == nullptr && indexes[i]->rd_index->indimmediate;
-	}
 	bool claimed = true;
-	for (int i = 0; plain && i < count; i++)
+	ListCell *cell;
+	foreach (cell, index_oids)
 	{
-		// As the executor does: an index being built concurrently takes no
-		// entries before it is ready for them.
-		if (!infos[i]->ii_ReadyForInserts)
-			continue;
-		Datum values[INDEX_MAX_KEYS];
-		bool nulls[INDEX_MAX_KEYS];
-		for (int k = 0; k < infos[i]->ii_NumIndexAttrs; k++)
-			values[k] = heap_getattr(tuple, infos[i]->ii_IndexAttrNumbers[k], RelationGetDescr(rel), &nulls[k]);
-		IndexUniqueCheck check = !indexes[i]->rd_index->indisunique ? UNIQUE_CHECK_NO
-								 : claim							   ? UNIQUE_CHECK_PARTIAL
-																	   : UNIQUE_CHECK_YES;
-		bool unique = index_insert(indexes[i], values, nulls, &tuple->t_self, rel, check, false, infos[i]);
-		claimed = claimed && (check != UNIQUE_CHECK_PARTIAL || unique);
+		Relation index = index_open(lfirst_oid(cell), RowExclusiveLock);
+		IndexInfo *info = BuildIndexInfo(index);
+		if (info->ii_ReadyForInserts)
+		{
+			if (info->ii_Expressions != NIL || info->ii_Predicate != NIL || info->ii_ExclusionOps != nullptr ||
+				!index->rd_index->indimmediate)
+				elog(ERROR, "stocksync: index \"%s\" cannot be written directly", RelationGetRelationName(index));
+			Datum values[INDEX_MAX_KEYS];
+			bool nulls[INDEX_MAX_KEYS];
+			for (int k = 0; k < info->ii_NumIndexAttrs; k++)
+				values[k] = heap_getattr(tuple, info->ii_IndexAttrNumbers[k], RelationGetDescr(rel), &nulls[k]);
+			IndexUniqueCheck check = !index->rd_index->indisunique ? UNIQUE_CHECK_NO
+									 : claim						  ? UNIQUE_CHECK_PARTIAL
+																	  : UNIQUE_CHECK_YES;
+			bool unique = index_insert(index, values, nulls, &tuple->t_self, rel, check, false, info);
+			claimed = claimed && (check != UNIQUE_CHECK_PARTIAL || unique);
+		}
+		index_close(index, NoLock);
 	}
-	for (int i = 0; i < count; i++)
-		index_close(indexes[i], NoLock);
 	list_free(index_oids);
-	if (!plain)
-		claimed = InsertIndexEntriesWithExecutor(rel, tuple, claim);
 	return claimed;
 }
 
