@@ -189,11 +189,10 @@ GetDirectCatalog()
 	table_close(bom, AccessShareLock);
 	if (c.bom_pkey == InvalidOid)
 		return nullptr;
-	c.buckets_writable_directly = WritableDirectly(c.stock_bucket);
 	c.writable_directly = WritableDirectly(c.stock_level) &&
 						  WritableDirectly(c.reservation, kReservationNullColumns, lengthof(kReservationNullColumns)) &&
-						  WritableDirectly(c.ledger, kLedgerNullColumns, lengthof(kLedgerNullColumns)) &&
-						  c.buckets_writable_directly;
+						  WritableDirectly(c.ledger, kLedgerNullColumns, lengthof(kLedgerNullColumns));
+	c.buckets_writable_directly = WritableDirectly(c.stock_bucket);
 	c.bundle_cascade_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("stock_level_bundle_cascade"),
 										  PointerGetDatum(buildoidvector(nullptr, 0)), ObjectIdGetDatum(schema));
 	c.reservation_id_seq = getIdentitySequence(c.reservation, 1, true);

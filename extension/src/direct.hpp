@@ -43,13 +43,13 @@ struct DirectCatalog
 	// stocksync.stock_level_bundle_cascade(), the function of the bundle
 	// cascade triggers on stock_level and stock_bucket (HasUserTrigger).
 	Oid bundle_cascade_fn;
-	// Whether stock_level, reservation, ledger and stock_bucket are as the
-	// fast path writes them: only plain column indexes, no CHECK constraint,
-	// nullable where it writes NULL (a user may add others; the fast path
-	// then steps aside).
+	// Whether stock_level, reservation and ledger are as the fast path
+	// writes them (a user may add what a direct write would pass by; the
+	// fast path then steps aside): no rule, row-level security or CHECK
+	// constraint, only plain column indexes, nullable where it writes NULL.
 	bool writable_directly;
-	// The same for stock_bucket alone, which the hot SKUs' bucket claims
-	// write (bucket_claim.hpp).
+	// The same for stock_bucket, which the hot SKUs' bucket claims write
+	// (bucket_claim.hpp).
 	bool buckets_writable_directly;
 };
 

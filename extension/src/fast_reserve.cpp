@@ -93,7 +93,6 @@ struct Relations
 	Relation stock;
 	Relation reservation;
 	Relation ledger;
-	Relation buckets = nullptr;
 	Snapshot snapshot = nullptr;
 	TupleTableSlot *row = nullptr;	// the projection row
 
@@ -107,8 +106,7 @@ struct Relations
 	{
 		const DirectCatalog *cat = GetDirectCatalog();
 		return cat != nullptr && cat->writable_directly && RelationGetRelid(stock) == cat->stock_level &&
-			   RelationGetRelid(reservation) == cat->reservation && RelationGetRelid(ledger) == cat->ledger &&
-			   (buckets == nullptr || RelationGetRelid(buckets) == cat->stock_bucket);
+			   RelationGetRelid(reservation) == cat->reservation && RelationGetRelid(ledger) == cat->ledger;
 	}
 
 	void Close()
@@ -117,8 +115,6 @@ struct Relations
 			ExecDropSingleTupleTableSlot(row);
 		if (snapshot != nullptr)
 			UnregisterSnapshot(snapshot);
-		if (buckets != nullptr)
-			table_close(buckets, NoLock);
 		table_close(ledger, NoLock);
 		table_close(reservation, NoLock);
 		table_close(stock, NoLock);
@@ -237,19 +233,14 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	bool channel_known = KeyCacheLookup(KeyCacheId::kChannels, cat->channel, "code", channel, ChannelExists);
 	rels.snapshot = RegisterSnapshot(GetLatestSnapshot());
 	// The projection row, as the snapshot sees it: a hot SKU (buckets > 0)
-	// takes its units from a bucket instead (hot.cpp).
+	// takes its units from a bucket instead (hot.cpp), whose claim steps
+	// aside itself for anything of the user's on stock_bucket.
 	TupleTableSlot *held = rels.row = table_slot_create(rels.stock, nullptr);
 	Datum stock_key[] = {sku, location};
 	bool found = channel_known && FindByKey(rels.stock, cat->stock_level_pkey, stock_key, 2, rels.snapshot, held);
 	if (found)
 		slot_getallattrs(held);
 	bool hot = found && DatumGetInt16(held->tts_values[kBuckets - 1]) > 0;
-	if (hot)
-	{
-		rels.buckets = table_open(cat->stock_bucket, RowExclusiveLock);
-		if (!rels.StillAsCataloged() || HasUserTrigger(rels.buckets, TRIGGER_TYPE_UPDATE))
-			found = hot = false;
-	}
 	if (!found)
 	{
 		// Unknown channel, SKU or location, or a row that needs creating:
