@@ -48,14 +48,22 @@ SELECT version AS kit_version FROM stocksync.item WHERE sku = 'KIT' \gset
 SELECT shortage FROM stocksync.reserve('shop', 's3', 'B', 1);
 SELECT version > :kit_version AS b_cascaded FROM stocksync.item WHERE sku = 'KIT';
 
--- With its invalidation trigger disabled, the channel table is not cached:
--- a channel deleted then is unknown at once all the same.
+-- With its invalidation trigger disabled, the channel table is not cached,
+-- even beside a trigger of the user's that looks like it (named alike,
+-- enabled always, calling something else): a channel deleted then is
+-- unknown at once all the same.
 SELECT shortage FROM stocksync.reserve('popup-2', 'p5', 'A', 1);
+CREATE FUNCTION public.do_nothing() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER decoy_invalidate_key_caches AFTER INSERT OR UPDATE OR DELETE ON stocksync.channel
+    FOR EACH ROW EXECUTE FUNCTION public.do_nothing();
+ALTER TABLE stocksync.channel ENABLE ALWAYS TRIGGER decoy_invalidate_key_caches;
 ALTER TABLE stocksync.channel DISABLE TRIGGER channel_invalidate_key_caches;
 SELECT shortage FROM stocksync.reserve('popup-2', 'p6', 'A', 1);
 DELETE FROM stocksync.channel WHERE code = 'popup-2';
 SELECT shortage FROM stocksync.reserve('popup-2', 'p7', 'A', 1);
 ALTER TABLE stocksync.channel ENABLE ALWAYS TRIGGER channel_invalidate_key_caches;
+DROP TRIGGER decoy_invalidate_key_caches ON stocksync.channel;
+DROP FUNCTION public.do_nothing();
 
 -- TRUNCATE empties what the cache holds too.
 SELECT shortage FROM stocksync.reserve('shop', 's4', 'A', 1);

@@ -152,6 +152,16 @@ WritableDirectly(Oid relid, const char *const *null_columns = nullptr, int count
 	return writable;
 }
 
+// The OID of the trigger function `name`() in `schema`, InvalidOid if there
+// is none: stocksync's own triggers are known by their function, which a
+// user's trigger of the same name does not share.
+Oid
+TriggerFunction(Oid schema, const char *name)
+{
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(name),
+						   PointerGetDatum(buildoidvector(nullptr, 0)), ObjectIdGetDatum(schema));
+}
+
 }  // namespace
 
 void
@@ -193,8 +203,8 @@ GetDirectCatalog()
 						  WritableDirectly(c.reservation, kReservationNullColumns, lengthof(kReservationNullColumns)) &&
 						  WritableDirectly(c.ledger, kLedgerNullColumns, lengthof(kLedgerNullColumns));
 	c.buckets_writable_directly = WritableDirectly(c.stock_bucket);
-	c.bundle_cascade_fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("stock_level_bundle_cascade"),
-										  PointerGetDatum(buildoidvector(nullptr, 0)), ObjectIdGetDatum(schema));
+	c.bundle_cascade_fn = TriggerFunction(schema, "stock_level_bundle_cascade");
+	c.invalidate_key_caches_fn = TriggerFunction(schema, "invalidate_key_caches");
 	c.reservation_id_seq = getIdentitySequence(c.reservation, 1, true);
 	c.ledger_id_seq = getIdentitySequence(c.ledger, 1, true);
 	if (c.reservation_id_seq == InvalidOid || c.ledger_id_seq == InvalidOid)

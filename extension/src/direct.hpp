@@ -43,6 +43,9 @@ struct DirectCatalog
 	// stocksync.stock_level_bundle_cascade(), the function of the bundle
 	// cascade triggers on stock_level and stock_bucket (HasUserTrigger).
 	Oid bundle_cascade_fn;
+	// stocksync.invalidate_key_caches(), the function of the triggers that
+	// keep the key caches exact (key_cache.hpp).
+	Oid invalidate_key_caches_fn;
 	// Whether stock_level, reservation and ledger are as the fast path
 	// writes them (a user may add what a direct write would pass by; the
 	// fast path then steps aside): no rule, row-level security or CHECK

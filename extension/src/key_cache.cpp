@@ -97,19 +97,23 @@ DropTable(KeyCache &c)
 	c.complete = false;
 }
 
-// Whether every change of the table's keys invalidates the caches: the row
-// trigger and the TRUNCATE trigger of the install script, both enabled for
-// every session_replication_role.
+// Whether every change of the table's keys invalidates the caches: a row
+// trigger and a TRUNCATE trigger calling stocksync.invalidate_key_caches(),
+// both enabled for every session_replication_role.
 bool
 InvalidatedByTriggers(Oid relid)
 {
+	const DirectCatalog *cat = GetDirectCatalog();
+	if (cat == nullptr)
+		return false;
+	Oid invalidate = cat->invalidate_key_caches_fn;
 	Relation rel = table_open(relid, AccessShareLock);
 	bool rows = false;
 	bool truncate = false;
 	for (int i = 0; rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers; i++)
 	{
 		const Trigger &t = rel->trigdesc->triggers[i];
-		if (t.tgenabled != TRIGGER_FIRES_ALWAYS || strstr(t.tgname, "key_caches") == nullptr)
+		if (t.tgenabled != TRIGGER_FIRES_ALWAYS || t.tgfoid != invalidate)
 			continue;
 		int16 type = t.tgtype;
 		rows = rows || (TRIGGER_FOR_ROW(type) && TRIGGER_FOR_INSERT(type) && TRIGGER_FOR_UPDATE(type) &&
