@@ -110,13 +110,12 @@ ComponentProbe(Datum sku)
 	return BomNames(BomKey::kComponent, sku);
 }
 
-// For a caller that must run no SQL: an index probe, or "yes" where the
-// catalog changed shape meanwhile.
+// For a caller that must run no SQL: BomNames's index probe, or "yes" where
+// the catalog changed shape meanwhile (BomNames would run SQL then).
 bool
 ComponentProbeWithoutSql(Datum sku)
 {
-	const DirectCatalog *cat = GetDirectCatalog();
-	return cat == nullptr || KeyExists(cat->bom, cat->bom_component_idx, &sku, 1);
+	return GetDirectCatalog() == nullptr || BomNames(BomKey::kComponent, sku);
 }
 
 bool
