@@ -954,7 +954,7 @@ CREATE TYPE stocksync.reservation_result AS (
 );
 
 -- The one stock function that is not SECURITY DEFINER: fmgr's SET clause
--- costs about 5 % of its throughput. Its fast path writes the tables through
+-- cost 5.4 to 5.9 % of its CPU per call (docs/benchmarks.md). Its fast path writes the tables through
 -- the table AM as the caller (no privilege checks, no names resolved, no user
 -- code run); everything else it does runs as this function's owner with
 -- search_path = pg_catalog, pg_temp, entered in C (extension/src/definer.hpp).
