@@ -33,6 +33,12 @@ SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', -1) $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[{"sku": "A", "qty": 0}]') $$);
 SELECT pg_temp.try($$ SELECT stocksync.adjust('A', 0, 'nothing') $$);
 SELECT pg_temp.try($$ SELECT stocksync.cycle_count('A', -1) $$);
+-- Lines of one SKU that add up to more than an integer holds (merged, or a
+-- bundle's components multiplied out): never a wrapped, negative quantity.
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[{"sku": "A", "qty": 2147483647}, {"sku": "A", "qty": 2147483647}]', on_shortage => 'record') $$);
+INSERT INTO stocksync.item (sku, kind) VALUES ('TWO-A', 'bundle');
+INSERT INTO stocksync.bom (bundle_sku, component_sku, qty) VALUES ('TWO-A', 'A', 2);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'TWO-A', 2000000000, on_shortage => 'record') $$);
 SELECT pg_temp.try($$ SELECT stocksync.set_on_hand('A', -5, 'erp', 1) $$);
 SELECT pg_temp.try($$ SELECT stocksync.fulfill('shop', 'DONE', '[{"sku": "A", "qty": 1}]') $$);
 SELECT pg_temp.try($$ SELECT stocksync.return_items('shop', 'DONE', '[{"sku": "A", "qty": 2}]') $$);

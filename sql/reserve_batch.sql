@@ -70,4 +70,26 @@ SELECT * FROM stocksync.reserve_batch('[]', ttl => '0 seconds');
 SELECT * FROM stocksync.reserve_batch('[]', on_shortage => 'maybe');
 SELECT count(*) FROM stocksync.reserve_batch('[]');
 SELECT * FROM stocksync.verify_ledger();
+
+-- Refused order by order, the others going through: lines of one SKU that
+-- add up to more than an integer holds (merged, or a bundle's components
+-- multiplied out), a bundle without components, and an order that would take
+-- a SKU's total in the batch past an integer (orders recorded short take
+-- more than there is).
+INSERT INTO stocksync.item (sku, kind) VALUES ('EMPTYKIT', 'bundle'), ('TRIPLE', 'bundle'), ('C', 'simple');
+INSERT INTO stocksync.bom (bundle_sku, component_sku, qty) VALUES ('TRIPLE', 'B', 3);
+SELECT stocksync.receive('C', 5);
+SELECT ord, order_ref, status, shortage, sqlstate, message FROM stocksync.reserve_batch($$[
+    {"channel": "shop", "order_ref": "big-1", "on_shortage": "record",
+     "lines": [{"sku": "B", "qty": 999999999}, {"sku": "B", "qty": 999999999}, {"sku": "B", "qty": 999999999}]},
+    {"channel": "shop", "order_ref": "big-2", "sku": "TRIPLE", "qty": 999999999, "on_shortage": "record"},
+    {"channel": "shop", "order_ref": "kit-1", "lines": [{"sku": "C", "qty": 1}, {"sku": "EMPTYKIT", "qty": 1}]},
+    {"channel": "shop", "order_ref": "big-3", "sku": "B", "qty": 999999999, "on_shortage": "record"},
+    {"channel": "shop", "order_ref": "big-4", "sku": "B", "qty": 999999999, "on_shortage": "record"},
+    {"channel": "shop", "order_ref": "big-5", "sku": "B", "qty": 999999999, "on_shortage": "record"},
+    {"channel": "shop", "order_ref": "small", "sku": "C", "qty": 1}
+  ]$$);
+SELECT order_ref, quantities, shortages FROM stocksync.reservation WHERE order_ref ~ '^(big|kit|small)' ORDER BY order_ref;
+SELECT sku, reserved, available FROM stocksync.stock WHERE sku IN ('B', 'C') ORDER BY sku;
+SELECT * FROM stocksync.verify_ledger();
 DROP EXTENSION stocksync;

@@ -22,6 +22,7 @@
 #include "spi.hpp"
 
 extern "C" {
+#include "common/int.h"
 #include "utils/tuplestore.h"
 }
 
@@ -149,7 +150,8 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 				 "       THEN (ln.l->>'qty')::integer END, "
 				 "  EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = e.v->>'channel'), "
 				 "  (SELECT i.kind FROM stocksync.item i WHERE i.sku = ln.l->>'sku'), "
-				 "  EXISTS (SELECT 1 FROM stocksync.location x WHERE x.code = COALESCE(ln.l->>'location', 'default')) "
+				 "  EXISTS (SELECT 1 FROM stocksync.location x WHERE x.code = COALESCE(ln.l->>'location', 'default')), "
+				 "  EXISTS (SELECT 1 FROM stocksync.bom m WHERE m.bundle_sku = ln.l->>'sku') "
 				 "FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e (v, ord) "
 				 "LEFT JOIN LATERAL pg_catalog.jsonb_array_elements(CASE "
 				 "  WHEN pg_catalog.jsonb_typeof(e.v) <> 'object' THEN NULL "
@@ -217,6 +219,8 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 		else if (!DatumGetBool(ColumnDatum(r, 12)))
 			Refuse(o, kUnknownLocation,
 				   psprintf("unknown location \"%s\"", TextDatumGetCString(ColumnDatum(r, 8))));
+		else if (strcmp(TextDatumGetCString(ColumnDatum(r, 11)), "bundle") == 0 && !DatumGetBool(ColumnDatum(r, 13)))
+			Refuse(o, kInvalidArgument, psprintf("sku \"%s\" is a bundle and holds no stock of its own", sku));
 		else
 			AddLine(o, ColumnDatum(r, 7), ColumnDatum(r, 8), qty);
 	}
@@ -226,8 +230,16 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 		Order *o = &b->orders[i];
 		if (o->status == Status::kRefused)
 			continue;
-		o->lines = ExpandBundleLines(o->lines, &o->count);
-		o->count = NormalizeLines(o->lines, o->count);
+		Datum too_large = (Datum) 0;
+		OrderLine *lines = ExpandBundleLines(o->lines, &o->count, &too_large);
+		int count = lines != nullptr ? NormalizeLines(lines, o->count, &too_large) : -1;
+		if (count < 0)
+		{
+			Refuse(o, kInvalidQuantity, QuantityTooLargeMessage(TextDatumGetCString(too_large)));
+			continue;
+		}
+		o->lines = lines;
+		o->count = count;
 	}
 }
 
@@ -450,7 +462,9 @@ CollectStockKeys(Batch *b)
 			StockKey *found = static_cast<StockKey *>(
 				bsearch(&probe, b->keys, b->nkeys, sizeof(StockKey), CompareStockKeys));
 			o.keys[j] = static_cast<int>(found - b->keys);
-			found->demand += o.lines[j].qty;
+			// What the batch asks of a hot SKU's buckets, at most an integer.
+			if (pg_add_s32_overflow(found->demand, o.lines[j].qty, &found->demand))
+				found->demand = PG_INT32_MAX;
 		}
 	}
 }
@@ -558,6 +572,14 @@ LockStock(Batch *b)
 	LockPlainRun(b, is_hot, run_start, b->nkeys);
 }
 
+// Units of a key's budget no order of the batch has taken yet (below zero
+// once orders recorded short took more).
+int64
+Left(const StockKey &key)
+{
+	return static_cast<int64>(key.budget) - key.taken;
+}
+
 // Decides the new orders in their given order: all lines within the budgets,
 // or refused (or recorded short when the order says so).
 void
@@ -569,26 +591,38 @@ Decide(Batch *b)
 		if (o.status != Status::kReserved || o.first != nullptr)
 			continue;
 		int short_line = -1;
-		for (int j = 0; j < o.count && short_line < 0; j++)
+		int too_large_line = -1;
+		for (int j = 0; j < o.count; j++)
 		{
 			const StockKey &key = b->keys[o.keys[j]];
-			if (key.budget - key.taken < o.lines[j].qty)
+			if (short_line < 0 && Left(key) < o.lines[j].qty)
 				short_line = j;
+			// Orders recorded short take more than the budget: the key's
+			// total still has to fit the projection's integer.
+			int32 sum;
+			if (too_large_line < 0 && pg_add_s32_overflow(key.taken, o.lines[j].qty, &sum))
+				too_large_line = j;
 		}
 		if (short_line >= 0 && o.on_shortage == OnShortage::kReject)
 		{
 			const StockKey &key = b->keys[o.keys[short_line]];
 			Refuse(&o, kInsufficientStock,
-				   psprintf("insufficient available for sku \"%s\" at location \"%s\": %d units available, %d requested",
+				   psprintf("insufficient available for sku \"%s\" at location \"%s\": %lld units available, %d "
+							"requested",
 							TextDatumGetCString(key.sku), TextDatumGetCString(key.location),
-							key.budget - key.taken, o.lines[short_line].qty));
+							static_cast<long long>(Left(key)), o.lines[short_line].qty));
+			continue;
+		}
+		if (too_large_line >= 0)
+		{
+			Refuse(&o, kInvalidQuantity, QuantityTooLargeMessage(TextDatumGetCString(o.lines[too_large_line].sku)));
 			continue;
 		}
 		for (int j = 0; j < o.count; j++)
 		{
 			StockKey &key = b->keys[o.keys[j]];
-			int32 left = key.budget - key.taken;
-			o.lines[j].shortage = left >= o.lines[j].qty ? 0 : o.lines[j].qty - Max(left, 0);
+			int64 left = Left(key);
+			o.lines[j].shortage = left >= o.lines[j].qty ? 0 : static_cast<int32>(o.lines[j].qty - Max(left, 0));
 			o.shortage += o.lines[j].shortage;
 			key.taken += o.lines[j].qty;
 		}

@@ -5,6 +5,7 @@
 #include "pg.hpp"
 
 #include "bundles.hpp"
+#include "errors.hpp"
 #include "direct.hpp"
 #include "key_cache.hpp"
 #include "spi.hpp"
@@ -142,7 +143,7 @@ MayBeBundleComponent(Datum sku)
 }
 
 OrderLine *
-ExpandBundleLines(OrderLine *lines, int *count)
+ExpandBundleLines(OrderLine *lines, int *count, Datum *too_large)
 {
 	int bundles = 0;
 	bool *is_bundle = static_cast<bool *>(palloc0(sizeof(bool) * Max(*count, 1)));
@@ -175,9 +176,12 @@ ExpandBundleLines(OrderLine *lines, int *count)
 			line.location = lines[i].location;
 			int64 qty = static_cast<int64>(lines[i].qty) * ColumnInt32(k, 2);
 			if (qty > PG_INT32_MAX)
-				ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-								errmsg("bundle \"%s\" times %d needs more units than an integer holds",
-									   TextDatumGetCString(lines[i].sku), lines[i].qty)));
+			{
+				if (too_large == nullptr)
+					ReportQuantityTooLarge(TextDatumGetCString(lines[i].sku));
+				*too_large = lines[i].sku;
+				return nullptr;
+			}
 			line.qty = static_cast<int32>(qty);
 			out[n++] = line;
 		}

@@ -18,7 +18,9 @@ bool MayBeBundleComponent(Datum sku);
 // Replaces each line whose SKU is a bundle with a bill of materials by one
 // line per simple component (qty times the units per bundle, nested bundles
 // resolved), at the line's location. Returns the lines (the same array when
-// none is a bundle) and sets *count; the caller normalizes.
-OrderLine *ExpandBundleLines(OrderLine *lines, int *count);
+// none is a bundle) and sets *count; the caller normalizes. A component line
+// of more units than an integer holds raises SS004, or, given `too_large`,
+// returns nullptr with the bundle's sku there.
+OrderLine *ExpandBundleLines(OrderLine *lines, int *count, Datum *too_large = nullptr);
 
 }  // namespace stocksync

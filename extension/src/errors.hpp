@@ -37,6 +37,21 @@ CheckPositiveQuantity(int32 qty, const char *sku)
 				 errhint("Use a positive number of units; the direction is given by the function.")));
 }
 
+// The message of an order whose lines of one SKU (merged, or a bundle's
+// components multiplied out) add up to more units than an integer holds.
+inline char *
+QuantityTooLargeMessage(const char *sku)
+{
+	return psprintf("quantity for sku \"%s\" adds up to more than %d units", sku, PG_INT32_MAX);
+}
+
+inline void
+ReportQuantityTooLarge(const char *sku)
+{
+	ereport(ERROR, (errcode(kInvalidQuantity), errmsg_internal("%s", QuantityTooLargeMessage(sku)),
+					errhint("Split the order.")));
+}
+
 // SQL-callable functions are declared STRICT only where every argument is
 // mandatory; the others check their required arguments here.
 inline void

@@ -9,6 +9,7 @@
 
 extern "C" {
 #include "common/hashfn.h"
+#include "common/int.h"
 #include "storage/lock.h"
 }
 
@@ -124,16 +125,21 @@ CheckedTtl(FunctionCallInfo fcinfo, int argno)
 }
 
 int
-NormalizeLines(OrderLine *lines, int count)
+NormalizeLines(OrderLine *lines, int count, Datum *too_large)
 {
 	qsort(lines, count, sizeof(OrderLine), CompareLines);
 	int merged = 0;
 	for (int i = 0; i < count; i++)
 	{
-		if (merged > 0 && CompareLines(&lines[merged - 1], &lines[i]) == 0)
-			lines[merged - 1].qty += lines[i].qty;
-		else
+		if (merged == 0 || CompareLines(&lines[merged - 1], &lines[i]) != 0)
 			lines[merged++] = lines[i];
+		else if (pg_add_s32_overflow(lines[merged - 1].qty, lines[i].qty, &lines[merged - 1].qty))
+		{
+			if (too_large == nullptr)
+				ReportQuantityTooLarge(TextDatumGetCString(lines[i].sku));
+			*too_large = lines[i].sku;
+			return -1;
+		}
 	}
 	return merged;
 }

@@ -46,7 +46,9 @@ Datum CheckedTtl(FunctionCallInfo fcinfo, int argno);
 
 // Sorts lines by (sku, location) in byte order and merges duplicates, so that
 // equal orders compare equal and every function locks rows in one order.
-int NormalizeLines(OrderLine *lines, int count);
+// Returns how many lines are left. Merged lines of more units than an integer
+// holds raise SS004, or, given `too_large`, return -1 with the sku there.
+int NormalizeLines(OrderLine *lines, int count, Datum *too_large = nullptr);
 
 // Reads [{"sku": .., "qty": .., "location": ..}, ...]. A missing location is
 // "default", or (Datum) 0 meaning any location when `any_location` is set
