@@ -193,13 +193,25 @@ UpdateProjection(Datum sku, Datum location, const Deltas &d)
 						   "committed = committed + $5, damaged = damaged + $6, "
 						   "quality_control = quality_control + $7, safety_stock = safety_stock + $8, "
 						   "incoming = incoming + $9, version = version + 1 "
-						   "WHERE sku = $1 AND location = $2 RETURNING version + CASE WHEN buckets > 0 THEN ("
-						   "  SELECT pg_catalog.sum(b.version) FROM stocksync.stock_bucket b "
-						   "   WHERE b.sku = $1 AND b.location = $2) ELSE 0 END::bigint",
+						   "WHERE sku = $1 AND location = $2 RETURNING version, buckets",
 						   9, types),
 				args, nullptr) != 1)
 		elog(ERROR, "stocksync: projection row for \"%s\" missing", TextDatumGetCString(sku));
-	return ColumnInt64(0, 1);
+	int64 version = ColumnInt64(0, 1);
+	if (DatumGetInt16(ColumnDatum(0, 2)) == 0)
+		return version;
+	// A hot SKU's version is its rows' sum. Read in a statement of its own:
+	// an UPDATE that waited for the row's lock (while set_hot made the SKU
+	// hot) sees the row's new version but, in a subquery, the buckets as its
+	// snapshot had them, none yet.
+	static SPIPlanPtr buckets_plan = nullptr;
+	Datum key[] = {sku, location};
+	RunPlan(KeptPlan(&buckets_plan,
+					 "SELECT COALESCE(pg_catalog.sum(version), 0)::bigint FROM stocksync.stock_bucket "
+					 "WHERE sku = $1 AND location = $2",
+					 2, kTwoTexts),
+			key, nullptr);
+	return version + ColumnInt64(0, 1);
 }
 
 void
