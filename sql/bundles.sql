@@ -93,6 +93,9 @@ SELECT stocksync.channel_available('shop', 'KIT') AS kit_everywhere;
 INSERT INTO stocksync.channel (code, kind) VALUES ('east_shop', 'woocommerce');
 INSERT INTO stocksync.channel_location VALUES ('east_shop', 'east');
 SELECT stocksync.channel_available('east_shop', 'KIT') AS kit_in_east;
+-- available() of a bundle counts the same way: over all locations, or one.
+SELECT stocksync.available('KIT') AS kit_everywhere, stocksync.available('KIT', 'east') AS kit_in_east,
+       stocksync.available('KIT', 'default') AS kit_in_default;
 -- A buffer and a soft cap apply to the bundle's own quantity.
 INSERT INTO stocksync.channel_rule (channel, buffer_min, pool_percent) VALUES ('shop', 1, 50);
 SELECT sku, available, buffer, pool_cap, published FROM stocksync.channel_sku_target

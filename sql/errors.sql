@@ -66,6 +66,13 @@ SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, on_shortage 
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '{"sku": "A"}') $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[]') $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[{"qty": 1}]') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[{"sku": "A", "qty": 1.5}]') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[{"sku": "A", "qty": "two"}]') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[{"sku": "A", "qty": 2147483648}]') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[1, 2]') $$);
+SELECT pg_temp.try($$ SELECT stocksync.return_items('shop', 'DONE', '[{"sku": "A", "qty": 0.5}]') $$);
+SELECT pg_temp.try($$ SELECT stocksync.extend('shop', 'DONE', '-1 hour') $$);
+SELECT pg_temp.try($$ SELECT stocksync.extend('shop', 'DONE', '0 seconds') $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve(NULL, 'o', 'A', 1) $$);
 SELECT pg_temp.try($$ SELECT stocksync.adjust('A', 1, '') $$);
 SELECT pg_temp.try($$ SELECT stocksync.adjust('A', 1, 'found', state => 'lost') $$);

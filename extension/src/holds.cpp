@@ -200,14 +200,16 @@ extern "C" Datum
 stocksync_extend(PG_FUNCTION_ARGS)
 {
 	CheckKey(fcinfo);
-	CheckNotNull(PG_ARGISNULL(2), "ttl");
+	// As for reserve(): a hold extended by nothing or into the past is a
+	// caller's mistake, not a release.
+	Datum ttl = CheckedTtl(fcinfo, 2);
 	SPI_connect();
 	Reservation r = LockReservation(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 	if (!Is(r, "reserved"))
 		ReportIllegalTransition(r.channel, r.order_ref, r.state, "extend the hold of");
 	static SPIPlanPtr plan = nullptr;
 	static const Oid types[] = {TEXTOID, TEXTOID, INTERVALOID};
-	Datum args[] = {r.channel, r.order_ref, PG_GETARG_DATUM(2)};
+	Datum args[] = {r.channel, r.order_ref, ttl};
 	RunPlan(KeptPlan(&plan,
 					   "UPDATE stocksync.reservation SET expires_at = pg_catalog.now() + $3, "
 					   "updated_at = pg_catalog.now() WHERE channel = $1 AND order_ref = $2 RETURNING expires_at",

@@ -154,9 +154,12 @@ ParseLines(Jsonb *json, const char *order_ref, bool any_location, int *count)
 	static SPIPlanPtr plan = nullptr;
 	static const Oid types[] = {JSONBOID};
 	Datum args[] = {JsonbPGetDatum(json)};
+	// A line that is not an object reads as NULLs, refused with SS009 below
+	// like a qty that is not an integer.
 	uint64 rows = RunPlan(KeptPlan(&plan,
-									 "SELECT x.sku, x.location, x.qty "
-									 "FROM pg_catalog.jsonb_to_recordset($1) AS x (sku text, qty integer, location text)",
+									 "SELECT e.v->>'sku', e.v->>'location', " STOCKSYNC_SQL_LINE_QTY("e.v") " "
+									 "FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e (v, n) "
+									 "ORDER BY e.n",
 									 1, types),
 						  args, nullptr);
 	OrderLine *lines = static_cast<OrderLine *>(palloc0(sizeof(OrderLine) * rows));
@@ -165,7 +168,9 @@ ParseLines(Jsonb *json, const char *order_ref, bool any_location, int *count)
 		if (ColumnIsNull(i, 1) || ColumnIsNull(i, 3))
 			ereport(ERROR,
 					(errcode(kInvalidArgument),
-					 errmsg("line %d of order \"%s\" needs a sku and a qty", static_cast<int>(i + 1), order_ref)));
+					 errmsg("line %d of order \"%s\" needs a sku and an integer qty", static_cast<int>(i + 1),
+							order_ref),
+					 errhint("Pass lines as [{\"sku\": \"A-1\", \"qty\": 2, \"location\": \"default\"}].")));
 		lines[i].sku = ColumnDatum(i, 1);
 		if (!ColumnIsNull(i, 2))
 			lines[i].location = ColumnDatum(i, 2);

@@ -50,6 +50,15 @@ Datum CheckedTtl(FunctionCallInfo fcinfo, int argno);
 // holds raise SS004, or, given `too_large`, return -1 with the sku there.
 int NormalizeLines(OrderLine *lines, int count, Datum *too_large = nullptr);
 
+// SQL for the qty of the JSON order line `line` (a jsonb expression) as an
+// integer: NULL unless it is a whole number within an integer, so that the
+// caller refuses it with SS009 instead of a cast's own error.
+#define STOCKSYNC_SQL_LINE_QTY(line)                                                           \
+	"CASE WHEN pg_catalog.jsonb_typeof(" line "->'qty') = 'number' "                          \
+	"      AND (" line "->>'qty') OPERATOR(pg_catalog.~) '^-?[0-9]{1,10}$' "                  \
+	"      AND (" line "->>'qty')::bigint BETWEEN -2147483648 AND 2147483647 "                \
+	"     THEN (" line "->>'qty')::integer END"
+
 // Reads [{"sku": .., "qty": .., "location": ..}, ...]. A missing location is
 // "default", or (Datum) 0 meaning any location when `any_location` is set
 // (fulfil and return lines name units of an existing order). Raises SS009 on

@@ -32,6 +32,32 @@ CheckSkuAndLocationKnown(Datum sku, bool location_isnull, Datum location)
 				(errcode(kUnknownLocation), errmsg("unknown location \"%s\"", TextDatumGetCString(location))));
 }
 
+// A bundle holds no stock rows of its own: its available is what its
+// components make up, per location the fewest whole bundles over its
+// components (never below 0), summed over the locations asked for, as
+// channel_available() counts it. 0 for a simple SKU.
+int32
+BundleAvailable(Datum sku, bool location_isnull, Datum location)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID};
+	Datum args[] = {sku, location};
+	char nulls[] = {' ', location_isnull ? 'n' : ' '};
+	RunPlan(KeptPlan(&plan,
+					 "SELECT COALESCE(pg_catalog.sum(p.units), 0)::integer FROM ("
+					 "  SELECT pg_catalog.min(pg_catalog.div(GREATEST(COALESCE(s.units, 0), 0), lv.qty)) AS units"
+					 "    FROM stocksync.location l CROSS JOIN stocksync.bundle_leaves($1) lv"
+					 "    LEFT JOIN LATERAL (SELECT pg_catalog.sum(r.on_hand - r.reserved - r.committed - r.damaged"
+					 "                                             - r.quality_control - r.safety_stock) AS units"
+					 "                         FROM stocksync.stock_rows r"
+					 "                        WHERE r.sku = lv.component_sku AND r.location = l.code) s ON true"
+					 "   WHERE $2::text IS NULL OR l.code = $2"
+					 "   GROUP BY l.code) p",
+					 2, types),
+			args, nulls);
+	return ColumnInt32(0, 1);
+}
+
 }  // namespace
 
 // available(sku, location): sellable units at one location, or over all.
@@ -57,7 +83,10 @@ stocksync_available(PG_FUNCTION_ARGS)
 	bool none = ColumnIsNull(0, 1);
 	int32 available = none ? 0 : ColumnInt32(0, 1);
 	if (none)
+	{
 		CheckSkuAndLocationKnown(sku, location_isnull, location);
+		available = BundleAvailable(sku, location_isnull, location);
+	}
 	SPI_finish();
 	PG_RETURN_INT32(available);
 }
