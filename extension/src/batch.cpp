@@ -519,13 +519,19 @@ LockPlainRun(Batch *b, const bool *is_hot, int from, int to)
 	for (int k = 0; k < n; k++)
 	{
 		StockKey &key = b->keys[index[k]];
-		// First use (LockStockRow creates the row), or switched to buckets
-		// since the batch looked (LockStockRow then takes every budget back,
-		// and the units are held on the central row).
-		if (!have[k] || now_hot[k])
-			key.budget = LockStockRow(key.sku, key.location).Available();
 		if (now_hot[k])
-			key.claim = HotClaim{true, -1, key.budget};
+		{
+			// Switched to buckets since the batch looked: its central row is
+			// locked, and so are the rows of the keys after it in this run.
+			// Its budget is claimed as for any hot key, but waiting for no
+			// bucket, which would be against the lock order (a session
+			// holding one may wait for one of those rows).
+			key.claim = ClaimAfterCentral(key.sku, key.location, key.demand, false);
+			key.budget = key.claim.budget;
+		}
+		// First use (LockStockRow creates the row), or back to plain.
+		if (!have[k] || (now_hot[k] && !key.claim.hot))
+			key.budget = LockStockRow(key.sku, key.location).Available();
 	}
 }
 

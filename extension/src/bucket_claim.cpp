@@ -9,6 +9,7 @@ extern "C" {
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/table.h"
+#include "access/multixact.h"
 #include "access/xact.h"
 #include "catalog/pg_trigger.h"
 #include "common/hashfn.h"
@@ -270,6 +271,58 @@ ClaimBucket(Datum sku, Datum location, int32 demand, int32 reserve, bool wait, H
 								  TextDatumGetCString(sku))));
 	CommandCounterIncrement();
 	return claimed;
+}
+
+namespace {
+
+// Whether this transaction wrote or locked this row version. Read without
+// the buffer lock: only this transaction puts its own id there.
+bool
+HeldByThisTransaction(HeapTupleHeader tuple)
+{
+	if (!HeapTupleHeaderXminFrozen(tuple) && TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple)))
+		return true;
+	if ((tuple->t_infomask & HEAP_XMAX_INVALID) != 0)
+		return false;
+	TransactionId xmax = HeapTupleHeaderGetRawXmax(tuple);
+	if ((tuple->t_infomask & HEAP_XMAX_IS_MULTI) == 0)
+		return TransactionIdIsCurrentTransactionId(xmax);
+	MultiXactMember *members;
+	int count = GetMultiXactIdMembers(xmax, &members, false, HEAP_XMAX_IS_LOCKED_ONLY(tuple->t_infomask));
+	for (int i = 0; i < count; i++)
+		if (TransactionIdIsCurrentTransactionId(members[i].xid))
+			return true;
+	return false;
+}
+
+bool
+StopAtHeld(TupleTableSlot *slot, void *arg)
+{
+	if (!HeldByThisTransaction(ExecFetchSlotHeapTuple(slot, false, nullptr)->t_data))
+		return true;
+	bool isnull;
+	*static_cast<int16 *>(arg) = DatumGetInt16(slot_getattr(slot, kBucketNo, &isnull));
+	return false;
+}
+
+}  // namespace
+
+int16
+HeldBucket(Datum sku, Datum location)
+{
+	const DirectCatalog *cat = GetDirectCatalog();
+	if (cat == nullptr || !cat->buckets_writable_directly)
+		return -1;
+	Relation buckets = table_open(cat->stock_bucket, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(buckets, nullptr);
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	int16 held = -1;
+	Datum key[] = {sku, location};
+	ScanByKey(buckets, cat->stock_bucket_pkey, key, 2, snapshot, slot, StopAtHeld, &held);
+	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(buckets, NoLock);
+	return held;
 }
 
 }  // namespace stocksync

@@ -24,4 +24,10 @@ namespace stocksync {
 // hold, wait = true waits for them in turn. False when none can be claimed.
 bool ClaimBucket(Datum sku, Datum location, int32 demand, int32 reserve, bool wait, HotClaim *claim);
 
+// A bucket of (sku, location) this transaction holds: one whose newest
+// version it wrote or locked (an earlier reservation, commit or release of
+// the SKU in the same transaction). -1 when it holds none, or when the
+// bucket table is not as stocksync made it (then nothing is known).
+int16 HeldBucket(Datum sku, Datum location);
+
 }  // namespace stocksync

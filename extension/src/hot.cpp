@@ -82,10 +82,10 @@ ReadLent(Datum sku, Datum location, int32 *buckets, int32 *lent)
 }
 
 // With the central row locked: lends `amount` more units to a bucket, which
-// stays locked by this session. Waits for one bucket only when every bucket
-// is busy. Returns the claim on it.
-HotClaim
-Lend(Datum sku, Datum location, int32 amount, int32 buckets)
+// stays locked by this session, and sets *claim to it. Waits for one bucket
+// only when every bucket is busy, and only if `may_wait`; false then.
+bool
+Lend(Datum sku, Datum location, int32 amount, int32 buckets, bool may_wait, HotClaim *claim)
 {
 	static SPIPlanPtr free_plan = nullptr;
 	static SPIPlanPtr wait_plan = nullptr;
@@ -98,6 +98,8 @@ Lend(Datum sku, Datum location, int32 amount, int32 buckets)
 						   4, types),
 				args, nullptr) != 1)
 	{
+		if (!may_wait)
+			return false;
 		args[3] = Int32GetDatum(MyProcPid % buckets);
 		if (RunPlan(KeptPlan(&wait_plan,
 							   "UPDATE stocksync.stock_bucket u SET lent = u.lent + $3, version = u.version + 1 "
@@ -106,17 +108,33 @@ Lend(Datum sku, Datum location, int32 amount, int32 buckets)
 					args, nullptr) != 1)
 			elog(ERROR, "stocksync: bucket of hot sku \"%s\" missing", TextDatumGetCString(sku));
 	}
-	return HotClaim{true, static_cast<int16>(DatumGetInt16(ColumnDatum(0, 1))), ColumnInt32(0, 2)};
+	*claim = HotClaim{true, static_cast<int16>(DatumGetInt16(ColumnDatum(0, 1))), ColumnInt32(0, 2)};
+	return true;
 }
 
 // With the central row locked: locks every bucket in order and takes their
-// unused budgets back (lent falls by the budget, which becomes zero).
+// unused budgets back (lent falls by the budget, which becomes zero). Unless
+// `may_wait`, only from the buckets no other session holds: the others keep
+// what they were lent, which the central row then cannot consume.
 void
-ReclaimBudgets(Datum sku, Datum location)
+ReclaimBudgets(Datum sku, Datum location, bool may_wait = true)
 {
 	static SPIPlanPtr lock_plan = nullptr;
 	static SPIPlanPtr reclaim_plan = nullptr;
+	static SPIPlanPtr free_plan = nullptr;
 	Datum args[] = {sku, location};
+	if (!may_wait)
+	{
+		RunPlan(KeptPlan(&free_plan,
+						   "WITH free AS MATERIALIZED (SELECT bucket FROM stocksync.stock_bucket "
+						   "  WHERE sku = $1 AND location = $2 ORDER BY bucket FOR UPDATE SKIP LOCKED) "
+						   "UPDATE stocksync.stock_bucket b SET lent = b.lent - " BUDGET ", version = b.version + 1 "
+						   "FROM free WHERE b.sku = $1 AND b.location = $2 AND b.bucket = free.bucket "
+						   "AND " BUDGET " > 0",
+						   2, kTwoTexts),
+				args, nullptr);
+		return;
+	}
 	RunPlan(KeptPlan(&lock_plan,
 					   "SELECT 1 FROM stocksync.stock_bucket WHERE sku = $1 AND location = $2 "
 					   "ORDER BY bucket FOR UPDATE",
@@ -129,6 +147,22 @@ ReclaimBudgets(Datum sku, Datum location)
 			args, nullptr);
 }
 
+// The budget of a bucket this transaction holds, as a claim on it.
+HotClaim
+ClaimOfHeld(Datum sku, Datum location, int16 bucket)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT2OID};
+	Datum args[] = {sku, location, Int16GetDatum(bucket)};
+	if (RunPlan(KeptPlan(&plan,
+						   "SELECT " BUDGET " FROM stocksync.stock_bucket b "
+						   "WHERE b.sku = $1 AND b.location = $2 AND b.bucket = $3",
+						   3, types),
+				args, nullptr) != 1)
+		elog(ERROR, "stocksync: bucket of hot sku \"%s\" missing", TextDatumGetCString(sku));
+	return HotClaim{true, bucket, ColumnInt32(0, 1)};
+}
+
 }  // namespace
 
 int32
@@ -138,8 +172,15 @@ AvailableDelta(const Deltas &d)
 }
 
 HotClaim
-ClaimAfterCentral(Datum sku, Datum location, int32 demand)
+ClaimAfterCentral(Datum sku, Datum location, int32 demand, bool may_wait)
 {
+	// A transaction holding one of the SKU's buckets already (an earlier
+	// reservation, commit or release of it) waits for no other row of the
+	// SKU: a session holding that row may be waiting for the bucket this one
+	// holds (taking every budget back). It decides on what it can take
+	// without waiting instead.
+	int16 held = HeldBucket(sku, location);
+	may_wait = may_wait && held < 0;
 	int32 central;
 	if (!LockCentral(sku, location, true, &central))
 	{
@@ -147,8 +188,10 @@ ClaimAfterCentral(Datum sku, Datum location, int32 demand)
 		// row until it commits): rather queue on a bucket that has the
 		// budget, if one has.
 		HotClaim claim;
-		if (ClaimBucket(sku, location, demand, 0, true, &claim))
+		if (ClaimBucket(sku, location, demand, 0, may_wait, &claim))
 			return claim;
+		if (held >= 0)
+			return ClaimOfHeld(sku, location, held);
 		LockCentral(sku, location, false, &central);
 	}
 	int32 buckets, lent;
@@ -161,11 +204,15 @@ ClaimAfterCentral(Datum sku, Datum location, int32 demand)
 		// An even share of what is left, so that the other buckets refill
 		// from the same pool without coming back here at once.
 		int32 share = free / buckets + (free % buckets != 0);
-		return Lend(sku, location, Max(demand, share), buckets);
+		HotClaim claim;
+		if (Lend(sku, location, Max(demand, share), buckets, may_wait, &claim))
+			return claim;
+		return HotClaim{true, -1, free};  // every bucket busy: the central row's own
 	}
 	// Nearly gone: take every budget back; the central row alone then holds
-	// all that is available, decided with every row of the SKU locked.
-	ReclaimBudgets(sku, location);
+	// all that is available, decided with every row of the SKU locked (or,
+	// not waiting, with what the buckets nobody holds had).
+	ReclaimBudgets(sku, location, may_wait);
 	ReadLent(sku, location, &buckets, &lent);
 	return HotClaim{true, -1, central - lent};
 }

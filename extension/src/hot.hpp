@@ -4,8 +4,9 @@
 //
 // Lock order, the same everywhere: the central stock_level row, then buckets
 // in bucket order. A session waits for a bucket only while it holds no other
-// bucket of that SKU; everything else claims buckets with SKIP LOCKED, which
-// never waits. So no two sessions wait on each other for one SKU's rows.
+// bucket of that SKU, in this statement or an earlier one of its transaction
+// (HeldBucket); everything else claims buckets with SKIP LOCKED, which never
+// waits. So no two sessions wait on each other for one SKU's rows.
 #pragma once
 
 #include "pg.hpp"
@@ -44,8 +45,13 @@ struct HotClaim
 HotClaim ClaimHotBudget(Datum sku, Datum location, int32 demand);
 
 // ClaimHotBudget without the first step, for a caller that found every
-// bucket short already.
-HotClaim ClaimAfterCentral(Datum sku, Datum location, int32 demand);
+// bucket short already, or that holds the central row already. It waits for
+// no bucket unless `may_wait`, nor when this transaction holds one of the
+// SKU's buckets already (a session holding the bucket waited for may be
+// waiting for this one's): the claim is then decided on what can be taken
+// without waiting, which may be less than the SKU has (the budgets of
+// buckets other sessions hold stay theirs).
+HotClaim ClaimAfterCentral(Datum sku, Datum location, int32 demand, bool may_wait = true);
 
 // Holds qty units where the claim points (its bucket or the central row).
 void HoldClaimed(Datum sku, Datum location, const HotClaim &claim, int32 qty);
