@@ -42,6 +42,23 @@ SELECT stocksync.set_on_hand('CAP', 6, 'erp', 9, location => 'berlin');  -- per 
 SELECT sku, location, on_hand FROM stocksync.stock WHERE sku = 'CAP' ORDER BY location;
 SELECT sku, location, source, version FROM stocksync.source_version ORDER BY location, source;
 
+-- A count below what is damaged or in quality control: the units found
+-- missing beyond the good ones were among those (damaged first), so that none
+-- is left above what is on hand and blocks the units received later.
+INSERT INTO stocksync.item (sku) VALUES ('VASE');
+SELECT stocksync.receive('VASE', 20);
+SELECT stocksync.move('VASE', 12, 'available', 'damaged'), stocksync.move('VASE', 4, 'available', 'quality_control');
+SELECT stocksync.cycle_count('VASE', 18, 'stocktake');   -- 2 of the 4 good ones missing: only on_hand falls
+SELECT sku, on_hand, damaged, quality_control, available FROM stocksync.stock WHERE sku = 'VASE';
+SELECT stocksync.cycle_count('VASE', 10, 'stocktake');   -- 8 more: the other 2 good ones and 6 damaged ones
+SELECT sku, on_hand, damaged, quality_control, available FROM stocksync.stock WHERE sku = 'VASE';
+SELECT stocksync.set_on_hand('VASE', 3, 'erp', 1);       -- 7 more: the last 6 damaged ones and 1 in quality control
+SELECT sku, on_hand, damaged, quality_control, available FROM stocksync.stock WHERE sku = 'VASE';
+SELECT stocksync.receive('VASE', 5);
+SELECT sku, on_hand, damaged, quality_control, available FROM stocksync.stock WHERE sku = 'VASE';
+-- Good units lost: never more than there are beside the damaged ones.
+SELECT stocksync.adjust('VASE', -6, 'shrinkage');
+
 -- Every unit is explained by the ledger.
 SELECT kind, sku, location, qty, d_on_hand, d_damaged, d_quality_control, d_safety_stock, d_incoming, reason, reference
   FROM stocksync.ledger ORDER BY id;

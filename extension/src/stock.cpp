@@ -38,6 +38,30 @@ CheckArgsNotNull(FunctionCallInfo fcinfo, int count, const char *const *names)
 		CheckNotNull(PG_ARGISNULL(i), names[i]);
 }
 
+// Makes on_hand `counted`, a count of what is on the shelf, through an ADJUST
+// of the difference (none when equal); returns the difference. Units found
+// missing beyond the good ones were among the damaged, then the
+// quality-control units (on hand too), so that neither is left above what is
+// on hand and blocks units received later. Safety stock is a setting, not
+// units, and stays.
+int32
+ApplyCount(Datum sku, Datum location, const StockRow &row, int32 counted, OptionalText reason,
+		   OptionalText reference)
+{
+	Deltas d;
+	d.on_hand = counted - row.on_hand;
+	if (d.on_hand == 0)
+		return 0;
+	int32 excess = row.damaged + row.quality_control - counted;
+	if (excess > 0)
+	{
+		d.damaged = -Min(excess, row.damaged);
+		d.quality_control = -(excess + d.damaged);
+	}
+	ApplyMovement("ADJUST", sku, location, d.on_hand < 0 ? -d.on_hand : d.on_hand, d, 0, reason, reference);
+	return d.on_hand;
+}
+
 }  // namespace
 
 // receive(sku, qty, location, reference, from_incoming): a goods receipt.
@@ -107,6 +131,11 @@ stocksync_adjust(PG_FUNCTION_ARGS)
 	AddToState(&d, state, delta);
 	if (row.on_hand + delta < 0)
 		ReportInsufficient(sku, location, "on_hand", row.on_hand, -delta);
+	// Units lost from the good ones cannot be more than there are: the
+	// damaged and quality-control units are on hand too, and stay.
+	int32 good = row.on_hand - row.damaged - row.quality_control;
+	if (state == StockState::kAvailable && good + delta < 0)
+		ReportInsufficient(sku, location, "on_hand outside damaged and quality_control", good, -delta);
 	if (state != StockState::kAvailable && UnitsIn(row, state) + delta < 0)
 		ReportInsufficient(sku, location, StockStateName(state), UnitsIn(row, state), -delta);
 	int64 version = ApplyMovement("ADJUST", sku, location, delta < 0 ? -delta : delta, d, 0, reason,
@@ -134,14 +163,7 @@ stocksync_cycle_count(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	StockRow row = LockStockRow(sku, location);
-	int32 difference = counted - row.on_hand;
-	if (difference != 0)
-	{
-		Deltas d;
-		d.on_hand = difference;
-		ApplyMovement("ADJUST", sku, location, difference < 0 ? -difference : difference, d, 0, reason,
-					  OptionalTextArg(fcinfo, 4));
-	}
+	int32 difference = ApplyCount(sku, location, row, counted, reason, OptionalTextArg(fcinfo, 4));
 	SPI_finish();
 	PG_RETURN_INT32(difference);
 }
@@ -244,15 +266,11 @@ stocksync_set_on_hand(PG_FUNCTION_ARGS)
 									"WHERE s.version < EXCLUDED.version RETURNING version",
 									4, types),
 						 args, nullptr) == 1;
-	int32 difference = qty - row.on_hand;
-	if (newer && difference != 0)
+	if (newer)
 	{
-		Deltas d;
-		d.on_hand = difference;
 		char *reference = psprintf("%s@%lld", TextDatumGetCString(source), static_cast<long long>(source_version));
-		ApplyMovement("ADJUST", sku, location, difference < 0 ? -difference : difference, d, 0,
-					  OptionalText{CStringGetTextDatum("set_on_hand"), false},
-					  OptionalText{CStringGetTextDatum(reference), false});
+		ApplyCount(sku, location, row, qty, OptionalText{CStringGetTextDatum("set_on_hand"), false},
+				   OptionalText{CStringGetTextDatum(reference), false});
 	}
 	SPI_finish();
 	PG_RETURN_BOOL(newer);
