@@ -216,6 +216,12 @@ TEST(WorkerSigning, StandardWebhooksTestVector) {
   EXPECT_EQ(verify_std_webhook(*key, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", "1674087231",
                                "v1,AhxNt/Qbiw4L8tpRIH3A3oW642w1nM8+KAPGosNXifA=", body, 1674087231 + 301),
             StdWebhookVerdict::too_old);
+  // Digits past what a 64-bit sum holds are refused, not wrapped around.
+  for (std::string ts : {"9999999999999999999", "18446744075383638847"})
+    EXPECT_EQ(verify_std_webhook(*key, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", ts,
+                                 "v1,AhxNt/Qbiw4L8tpRIH3A3oW642w1nM8+KAPGosNXifA=", body, 1674087231),
+              StdWebhookVerdict::bad_timestamp)
+        << ts;
 }
 
 TEST(WorkerSigning, WebhookRequestVerifiedByOpenssl) {

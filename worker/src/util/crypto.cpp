@@ -119,6 +119,10 @@ StdWebhookVerdict verify_std_webhook(std::string_view key, std::string_view id, 
   if (id.empty() || timestamp.empty() || signature_header.empty() || id.size() > 256 || timestamp.size() > 20 ||
       signature_header.size() > 4096)
     return StdWebhookVerdict::missing_header;
+  // Seconds since 1970 have 10 digits until the year 2286; more than 18
+  // would overflow the sum below.
+  if (timestamp.size() > 18)
+    return StdWebhookVerdict::bad_timestamp;
   std::int64_t ts = 0;
   for (char c : timestamp) {
     if (c < '0' || c > '9')
