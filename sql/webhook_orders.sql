@@ -76,6 +76,19 @@ SELECT order_ref, state, skus, quantities, shortages FROM stocksync.reservation
 SELECT sku, on_hand, reserved, committed, available FROM stocksync.stock WHERE sku IN ('A', 'B') ORDER BY sku;
 SELECT count(*) AS differences FROM stocksync.verify_ledger();
 
+-- Orders held unpaid whose holds expired, then paid: each kept as an
+-- exception with its lines (the units went back to stock), by either path.
+SELECT stocksync.ingest_webhook('shop', 'g-31', 'orders/create', (pg_temp.order_event('shop', 'g-31', '31', false, jsonb_build_array(pg_temp.line('v-a', 1))))->'event'),
+       stocksync.ingest_webhook('shop', 'g-32', 'orders/create', (pg_temp.order_event('shop', 'g-32', '32', false, jsonb_build_array(pg_temp.line('v-b', 1))))->'event');
+UPDATE stocksync.reservation SET expires_at = now() - interval '1 second' WHERE channel = 'shop' AND order_ref IN ('31', '32');
+SELECT stocksync.expire_holds(10) AS expired;
+SELECT stocksync.ingest_webhook('shop', 'g-31p', 'orders/paid', (pg_temp.order_event('shop', 'g-31p', '31', true, jsonb_build_array(pg_temp.line('v-a', 1))))->'event');
+SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+    pg_temp.order_event('shop', 'g-32p', '32', true, jsonb_build_array(pg_temp.line('v-b', 1))),
+    pg_temp.order_event('shop', 'g-31p', '31', true, jsonb_build_array(pg_temp.line('v-a', 1)))));  -- applied above
+SELECT event_id, order_ref, reason, detail FROM stocksync.inbound_exception WHERE reason = 'paid_after_expiry' ORDER BY id;
+SELECT order_ref, state FROM stocksync.reservation WHERE channel = 'shop' AND order_ref IN ('31', '32') ORDER BY order_ref;
+
 -- A malformed call raises and writes nothing.
 \set VERBOSITY terse
 SELECT * FROM stocksync.ingest_webhook_orders('{}');

@@ -125,7 +125,7 @@ int main(int argc, char **argv) {
                              std::to_string(100000 + sku) + ",\"sku\":\"SKU-" + std::to_string(sku) +
                              "\",\"quantity\":1}]}";
           std::string req = "POST " + path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\n" +
-                            "X-Shopify-Topic: orders/create\r\nX-Shopify-Event-Id: " + prefix + std::to_string(id) +
+                            "X-Shopify-Topic: orders/create\r\nX-Shopify-Shop-Domain: shop.myshopify.com\r\nX-Shopify-Event-Id: " + prefix + std::to_string(id) +
                             "\r\nX-Shopify-Hmac-Sha256: " + b64_hmac(secret, body) +
                             "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
           int status = c.request(req);

@@ -1312,13 +1312,13 @@ CREATE TABLE stocksync.inbound_exception (
     topic       text NOT NULL,
     channel     text COLLATE "C",
     order_ref   text COLLATE "C",
-    reason      text NOT NULL CHECK (reason IN ('unknown_listing', 'refused')),
+    reason      text NOT NULL CHECK (reason IN ('unknown_listing', 'refused', 'paid_after_expiry')),
     detail      jsonb NOT NULL,
     received_at timestamptz NOT NULL DEFAULT now(),
     resolved_at timestamptz
 );
 CREATE INDEX inbound_exception_open_idx ON stocksync.inbound_exception (received_at) WHERE resolved_at IS NULL;
-COMMENT ON TABLE stocksync.inbound_exception IS 'Webhook content stocksync kept but could not apply: unknown listings, refused deliveries.';
+COMMENT ON TABLE stocksync.inbound_exception IS 'Webhook content stocksync kept but could not apply: unknown listings, refused deliveries, payments of orders whose hold had expired.';
 
 CREATE VIEW stocksync.unmatched_order_line AS
 SELECT e.id AS exception_id, e.source, e.channel, e.order_ref, e.event_id, e.topic,
@@ -1404,6 +1404,14 @@ BEGIN
         SELECT r.state INTO v_state FROM stocksync.reservation r WHERE r.channel = ch AND r.order_ref = ref;
         IF EXISTS (SELECT 1 FROM stocksync.order_tombstone t WHERE t.channel = ch AND t.order_ref = ref) THEN
             v_outcome := 'cancelled_before_order';
+        ELSIF v_state = 'expired' AND COALESCE((event ->> 'paid')::boolean, false) THEN
+            -- Paid after its soft hold expired: the sale stands on the channel
+            -- but its units went back to stock. Kept for the operator (the
+            -- order's lines are in the exception), never dropped in silence.
+            INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
+            VALUES (ingest_webhook.source, ingest_webhook.event_id, ingest_webhook.topic, ch, ref, 'paid_after_expiry',
+                    pg_catalog.jsonb_build_object('lines', COALESCE(event -> 'lines', '[]')));
+            v_outcome := 'paid_after_expiry';
         ELSIF v_state IS NOT NULL AND v_state <> 'reserved' THEN
             -- The same order again (another subscription, a retry) after it was
             -- committed, released or shipped: nothing to do. A soft hold is
@@ -1628,6 +1636,7 @@ BEGIN
                     WHEN c.i <> c.first THEN 'duplicate'
                     WHEN c.ch IS NULL OR COALESCE(c.ref, '') = '' THEN NULL  -- refused: SS009
                     WHEN c.tombstone THEN 'cancelled_before_order'
+                    WHEN c.state = 'expired' AND c.paid THEN 'paid_after_expiry'  -- as ingest_webhook()
                     WHEN c.state IS NOT NULL AND c.state <> 'reserved' THEN 'order_already_' || c.state
                     WHEN m.matched IS NOT NULL THEN 'pending'
                     WHEN m.unmatched IS NOT NULL THEN 'unmatched'
@@ -1732,9 +1741,11 @@ BEGIN
                         FROM pg_catalog.unnest(outcomes) WITH ORDINALITY AS p (s, i) ORDER BY p.i);
     INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
     SELECT x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic', x.v #>> '{event,channel}', x.v #>> '{event,order_ref}',
-           'unknown_listing', pg_catalog.jsonb_build_object('lines', unmatched_of[x.i])
+           CASE WHEN outcomes[x.i] = 'paid_after_expiry' THEN 'paid_after_expiry' ELSE 'unknown_listing' END,
+           pg_catalog.jsonb_build_object('lines', CASE WHEN outcomes[x.i] = 'paid_after_expiry'
+                                                       THEN COALESCE(x.v #> '{event,lines}', '[]') ELSE unmatched_of[x.i] END)
       FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i)
-     WHERE unmatched_of[x.i] IS NOT NULL AND codes[x.i] IS NULL
+     WHERE (unmatched_of[x.i] IS NOT NULL AND codes[x.i] IS NULL) OR outcomes[x.i] = 'paid_after_expiry'
      ORDER BY x.i;
     INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
     SELECT x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic', outcomes[x.i]

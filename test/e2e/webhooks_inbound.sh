@@ -59,6 +59,7 @@ access_token = \"shpat_sim\"
 webhook_secret = \"hush\"
 [channels.shop.options]
 location_id = \"124656943\"
+shop_domain = \"shop.myshopify.com\"
 
 [channels.woo]
 kind = \"woocommerce\"
@@ -81,11 +82,12 @@ wait_until 20 grep -q "webhooks on http://127.0.0.1:$WPORT" "$WORK/worker.log" |
 
 # ---- helpers: signed deliveries from this script (curl + openssl) ----
 b64hmac() { openssl dgst -sha256 -hmac "$1" -binary | base64 -w0; }
-# shopify TOPIC EVENT_ID BODY [HMAC]: posts a Shopify delivery, prints the status.
+# shopify TOPIC EVENT_ID BODY [HMAC [SHOP]]: posts a Shopify delivery, prints the status.
 shopify() {
   local hmac=${4:-$(printf '%s' "$3" | b64hmac hush)}
   curl -s -o "$WORK/resp.$2.$RANDOM" -w '%{http_code}' -X POST "$HOOKS/shopify/shop" \
     -H 'Content-Type: application/json' -H "X-Shopify-Topic: $1" -H "X-Shopify-Hmac-Sha256: $hmac" \
+    -H "X-Shopify-Shop-Domain: ${5:-shop.myshopify.com}" \
     -H "X-Shopify-Event-Id: $2" -H "X-Shopify-Webhook-Id: $RANDOM$RANDOM" \
     -H "X-Shopify-Triggered-At: $(date -u +%Y-%m-%dT%H:%M:%SZ)" --data-binary "$3"
 }
@@ -143,6 +145,7 @@ expect "$(shopify orders/create ev-9001 "$(order_body 9001 39072856 SKU-1 1)")" 
 before=$(written)
 expect "$(shopify orders/create ev-9002 "$(order_body 9002 39072856 SKU-1 1)" "$(printf '%s' x | b64hmac hush)")" 401 "forged HMAC"
 expect "$(shopify orders/create ev-9003 "$(order_body 9003 39072856 SKU-1 1)" "$(order_body 9003 39072856 SKU-1 1 | b64hmac not-the-secret)")" 401 "HMAC with another secret"
+expect "$(shopify orders/create ev-9008 "$(order_body 9008 39072856 SKU-1 1)" "$(order_body 9008 39072856 SKU-1 1 | b64hmac hush)" other-shop.myshopify.com)" 401 "another shop of the same app"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$HOOKS/shopify/shop" -H 'X-Shopify-Topic: orders/create' \
   -H 'X-Shopify-Event-Id: ev-9004' --data-binary "$(order_body 9004 39072856 SKU-1 1)")
 expect "$code" 401 "missing signature"
@@ -159,13 +162,22 @@ expect "$(standard msg_erp_1 "$now" '{"type":"stock.updated","data":{"sku":"SKU-
 before=$(written)
 expect "$(standard msg_erp_1 "$((now + 1))" '{"type":"stock.updated","data":{"sku":"SKU-2","on_hand":10,"version":0}}')" 200 "replayed webhook-id"
 expect "$(written)" "$before" "a rejected or replayed delivery wrote something"
-for reason in bad_signature missing_signature stale too_large malformed_json invalid_payload replayed; do
+for reason in bad_signature missing_signature wrong_shop stale too_large malformed_json invalid_payload replayed; do
   n=$(worker_metric stocksync_webhooks_rejected_total "source=\"$([[ $reason == stale ]] && echo erp || echo shop)\",reason=\"$reason\"")
   [[ $n != none && $n -ge 1 ]] || fail "rejection $reason not counted in /metrics ($n)"
 done
 [[ $(count_log 'rejected: 401 bad_signature') -ge 2 && $(count_log 'rejected: 413 too_large') -ge 1 && $(count_log 'rejected: 400 malformed_json') -ge 1 ]] ||
   fail "rejections not logged with their reasons"
-log "forged, unsigned, stale, oversized, malformed and replayed deliveries rejected; nothing written"
+log "forged, unsigned, another shop's, stale, oversized, malformed and replayed deliveries rejected; nothing written"
+
+# ---- 2b. an order created unpaid is committed by its orders/paid ----
+unpaid_body=$(order_body 9500 39072856 SKU-1 2 | sed 's/"financial_status":"paid"/"financial_status":"pending"/')
+expect "$(shopify orders/create ev-9500 "$unpaid_body")" 200 "an unpaid order"
+expect "$(state_of shop 9500)" reserved "an unpaid order's state"
+expect "$(shopify orders/paid ev-p-9500 "$(order_body 9500 39072856 SKU-1 2)")" 200 "its payment"
+expect "$(state_of shop 9500)" committed "the order's state after orders/paid"
+expect "$(sql "SELECT count(*) FROM stocksync.ledger l JOIN stocksync.reservation r ON r.id = l.reservation_id WHERE r.order_ref = '9500' AND l.kind = 'RESERVE'")" 1 "RESERVE rows of order 9500"
+log "an order created unpaid held soft, then committed by orders/paid"
 
 # ---- 3. the same order three times at once reserves once ----
 body=$(order_body 9100 39072856 SKU-1 3)

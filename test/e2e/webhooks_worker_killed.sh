@@ -19,6 +19,8 @@ base_url = \"http://127.0.0.1:9\"
 [channels.shop.credentials]
 access_token = \"unused\"
 webhook_secret = \"hush\"
+[channels.shop.options]
+shop_domain = \"shop.myshopify.com\"
 [webhooks]
 listen = \"127.0.0.1:$WPORT\"
 "

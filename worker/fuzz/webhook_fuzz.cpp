@@ -61,9 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   if (size < 3)
     return 0;
   static const Source sources[] = {
-      {"shop", SourceKind::shopify, "hush", "shop", "default"},
-      {"woo", SourceKind::woocommerce, "wc-secret", "woo", "default"},
-      {"erp", SourceKind::standard, "0123456789abcdef0123456789abcdef", "erp", "default"}};
+      {"shop", SourceKind::shopify, "hush", "shop", "default", "shop.myshopify.com"},
+      {"woo", SourceKind::woocommerce, "wc-secret", "woo", "default", ""},
+      {"erp", SourceKind::standard, "0123456789abcdef0123456789abcdef", "erp", "default", ""}};
   static const char *topics[3][4] = {{"orders/create", "orders/cancelled", "refunds/create", "orders/updated"},
                                      {"order.created", "order.updated", "order.deleted", "order.created"},
                                      {"", "", "", ""}};
@@ -77,6 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   switch (src.kind) {
   case SourceKind::shopify:
     d.headers = {{"x-shopify-topic", topic}, {"x-shopify-event-id", "ev-1"},
+                 {"x-shopify-shop-domain", data[2] & 4 ? "other.myshopify.com" : "shop.myshopify.com"},
                  {"x-shopify-triggered-at", stale ? "2026-11-01T00:00:00Z" : "2026-11-18T11:00:00Z"},
                  {"x-shopify-hmac-sha256", sign ? base64_encode(hmac_sha256(src.key, d.body)) : forged}};
     break;

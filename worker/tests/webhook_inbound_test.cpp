@@ -20,10 +20,10 @@ namespace {
 
 constexpr std::int64_t kNow = 1795000000;  // 2026-11-18
 
-Source shopify() { return {"shop", SourceKind::shopify, "hush", "shop", "default"}; }
-Source woo() { return {"woo", SourceKind::woocommerce, "wc&secret", "woo", "default"}; }
+Source shopify() { return {"shop", SourceKind::shopify, "hush", "shop", "default", "shop.myshopify.com"}; }
+Source woo() { return {"woo", SourceKind::woocommerce, "wc&secret", "woo", "default", ""}; }
 Source erp() {
-  return {"erp", SourceKind::standard, *std_webhook_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "erp-orders", "wh1"};
+  return {"erp", SourceKind::standard, *std_webhook_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "erp-orders", "wh1", ""};
 }
 
 Delivery shopify_delivery(const std::string &topic, const std::string &body, const std::string &secret = "hush") {
@@ -34,6 +34,7 @@ Delivery shopify_delivery(const std::string &topic, const std::string &body, con
                {"x-shopify-hmac-sha256", base64_encode(hmac_sha256(secret, body))},
                {"x-shopify-event-id", "ev-1"},
                {"x-shopify-webhook-id", "wh-attempt-1"},
+               {"x-shopify-shop-domain", "shop.myshopify.com"},
                {"x-shopify-triggered-at", "2026-11-18T07:46:00.000Z"}};
   return d;
 }
@@ -152,6 +153,46 @@ TEST(WorkerWebhookMapping, ShopifyOrderBecomesARecordedReservation) {
 
   webhooks::Decision pending = decide(shopify(), shopify_delivery("orders/create", R"({"id":5,"financial_status":"pending","line_items":[]})"), {});
   EXPECT_EQ(pending.ingest->event["paid"], false);
+}
+
+// Every install of an app signs with the app's client secret: a delivery of
+// another shop, correctly signed, is refused before anything is parsed.
+TEST(WorkerWebhookMapping, ShopifyDeliveryOfAnotherShopIsRefused) {
+  std::string body = R"({"id":5550001,"financial_status":"paid","line_items":[{"variant_id":1,"sku":"SKU-1","quantity":3}]})";
+  Delivery d = shopify_delivery("orders/create", body);
+  d.headers["x-shopify-shop-domain"] = "other-shop.myshopify.com";
+  webhooks::Decision other = decide(shopify(), d, {});
+  EXPECT_EQ(other.kind, webhooks::Decision::Kind::reject);
+  EXPECT_EQ(other.status, 401);
+  EXPECT_EQ(other.reason, "wrong_shop");
+  EXPECT_FALSE(other.ingest);
+  d.headers.erase("x-shopify-shop-domain");
+  EXPECT_EQ(decide(shopify(), d, {}).reason, "wrong_shop");
+  d.headers["x-shopify-shop-domain"] = "Shop.MyShopify.com";  // host names compare without case
+  EXPECT_EQ(decide(shopify(), d, {}).kind, webhooks::Decision::Kind::ingest);
+  Source unnamed = shopify();
+  unnamed.shop_domain.clear();  // never matches, not even an empty header
+  d.headers["x-shopify-shop-domain"] = "";
+  EXPECT_EQ(decide(unnamed, d, {}).reason, "wrong_shop");
+}
+
+// An order created unpaid (bank deposit, cash on delivery) is a soft hold;
+// its orders/paid delivery is the order again, paid, which commits the hold.
+TEST(WorkerWebhookMapping, ShopifyPaymentOfAnUnpaidOrderIsTheOrderPaid) {
+  std::string created = R"({"id":77,"financial_status":"pending","line_items":[{"variant_id":1,"sku":"SKU-1","quantity":2}]})";
+  webhooks::Decision c = decide(shopify(), shopify_delivery("orders/create", created), {});
+  ASSERT_EQ(c.kind, webhooks::Decision::Kind::ingest) << c.detail;
+  EXPECT_EQ(c.ingest->event["paid"], false);
+  std::string paid = R"({"id":77,"financial_status":"paid","line_items":[{"variant_id":1,"sku":"SKU-1","quantity":2}]})";
+  webhooks::Decision p = decide(shopify(), shopify_delivery("orders/paid", paid), {});
+  ASSERT_EQ(p.kind, webhooks::Decision::Kind::ingest) << p.detail;
+  EXPECT_EQ(p.ingest->topic, "orders/paid");
+  json order_without_paid = c.ingest->event;
+  order_without_paid.erase("paid");
+  json paid_without_paid = p.ingest->event;
+  paid_without_paid.erase("paid");
+  EXPECT_EQ(paid_without_paid, order_without_paid);  // the same order, so reserve() replays it
+  EXPECT_EQ(p.ingest->event["paid"], true);
 }
 
 TEST(WorkerWebhookMapping, ShopifyCancellationAndRefund) {
@@ -280,6 +321,7 @@ channel = "erp"
   ASSERT_EQ(sources.size(), 2u) << error;
   EXPECT_EQ(sources[0].kind, SourceKind::shopify);
   EXPECT_EQ(sources[0].key, "hush");
+  EXPECT_EQ(sources[0].shop_domain, "x.myshopify.com");  // the Admin API's host
   EXPECT_EQ(sources[1].kind, SourceKind::standard);
   EXPECT_EQ(sources[1].key, *std_webhook_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
 
@@ -287,6 +329,20 @@ channel = "erp"
     std::string t = text;
     return t.replace(t.find("[webhooks]\n"), 11, "[webhooks]\n" + line + "\n");
   };
+  // A base_url that is not the shop's own (a proxy, the simulator) needs the
+  // shop named; options.shop_domain wins over the host.
+  std::string proxied = text;
+  proxied.replace(proxied.find("https://x.myshopify.com"), 23, "http://127.0.0.1:9");
+  auto pcfg = parse_config(proxied, "t.toml", error);
+  ASSERT_TRUE(pcfg) << error;
+  EXPECT_TRUE(configured_sources(pcfg->webhooks, pcfg->channels, error).empty());
+  EXPECT_NE(error.find("channels.shop.options.shop_domain"), std::string::npos) << error;
+  pcfg->channels[0].options["shop_domain"] = "My-Shop.myshopify.com";
+  error.clear();
+  auto named = configured_sources(pcfg->webhooks, pcfg->channels, error);
+  ASSERT_EQ(named.size(), 2u) << error;
+  EXPECT_EQ(named[0].shop_domain, "my-shop.myshopify.com");
+
   EXPECT_FALSE(parse_config(with("bogus = 1"), "t.toml", error));
   EXPECT_NE(error.find("webhooks.bogus"), std::string::npos) << error;
   EXPECT_FALSE(parse_config(with("tolerance_s = 0"), "t.toml", error));

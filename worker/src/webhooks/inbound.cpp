@@ -4,6 +4,8 @@
 
 #include "util/crypto.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
+
 #include <ctime>
 #include <set>
 
@@ -176,7 +178,9 @@ json shopify_line_ids(const json &li) {
 
 Decision map_shopify(const Source &src, const std::string &topic, const std::string &event_id, const json &body,
                      const Limits &lim) {
-  if (topic == "orders/create") {
+  // orders/paid carries the whole order too: for an order created unpaid it
+  // is the payment, which commits the hold (ingest_webhook()).
+  if (topic == "orders/create" || topic == "orders/paid") {
     std::string ref = required_id(body, "id");
     json lines = json::array();
     for (const auto &li : array_field(body, "line_items")) {
@@ -430,6 +434,13 @@ Decision decide(const Source &src, const Delivery &d, const Limits &lim) {
   try {
     std::string topic, event_id;
     if (src.kind == SourceKind::shopify) {
+      // One app's installs share its client secret: a delivery signed for
+      // another shop must not be applied to this channel's orders.
+      const std::string *shop = d.header("x-shopify-shop-domain");
+      if (!shop || src.shop_domain.empty() || !boost::algorithm::iequals(*shop, src.shop_domain))
+        return reject(401, "wrong_shop",
+                      "X-Shopify-Shop-Domain " + (shop ? "\"" + shop->substr(0, 255) + "\"" : std::string("missing")) +
+                          " is not this channel's shop \"" + src.shop_domain + "\"");
       topic = required_header(d, "x-shopify-topic");
       // X-Shopify-Event-Id is stable across Shopify's retries (Webhook-Id is
       // new per attempt); the de-duplication key is the event id.

@@ -37,6 +37,10 @@ struct Source {
   std::string key;                  // HMAC key (Standard Webhooks: the decoded whsec_ part)
   std::string channel;              // stocksync.channel of its orders ("" = none)
   std::string location = "default"; // stock.updated without a location
+  // Shopify: the shop whose deliveries this route takes (X-Shopify-Shop-Domain,
+  // e.g. "example.myshopify.com"). Every app install signs with the same
+  // client secret, so the signature alone does not say which shop sent it.
+  std::string shop_domain;
 };
 
 struct Limits {

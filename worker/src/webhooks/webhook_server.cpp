@@ -4,13 +4,17 @@
 #include "http/listen.hpp"
 #include "util/crypto.hpp"
 
+#include <boost/algorithm/string/case_conv.hpp>
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
 #include <chrono>
+#include <memory>
 #include <optional>
 
 namespace stocksync::worker::webhooks {
@@ -101,6 +105,28 @@ private:
   WebhookServer &server_;
 };
 
+// The host of a URL, lower-case; "" when it has none.
+std::string url_host(const std::string &url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  char *host = nullptr;
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(u.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK)
+    return "";
+  std::string out = boost::algorithm::to_lower_copy(std::string(host));
+  curl_free(host);
+  return out;
+}
+
+// The shop a Shopify channel's deliveries must come from: options.shop_domain,
+// else the host of base_url when it is the shop's myshopify.com address (the
+// Admin API's), else "" (the configuration must name it).
+std::string shopify_shop_domain(const ChannelConfig &ch) {
+  if (auto it = ch.options.find("shop_domain"); it != ch.options.end())
+    return boost::algorithm::to_lower_copy(it->second);
+  std::string host = url_host(ch.base_url);
+  return boost::algorithm::ends_with(host, ".myshopify.com") ? host : "";
+}
+
 }  // namespace
 
 std::vector<Source> configured_sources(const WebhookConfig &cfg, const std::vector<ChannelConfig> &channels,
@@ -114,8 +140,15 @@ std::vector<Source> configured_sources(const WebhookConfig &cfg, const std::vect
     s.name = ch.code;
     s.channel = ch.code;
     s.key = it->second;
-    if (ch.kind == "shopify")
+    if (ch.kind == "shopify") {
       s.kind = SourceKind::shopify;
+      s.shop_domain = shopify_shop_domain(ch);
+      if (s.shop_domain.empty()) {
+        error = "channels." + ch.code + ".options.shop_domain: needed to receive webhooks when base_url is not the "
+                "shop's https://<shop>.myshopify.com (deliveries of other shops carry the same signature)";
+        return {};
+      }
+    }
     else if (ch.kind == "woocommerce")
       s.kind = SourceKind::woocommerce;
     else {
@@ -296,6 +329,10 @@ void WebhookServer::handle(const std::string &method, const std::string &target,
         spdlog::warn("webhooks: {} {} {}: order kept with lines for unknown listings (stocksync.unmatched_order_line)",
                      name, topic, event_id);
       }
+      if (r.outcome == "paid_after_expiry")
+        spdlog::warn("webhooks: {} {} {}: order paid after its hold expired, its units were back in stock; kept in "
+                     "stocksync.inbound_exception (reason paid_after_expiry)",
+                     name, topic, event_id);
       spdlog::debug("webhooks: {} {} {}: {}", name, topic, event_id, r.outcome);
       finish({200, answer_json({{"status", "applied"}, {"outcome", r.outcome}})});
       return;
