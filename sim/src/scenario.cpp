@@ -215,7 +215,7 @@ ChannelConfig parse_channel(const toml::table& t) {
               "adjust_requires_change_from", "seller_id", "marketplace_id", "processing_delay_min_s",
               "processing_delay_max_s", "orders_visibility_lag_s", "rate_limits", "daily_quota", "revisions_per_day",
               "ebay_marketplace_id", "consumer_key", "consumer_secret", "webhook_secret", "webhook_id", "batch_limit",
-              "max_delivery_failures", "secret", "tolerance_s"},
+              "max_delivery_failures", "gmt_offset", "secret", "tolerance_s"},
              "channel");
   ChannelConfig c;
   get(t, "name", c.name);
@@ -268,6 +268,9 @@ ChannelConfig parse_channel(const toml::table& t) {
   get(t, "webhook_id", c.webhook_id);
   get(t, "batch_limit", c.batch_limit);
   get(t, "max_delivery_failures", c.max_delivery_failures);
+  get(t, "gmt_offset", c.gmt_offset);
+  if (c.gmt_offset < -12 || c.gmt_offset > 14)
+    throw ScenarioError("scenario: channel " + c.name + ": gmt_offset must be between -12 and 14 (hours)");
   get(t, "secret", c.std_secret);
   get(t, "tolerance_s", c.tolerance_s);
 

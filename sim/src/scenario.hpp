@@ -148,6 +148,7 @@ struct ChannelConfig {
   int64_t webhook_id = 1;
   int64_t batch_limit = 100;
   int64_t max_delivery_failures = 5;
+  double gmt_offset = 0;  // the site's timezone, hours east of GMT (WordPress's gmt_offset option)
 
   // Custom consumer (kind webhook): Standard Webhooks secret and tolerance
   std::string std_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

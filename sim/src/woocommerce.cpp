@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "money.hpp"
 #include "signing.hpp"
@@ -46,7 +47,7 @@ json WooChannel::product_json(const Listing& l) const {
           {"sku", l.sku},
           {"price", l.price},
           {"regular_price", l.price},
-          {"date_modified", iso8601_naive(l.updated_at)},
+          {"date_modified", iso8601_naive(l.updated_at + site_offset_s())},
           {"date_modified_gmt", iso8601_naive(l.updated_at)},
           {"manage_stock", l.manage_stock},
           {"stock_quantity", l.manage_stock ? json(l.shown) : json(nullptr)},
@@ -239,33 +240,69 @@ Response WooChannel::list_products(const Request& req, const std::string& parent
   return r;
 }
 
+// GET orders as WC_REST_Orders_Controller answers it: per_page 1..100
+// (default 10), page >= 1, orderby one of date|id|include|title|slug|modified
+// (default date; date and modified are followed by ID), order asc|desc
+// (default desc), status (default any; a comma list), X-WP-Total /
+// X-WP-TotalPages. modified_after / modified_before / after / before become a
+// WP_Date_Query on post_modified / post_date, the site's local time, or with
+// dates_are_gmt=true on post_modified_gmt / post_date_gmt; the value is taken
+// as written when it has no zone, and converted to the site's zone when it
+// has one (WP_Date_Query::build_mysql_datetime), in whole seconds as
+// WordPress stores them, "after" and "before" strict: an order modified at
+// 10:00:00.7 is not after 10:00:00. The site's zone is the scenario's
+// gmt_offset (hours).
 Response WooChannel::list_orders(const Request& req) {
+  auto invalid = [](const std::string& p) {
+    return wp_error(400, "rest_invalid_param", "Invalid parameter(s): " + p);
+  };
+  if (req.has_param("per_page") && !is_int(req.param("per_page"))) return invalid("per_page");
+  if (req.has_param("page") && !is_int(req.param("page"))) return invalid("page");
   int64_t per_page = req.has_param("per_page") ? std::atoll(req.param("per_page").c_str()) : 10;
   int64_t page = req.has_param("page") ? std::atoll(req.param("page").c_str()) : 1;
-  if (per_page < 1 || per_page > 100) return wp_error(400, "rest_invalid_param", "Invalid parameter(s): per_page");
-  if (page < 1) return wp_error(400, "rest_invalid_param", "Invalid parameter(s): page");
-  std::optional<double> modified_after, after;
-  if (req.has_param("modified_after")) {
-    modified_after = parse_iso8601(req.param("modified_after"));
-    if (!modified_after) return wp_error(400, "rest_invalid_param", "Invalid parameter(s): modified_after");
+  if (per_page < 1 || per_page > 100) return invalid("per_page");
+  if (page < 1) return invalid("page");
+  bool gmt = false;
+  if (req.has_param("dates_are_gmt")) {
+    const std::string g = req.param("dates_are_gmt");
+    if (g != "true" && g != "false" && g != "1" && g != "0") return invalid("dates_are_gmt");
+    gmt = g == "true" || g == "1";
   }
-  if (req.has_param("after")) {
-    after = parse_iso8601(req.param("after"));
-    if (!after) return wp_error(400, "rest_invalid_param", "Invalid parameter(s): after");
-  }
+  const double off = site_offset_s();
+  std::optional<double> bounds[4];  // modified_after, modified_before, after, before: the column's literal
+  const char* names[4] = {"modified_after", "modified_before", "after", "before"};
+  for (int i = 0; i < 4; ++i)
+    if (req.has_param(names[i])) {
+      const std::string v = req.param(names[i]);
+      auto t = parse_iso8601(v);
+      if (!t) return invalid(names[i]);
+      bool zoned = v.find_first_of("Zz+", 19) != std::string::npos || v.find('-', 19) != std::string::npos;
+      bounds[i] = std::floor(zoned ? *t + off : *t);
+    }
+  // The column compared: GMT, or the site's local time.
+  auto column = [&](double t) { return std::floor(gmt ? t : t + off); };
   std::string orderby = req.has_param("orderby") ? req.param("orderby") : "date";
-  bool asc = req.param("order") == "asc";
+  static const std::vector<std::string> kOrderby = {"date", "id", "include", "title", "slug", "modified"};
+  if (std::find(kOrderby.begin(), kOrderby.end(), orderby) == kOrderby.end()) return invalid("orderby");
+  std::string order = req.has_param("order") ? req.param("order") : "desc";
+  if (order != "asc" && order != "desc") return invalid("order");
+  bool asc = order == "asc";
   std::string status = req.param("status");
+  auto secs = [](double t) { return std::floor(t); };
   std::vector<const Order*> all;
   for (auto& o : orders_) {
-    if (modified_after && !(o.updated > *modified_after)) continue;
-    if (after && !(o.created > *after)) continue;
-    if (!status.empty() && status != "any" && o.status != status) continue;
+    if (bounds[0] && !(column(o.updated) > *bounds[0])) continue;
+    if (bounds[1] && !(column(o.updated) < *bounds[1])) continue;
+    if (bounds[2] && !(column(o.created) > *bounds[2])) continue;
+    if (bounds[3] && !(column(o.created) < *bounds[3])) continue;
+    if (!status.empty() && status != "any" &&
+        ("," + status + ",").find("," + o.status + ",") == std::string::npos)
+      continue;
     all.push_back(&o);
   }
   std::stable_sort(all.begin(), all.end(), [&](const Order* a, const Order* b) {
-    double ka = orderby == "modified" ? a->updated : orderby == "id" ? static_cast<double>(a->number) : a->created;
-    double kb = orderby == "modified" ? b->updated : orderby == "id" ? static_cast<double>(b->number) : b->created;
+    double ka = orderby == "modified" ? secs(a->updated) : orderby == "date" ? secs(a->created) : static_cast<double>(a->number);
+    double kb = orderby == "modified" ? secs(b->updated) : orderby == "date" ? secs(b->created) : static_cast<double>(b->number);
     if (ka == kb) return asc ? a->number < b->number : a->number > b->number;
     return asc ? ka < kb : ka > kb;
   });
@@ -303,9 +340,9 @@ json WooChannel::order_json(const Order& o) const {
           {"parent_id", 0},
           {"status", o.status},
           {"currency", "EUR"},
-          {"date_created", iso8601_naive(o.created)},
+          {"date_created", iso8601_naive(o.created + site_offset_s())},
           {"date_created_gmt", iso8601_naive(o.created)},
-          {"date_modified", iso8601_naive(o.updated)},
+          {"date_modified", iso8601_naive(o.updated + site_offset_s())},
           {"date_modified_gmt", iso8601_naive(o.updated)},
           {"total", total},
           {"customer_id", 0},

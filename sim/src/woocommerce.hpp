@@ -1,7 +1,8 @@
 // WooCommerce REST API v3 subset (channel-apis.md §4), under
 // /woo/{name}/wp-json/wc/v3/: products (list, read, update), products/batch
 // (create+update+delete at most 100, HTTP 413 above, inline per-item errors),
-// variations and their batch, orders (list with modified_after, read); auth by
+// variations and their batch, orders (list with modified_after in the site's
+// timezone or, with dates_are_gmt, in GMT; read); auth by
 // consumer key/secret (HTTP Basic or query parameters); order.created
 // webhooks exactly as WC_Webhook::deliver sends them (no retry, disabled after
 // more than 5 consecutive failures, Delivery-ID fresh per delivery).
@@ -36,6 +37,9 @@ class WooChannel : public Channel {
   Response batch(const Request& req, const std::string& parent, double now);
   Response list_products(const Request& req, const std::string& parent);
   Response list_orders(const Request& req);
+  // The site's timezone (scenario gmt_offset) in seconds east of GMT: the
+  // non-_gmt dates and what modified_after means without dates_are_gmt.
+  double site_offset_s() const { return cfg_.gmt_offset * 3600.0; }
   int64_t failures_ = 0;
   bool disabled_ = false;
 };

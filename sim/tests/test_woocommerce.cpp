@@ -1,6 +1,7 @@
 // WooCommerce REST v3: batch limit, inline errors, auth, webhooks (channel-apis.md §4).
 #include "fake_transport.hpp"
 #include "helpers.hpp"
+#include "timefmt.hpp"
 #include "woocommerce.hpp"
 
 using namespace simtest;
@@ -35,7 +36,7 @@ webhook_url = "http://127.0.0.1:9/woo"
 const std::string kBase = "/woo/woo/wp-json/wc/v3/";
 
 struct Woo : Harness {
-  Woo() : Harness(kWooScenario) {}
+  explicit Woo(const std::string& scenario = kWooScenario) : Harness(scenario) {}
   sim::HeaderMap auth() { return {{"Authorization", "Basic " + sim::base64_encode("ck_1:cs_1")}}; }
   sim::Response send(const std::string& m, const std::string& path, const std::string& body = {}) {
     auto h = auth();
@@ -154,4 +155,88 @@ TEST(SimWoo, SuccessUpTo302ResetsFailures) {
   w.sim->set_transport(&t);
   for (int i = 0; i < 4; ++i) w.call("POST", "/_sim/channels/woo/orders", {}, R"({"listing": "799"})");
   EXPECT_EQ(w.sim->state()["channels"][0]["webhook_consecutive_failures"], 1);
+}
+
+// The catch-up poll's list (§4.5): modified_after on whole seconds,
+// orderby=modified newest first by default, per_page/page and the paging
+// headers; unknown orderby/order values and per_page above 100 are refused.
+TEST(SimWoo, ListOrdersModifiedAfterPagingAndHeaders) {
+  Woo w;
+  FakeTransport t;
+  w.sim->set_transport(&t);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto r = w.call("POST", "/_sim/channels/woo/orders", {}, R"({"listing": "799"})");
+    ASSERT_EQ(r.status, 201);
+    ids.push_back(std::to_string(json::parse(r.body)["id"].get<int64_t>()));
+    w.advance(10.4);
+  }
+  // Order 0 modified last (cancelled): first when sorting by modified, newest first.
+  ASSERT_EQ(w.call("POST", "/_sim/channels/woo/orders/" + ids[0] + "/cancel", {}, "").status, 200);
+  auto r = w.send("GET", "orders?modified_after=2000-01-01T00:00:00&orderby=modified&per_page=2&page=1");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("X-WP-Total"), "5");
+  EXPECT_EQ(r.header("X-WP-TotalPages"), "3");
+  json page = json::parse(r.body);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(std::to_string(page[0]["id"].get<int64_t>()), ids[0]);
+  EXPECT_EQ(page[0]["status"], "cancelled");
+  EXPECT_EQ(std::to_string(page[1]["id"].get<int64_t>()), ids[4]);
+  r = w.send("GET", "orders?modified_after=2000-01-01T00:00:00&orderby=modified&per_page=2&page=3");
+  EXPECT_EQ(json::parse(r.body).size(), 1u);
+  EXPECT_EQ(std::to_string(json::parse(r.body)[0]["id"].get<int64_t>()), ids[1]);
+  // modified_after is strict and on whole seconds: the order modified at
+  // start+20.8 shows date_modified_gmt ...:20 and is not after ...:20.
+  json third = json::parse(w.send("GET", "orders/" + ids[2]).body);
+  std::string at = third["date_modified_gmt"];
+  r = w.send("GET", "orders?modified_after=" + at + "&dates_are_gmt=true&orderby=modified&order=asc&per_page=100");
+  ASSERT_EQ(r.status, 200);
+  json after = json::parse(r.body);
+  ASSERT_EQ(after.size(), 3u);  // orders 3, 4 and the cancelled 0
+  EXPECT_EQ(std::to_string(after[0]["id"].get<int64_t>()), ids[3]);
+  EXPECT_EQ(w.send("GET", "orders?orderby=modifed").status, 400);
+  EXPECT_EQ(w.send("GET", "orders?order=up").status, 400);
+  EXPECT_EQ(w.send("GET", "orders?per_page=101").status, 400);
+  EXPECT_EQ(w.send("GET", "orders?modified_after=yesterday").status, 400);
+  EXPECT_EQ(w.send("GET", "orders?dates_are_gmt=maybe").status, 400);
+}
+
+// A site at GMT-5 (WordPress's gmt_offset): modified_after without
+// dates_are_gmt is compared with post_modified, the site's local time; with
+// dates_are_gmt=true a zone-less time is compared as written with
+// post_modified_gmt; a time with a zone is converted to the site's zone
+// first (WP_Date_Query), so it only means GMT without dates_are_gmt. The
+// order shows date_modified in local time and date_modified_gmt in GMT.
+TEST(SimWoo, ListOrdersModifiedAfterInTheSiteTimezone) {
+  std::string scenario = kWooScenario;
+  scenario.insert(scenario.find("  [[channels.listings]]"), "gmt_offset = -5\n");
+  Woo w(scenario);
+  FakeTransport t;
+  w.sim->set_transport(&t);
+  ASSERT_EQ(w.call("POST", "/_sim/channels/woo/orders", {}, R"({"listing": "799"})").status, 201);
+  json order = json::parse(w.send("GET", "orders?per_page=1").body)[0];
+  std::string gmt = order["date_modified_gmt"];
+  auto at = sim::parse_iso8601(gmt);
+  ASSERT_TRUE(at);
+  EXPECT_EQ(order["date_modified"], sim::iso8601_naive(*at - 5 * 3600));
+  std::string before = sim::iso8601_naive(*at - 60);  // GMT, a minute before the order
+  auto listed = [&](const std::string& query) {
+    auto r = w.send("GET", "orders?" + query);
+    EXPECT_EQ(r.status, 200) << query;
+    return json::parse(r.body).size();
+  };
+  EXPECT_EQ(listed("modified_after=" + before + "&dates_are_gmt=true"), 1u);
+  EXPECT_EQ(listed("modified_after=" + before + "&dates_are_gmt=1"), 1u);
+  // The same GMT text read as the site's time is five hours later: missed.
+  EXPECT_EQ(listed("modified_after=" + before), 0u);
+  EXPECT_EQ(listed("modified_after=" + before + "&dates_are_gmt=false"), 0u);
+  // With a zone: converted to the site's time, right without dates_are_gmt...
+  EXPECT_EQ(listed("modified_after=" + before + "Z"), 1u);
+  EXPECT_EQ(listed("modified_after=" + sim::iso8601_naive(*at - 5 * 3600 - 60) + "-05:00"), 1u);
+  // ...and wrong with it: T + 1 h with a zone becomes the site's T - 4 h,
+  // compared with the GMT column, so the order at T is "after" it.
+  EXPECT_EQ(listed("modified_after=" + sim::iso8601_naive(*at + 3600) + "Z&dates_are_gmt=true"), 1u);
+  // Strict and on whole seconds: not after its own second, after the one before.
+  EXPECT_EQ(listed("modified_after=" + gmt + "&dates_are_gmt=true"), 0u);
+  EXPECT_EQ(listed("modified_after=" + sim::iso8601_naive(*at - 1) + "&dates_are_gmt=true"), 1u);
 }

@@ -225,7 +225,7 @@ WorkerConfig build(const toml::table &root) {
   if (const toml::table *p = get_table(root, "", "polling")) {
     check_keys(*p, "polling.",
                {"enabled", "interval_ms", "overlap_ms", "initial_lookback_ms", "ebay_page_size", "amazon_page_size",
-                "open_order_ttl_s"});
+                "woocommerce_page_size", "open_order_ttl_s"});
     if (auto b = get_bool(*p, "polling", "enabled"))
       c.polling.enabled = *b;
     set_ms(c.polling.interval, *p, "polling", "interval_ms", 100);
@@ -235,6 +235,8 @@ WorkerConfig build(const toml::table &root) {
       c.polling.ebay_page_size = static_cast<int>(*v);
     if (auto v = get_int(*p, "polling", "amazon_page_size", 1, 100))
       c.polling.amazon_page_size = static_cast<int>(*v);
+    if (auto v = get_int(*p, "polling", "woocommerce_page_size", 1, 100))
+      c.polling.woocommerce_page_size = static_cast<int>(*v);
     if (auto v = get_int(*p, "polling", "open_order_ttl_s", 60, 86400LL * 365))
       c.polling.open_order_ttl_s = *v;
   }
@@ -325,6 +327,8 @@ WorkerConfig build(const toml::table &root) {
     if (std::string e = parse_webhook_config(*w, c.webhooks, secrets); !e.empty())
       throw ConfigError{e};
   }
+  // WooCommerce's catch-up poll holds an unpaid order as its webhook would.
+  c.polling.woocommerce_unpaid_order_ttl_s = c.webhooks.unpaid_order_ttl_s;
   if (c.channels.empty())
     fail("channels", "no channel configured (add a [channels.<code>] table per stocksync.channel)");
   return c;

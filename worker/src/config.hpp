@@ -34,12 +34,17 @@ struct SyncConfig {
 
 // Order polling for channels without order webhooks (orders_in/).
 struct PollingConfig {
-  bool enabled = true;                            // poll every configured amazon and ebay channel
+  bool enabled = true;                            // poll every configured amazon, ebay and woocommerce channel
   std::chrono::milliseconds interval{60000};      // between rounds, per channel
   std::chrono::milliseconds overlap{120000};      // asked again behind the cursor (clock skew, late orders)
   std::chrono::milliseconds initial_lookback{3600000};  // first round without a cursor
   int ebay_page_size = 200;                       // getOrders limit (at most 200)
   int amazon_page_size = 100;                     // MaxResultsPerPage (at most 100)
+  int woocommerce_page_size = 100;                // per_page (at most 100)
+  // A pending/on-hold WooCommerce order's soft hold: the webhook path's
+  // webhooks.unpaid_order_ttl_s (set from it, not a [polling] key), so that
+  // both paths hold such an order alike.
+  long long woocommerce_unpaid_order_ttl_s = 86400;
   long long open_order_ttl_s = 2592000;           // soft hold of an order not yet paid (30 days)
 };
 

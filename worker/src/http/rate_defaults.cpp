@@ -50,6 +50,9 @@ constexpr Row kRows[] = {
   // Reconciliation reads: WooCommerce product reads are cheap for the host
   // compared with batch saves (ours).
   {"woocommerce", "products/read", {5, 10, "ours"}},
+  // The catch-up order poll (§4.5): a page of up to 100 orders is one
+  // database query on the host; one a second, burst 5 (ours).
+  {"woocommerce", "orders/list", {1, 5, "ours"}},
   // WooCommerce core has no limit (§4.4); the host's PHP workers are the
   // limit, and a 100-item batch runs 100 product saves: 2 batches/s.
   {"woocommerce", "products/batch", {2, 4, "ours"}},

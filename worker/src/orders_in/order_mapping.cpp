@@ -2,8 +2,13 @@
 #include "orders_in/order_mapping.hpp"
 
 #include "http/bounded_json.hpp"
+#include "orders_in/poll_cursor.hpp"
+#include "webhooks/inbound.hpp"  // map_woocommerce_order: the webhook path's mapping
 
 #include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdint>
 
 namespace stocksync::worker::orders_in {
 
@@ -190,6 +195,61 @@ std::optional<AmazonItemsPage> parse_amazon_order_items(std::string_view body, s
       add_line(page.lines, str(it, "SellerSKU"), *q);
   }
   return page;
+}
+
+// ---- WooCommerce: each listed order goes through the webhook path's own
+// mapping (webhooks::map_woocommerce_order); only the list and its paging
+// are read here. ----
+
+std::optional<std::vector<WooOrderEvent>> parse_woo_orders(std::string_view body, const std::string &channel,
+                                                            long long unpaid_ttl_s, std::string &error) {
+  auto j = parse_bounded_json(body);
+  if (!j || !j->is_array()) {
+    error = "WooCommerce orders: not a JSON array";
+    return std::nullopt;
+  }
+  std::vector<WooOrderEvent> out;
+  out.reserve(j->size());
+  for (const auto &o : *j) {
+    WooOrderEvent ev;
+    if (o.is_object())
+      if (auto it = o.find("id"); it != o.end() && (it->is_number_integer() || it->is_string()))
+        ev.order_ref = it->is_string() ? it->get<std::string>().substr(0, 64) : std::to_string(it->get<long long>());
+    auto d = webhooks::map_woocommerce_order(channel, o, unpaid_ttl_s, "order.polled");
+    switch (d.kind) {
+    case webhooks::Decision::Kind::ingest:
+      ev.event_id = d.ingest->event_id;
+      ev.event_json = d.ingest->event.dump(-1, ' ', false, json::error_handler_t::replace);
+      break;
+    case webhooks::Decision::Kind::ignore: ev.problem = d.detail; break;
+    case webhooks::Decision::Kind::reject:
+      ev.refused = true;
+      ev.problem = d.detail;
+      break;
+    }
+    out.push_back(std::move(ev));
+  }
+  return out;
+}
+
+bool woo_last_page(std::size_t items, int per_page, long long page, const std::optional<std::string> &total_pages) {
+  if (per_page < 1 || items < static_cast<std::size_t>(per_page))
+    return true;
+  auto pages = woo_header_count(total_pages);
+  return pages && page >= *pages;
+}
+
+std::optional<long long> woo_header_count(const std::optional<std::string> &value) {
+  if (!value || value->empty() || value->size() > 18 || value->find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoll(*value);
+}
+
+std::string woo_modified_after(double window_start) {
+  // WordPress keeps post_modified_gmt in whole seconds and compares
+  // modified_after strictly (>): one second earlier re-reads the window's
+  // first second instead of missing an order modified in it.
+  return iso8601_utc(std::floor(window_start) - 1).substr(0, 19);
 }
 
 }  // namespace stocksync::worker::orders_in

@@ -9,6 +9,10 @@
 //     {payload: {Orders: [{AmazonOrderId, OrderStatus, LastUpdateDate}],
 //                NextToken?, LastUpdatedBefore}}
 //   Amazon getOrderItems: {payload: {OrderItems: [{SellerSKU, QuantityOrdered}], NextToken?}}
+//   WooCommerce REST v3 GET /wp-json/wc/v3/orders (§4.5): a JSON array of
+//     orders, each the same JSON as an order.created/order.updated webhook
+//     body ({id, status, date_modified_gmt, line_items: [{product_id,
+//     variation_id, sku, quantity}]}); paging in X-WP-TotalPages.
 //
 // Status rules:
 //   eBay: cancelState CANCELED or payment FULLY_REFUNDED -> cancelled;
@@ -17,6 +21,14 @@
 //   Amazon: Pending, PendingAvailability -> open (a soft hold);
 //           Unshipped, PartiallyShipped, Shipped, InvoiceUnconfirmed -> paid;
 //           Canceled -> cancelled; Unfulfillable and unknown ones -> ignored.
+//   WooCommerce: not here. A listed order is the very JSON its
+//           order.created/order.updated webhook carries, so it is mapped by
+//           the webhook path itself (webhooks::map_woocommerce_order:
+//           cancelled, failed -> cancel; processing, completed -> paid order;
+//           pending, on-hold -> soft hold; other statuses -> nothing), with
+//           the webhook's event id, and applied through
+//           stocksync.ingest_webhook() (order_store.hpp): an order state seen
+//           by both is applied once.
 #pragma once
 
 #include <optional>
@@ -75,5 +87,33 @@ struct AmazonItemsPage {
   std::optional<std::string> next_token;
 };
 std::optional<AmazonItemsPage> parse_amazon_order_items(std::string_view body, std::string &error);
+
+// One listed WooCommerce order as the webhook path would ingest it: the
+// arguments of stocksync.ingest_webhook(channel, event_id, 'order.polled',
+// event), or why there is nothing to apply.
+struct WooOrderEvent {
+  std::string order_ref;   // the order id (for the log; "" when it has none)
+  std::string event_id;    // "order:<id>:<date_modified_gmt>:<status>", the webhook's
+  std::string event_json;  // {"action": "order"|"cancel", ...}; empty: nothing to apply
+  std::string problem;     // when empty: a status without stock effect, or why it is refused
+  bool refused = false;    // a delivery of it would be answered 400 (no id, bad date, bad line)
+};
+// nullopt and error set when the body is not a JSON array; an order in it
+// that the webhook path would refuse is one WooOrderEvent with refused set
+// (the rest of the page is applied).
+std::optional<std::vector<WooOrderEvent>> parse_woo_orders(std::string_view body, const std::string &channel,
+                                                            long long unpaid_ttl_s, std::string &error);
+// Whether page `page` (1-based) of a list with per_page items a page is the
+// last: fewer items than per_page, or page >= X-WP-TotalPages (the header of
+// this answer; it grows while orders come in). A missing or unreadable header
+// leaves the item count to decide.
+bool woo_last_page(std::size_t items, int per_page, long long page, const std::optional<std::string> &total_pages);
+// X-WP-Total / X-WP-TotalPages as a number; nullopt when missing or unreadable.
+std::optional<long long> woo_header_count(const std::optional<std::string> &value);
+// modified_after for a window starting at window_start (Unix seconds):
+// WooCommerce's naive form, GMT (sent with dates_are_gmt=true), one second
+// before the window's first whole second, e.g. "2026-11-22T09:57:59" for
+// 09:58:00.900.
+std::string woo_modified_after(double window_start);
 
 }  // namespace stocksync::worker::orders_in

@@ -49,9 +49,12 @@ struct OrderPoller::Round {
   double bound = 0;  // the cursor after this round
   ApplyCounts counts;
   int pages = 0;
+  long long listed = -1;  // WooCommerce: X-WP-Total of the latest page (-1: unknown)
 };
 
-bool OrderPoller::polled_kind(const std::string &kind) { return kind == "amazon" || kind == "ebay"; }
+bool OrderPoller::polled_kind(const std::string &kind) {
+  return kind == "amazon" || kind == "ebay" || kind == "woocommerce";
+}
 
 OrderPoller::OrderPoller(boost::asio::io_context &io, PgConn &conn, const PollingConfig &cfg,
                          std::vector<Channel> channels, InboundMetrics &metrics, std::function<double()> wall_now)
@@ -63,7 +66,7 @@ OrderPoller::OrderPoller(boost::asio::io_context &io, PgConn &conn, const Pollin
     if (!polled_kind(c.cfg.kind) || !c.adapter || !c.adapter->can_get())
       continue;
     auto cs = std::make_unique<ChannelState>();
-    cs->orders_gate = gate_for(io, c.cfg.kind, "getOrders");
+    cs->orders_gate = gate_for(io, c.cfg.kind, c.cfg.kind == "woocommerce" ? "orders/list" : "getOrders");
     if (c.cfg.kind == "amazon")
       cs->items_gate = gate_for(io, c.cfg.kind, "getOrderItems");
     cs->timer = std::make_unique<boost::asio::steady_timer>(io);
@@ -131,9 +134,11 @@ void OrderPoller::begin_round(ChannelState &cs) {
   }
   double now = wall_now_();
   round->start = window_start(round->cursor, now, rules_);
-  round->bound = now;  // eBay: our clock when the round's first request leaves
+  round->bound = now;  // eBay, WooCommerce: our clock when the round's first request leaves
   if (cs.ch.cfg.kind == "ebay")
     ebay_page(round, 0);
+  else if (cs.ch.cfg.kind == "woocommerce")
+    woo_page(round, 1);
   else
     amazon_page(round, "");
 }
@@ -148,12 +153,15 @@ void OrderPoller::finish_round(const std::shared_ptr<Round> &round, bool ok, con
   m.orders["released"] += static_cast<std::uint64_t>(c.released);
   m.orders["unmatched"] += static_cast<std::uint64_t>(c.unmatched);
   m.orders["skipped"] += static_cast<std::uint64_t>(c.skipped);
+  if (c.refused > 0)
+    m.orders["refused"] += static_cast<std::uint64_t>(c.refused);
   if (ok) {
     ++m.rounds;
     m.cursor_age_seconds = wall_now_() - advance(round->cursor, round->bound);
-    if (c.reserved + c.committed + c.released + c.unmatched > 0)
-      spdlog::info("channel {}: polled orders: {} reserved, {} committed, {} released, {} unmatched, {} unchanged",
-                   code, c.reserved, c.committed, c.released, c.unmatched, c.skipped);
+    if (c.reserved + c.committed + c.released + c.unmatched + c.refused > 0)
+      spdlog::info("channel {}: polled orders: {} reserved, {} committed, {} released, {} unmatched, {} refused, "
+                   "{} unchanged",
+                   code, c.reserved, c.committed, c.released, c.unmatched, c.refused, c.skipped);
   } else {
     ++m.errors;
     spdlog::warn("channel {}: order poll round failed (cursor kept): {}", code, why);
@@ -227,6 +235,56 @@ void OrderPoller::ebay_page(const std::shared_ptr<Round> &round, long long offse
     if (last)
       return finish_round(round, true, "");
     ebay_page(round, next);
+  });
+}
+
+// WooCommerce's catch-up poll (channel-apis.md §4.5, §4.7: a failed webhook
+// delivery is never retried, and six in a row disable the webhook).
+// - modified_after with dates_are_gmt=true: without it WordPress compares the
+//   time with post_modified, the site's local time; a zone-less GMT time is
+//   compared as written with post_modified_gmt (a time with a zone would be
+//   converted to the site's zone first). One second early (whole seconds,
+//   strict "after"): woo_modified_after().
+// - Newest modification first (order=desc; WooCommerce adds ID to the sort):
+//   an order modified or placed while the round pages goes to page 1, which
+//   only shifts the others back (one read twice, none skipped); its new state
+//   is after the round's bound, so the next round reads it.
+// - An order that leaves the list while the round pages (trashed or deleted)
+//   would shift the rest forward and hide one: a smaller X-WP-Total than the
+//   first page's ends the round without moving the cursor, and the next round
+//   asks for the same window again.
+// - _fields keeps a page of 100 orders small (WordPress REST global
+//   parameter); they are all the webhook mapping reads.
+void OrderPoller::woo_page(const std::shared_ptr<Round> &round, long long page) {
+  ChannelState &cs = *round->cs;
+  std::string path = "/wp-json/wc/v3/orders?modified_after=" + percent_encode(woo_modified_after(round->start)) +
+                     "&dates_are_gmt=true&orderby=modified&order=desc&per_page=" +
+                     std::to_string(cfg_.woocommerce_page_size) + "&page=" + std::to_string(page) +
+                     "&_fields=" + percent_encode("id,status,date_modified_gmt,line_items");
+  get(round, *cs.orders_gate, path, [this, round, page](const HttpResponse &r) {
+    std::string error;
+    auto orders = parse_woo_orders(r.body, round->cs->ch.cfg.code, cfg_.woocommerce_unpaid_order_ttl_s, error);
+    if (!orders)
+      return finish_round(round, false, error);
+    auto total = woo_header_count(r.header("X-WP-Total"));
+    if (page == 1)
+      round->listed = total.value_or(-1);
+    else if (total && round->listed >= 0 && *total < round->listed)
+      return finish_round(round, false,
+                          "orders left the list while it was paged (X-WP-Total " + std::to_string(round->listed) +
+                              " -> " + std::to_string(*total) + "); the window is asked again");
+    else if (total)
+      round->listed = *total;
+    bool last = woo_last_page(orders->size(), cfg_.woocommerce_page_size, page, r.header("X-WP-TotalPages"));
+    try {
+      round->counts += store_.ingest(round->cs->ch.cfg.code, *orders,
+                                     last ? std::optional<double>(advance(round->cursor, round->bound)) : std::nullopt);
+    } catch (const DbError &e) {
+      return finish_round(round, false, std::string("database: ") + e.what());
+    }
+    if (last)
+      return finish_round(round, true, "");
+    woo_page(round, page + 1);
   });
 }
 

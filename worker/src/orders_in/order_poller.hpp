@@ -1,6 +1,10 @@
 // Order polling for channels without order webhooks: Amazon (SP-API Orders
 // v0 getOrders + getOrderItems, channel-apis.md §2.6) and eBay (Fulfillment
-// getOrders with the lastmodifieddate filter, §3.5).
+// getOrders with the lastmodifieddate filter, §3.5); and WooCommerce's
+// catch-up poll beside its webhooks (GET /wp-json/wc/v3/orders with
+// modified_after, orderby=modified, pages of per_page <= 100 up to
+// X-WP-TotalPages, §4.5), whose orders go through the webhook path's own
+// mapping and stocksync.ingest_webhook() (order_mapping.hpp, order_store.hpp).
 //
 // One round per channel every polling.interval (and on demand from the
 // reconciliation, poll_now()):
@@ -8,7 +12,8 @@
 //   2. cursor -> window start (poll_cursor.hpp: polled_through - overlap);
 //   3. pages are fetched one after another through the channel's rate gates
 //      (Amazon getOrders 0.0167/s burst 20, getOrderItems 0.5/s burst 30;
-//      eBay getOrders ours 1/s burst 5; a 429 holds the gate for its
+//      eBay getOrders ours 1/s burst 5; WooCommerce orders/list ours 1/s
+//      burst 5; a 429 holds the gate for its
 //      Retry-After or drains it), each page applied in one transaction
 //      (order_store.hpp);
 //   4. the last page's transaction also moves the cursor to the round's bound.
@@ -43,7 +48,7 @@ class OrderPoller {
 public:
   using Channel = AdapterChannel;
 
-  // Whether a channel kind is polled (amazon, ebay).
+  // Whether a channel kind is polled (amazon, ebay, woocommerce).
   static bool polled_kind(const std::string &kind);
 
   OrderPoller(boost::asio::io_context &io, PgConn &conn, const PollingConfig &cfg, std::vector<Channel> channels,
@@ -64,6 +69,7 @@ private:
   void begin_round(ChannelState &cs);
   void finish_round(const std::shared_ptr<Round> &round, bool ok, const std::string &why);
   void ebay_page(const std::shared_ptr<Round> &round, long long offset);
+  void woo_page(const std::shared_ptr<Round> &round, long long page);
   void amazon_page(const std::shared_ptr<Round> &round, const std::string &next_token);
   void amazon_items(const std::shared_ptr<Round> &round, std::shared_ptr<std::vector<AmazonOrderHeader>> headers,
                     std::size_t i, std::shared_ptr<std::vector<PolledOrder>> acc, const std::string &items_token,

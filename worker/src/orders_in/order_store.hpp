@@ -14,6 +14,18 @@
 // page. With advance_to set, the cursor moves in the same transaction.
 // Listing ids: the order line's id is the listing's external_id, or its part
 // before '|' (eBay listings "SKU|offerId").
+//
+// ingest() is WooCommerce's way (order_mapping.hpp): each polled order is the
+// event its webhook would have been, applied with
+// stocksync.ingest_webhook(channel, event_id, 'order.polled', event) in a
+// transaction of its own, exactly as a delivery: the webhook receipt makes an
+// order state seen by both the webhook and the poll (or by two rounds) a
+// 'duplicate'; a refusal (SQLSTATE class SS or 22) is kept with
+// stocksync.record_webhook_refusal() as the webhook path keeps it; unknown
+// listings land in stocksync.inbound_exception (unmatched_order_line). An
+// order a delivery would get a 400 for (no usable id or date_modified_gmt, a
+// malformed line) is logged and counted as refused, and the page goes on:
+// one bad order must not hold the cursor back for every later one.
 #pragma once
 
 #include "orders_in/order_mapping.hpp"
@@ -31,6 +43,8 @@ struct ApplyCounts {
   int released = 0;   // release() applied
   int unmatched = 0;  // kept in unmatched_order
   int skipped = 0;    // nothing to do
+  int refused = 0;    // WooCommerce: refused as a delivery would be (logged; kept in inbound_exception when
+                      // stocksync refused it)
   ApplyCounts &operator+=(const ApplyCounts &o);
 };
 
@@ -43,12 +57,16 @@ public:
   std::optional<double> cursor(const std::string &channel);
   ApplyCounts apply(const std::string &channel, const std::vector<PolledOrder> &orders,
                     std::optional<double> advance_to);
+  ApplyCounts ingest(const std::string &channel, const std::vector<WooOrderEvent> &orders,
+                     std::optional<double> advance_to);
   // Orders of the channel still waiting in unmatched_order (not cancelled),
   // oldest first.
   std::vector<PolledOrder> unmatched(const std::string &channel, int limit);
   long long open_unmatched(const std::string &channel);
 
 private:
+  void ingest_one(const std::string &channel, const WooOrderEvent &o, ApplyCounts &counts);
+  void move_cursor(const std::string &channel, std::optional<double> advance_to);
   void apply_one(const std::string &channel, const PolledOrder &o, ApplyCounts &counts);
   void keep_unmatched(const std::string &channel, const PolledOrder &o, const std::vector<std::string> &unknown,
                       const std::string &problem);

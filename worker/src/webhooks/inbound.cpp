@@ -226,10 +226,11 @@ Decision map_shopify(const Source &src, const std::string &topic, const std::str
 
 // ---- WooCommerce (fact sheet §4.5, §4.6) ----
 
-Decision map_woocommerce(const Source &src, const std::string &topic, const json &body, const Limits &lim,
-                         std::int64_t now) {
-  if (topic != "order.created" && topic != "order.updated")
-    return ignore("ignored_topic", "topic " + topic + " has no stock effect");
+// One order body (an order.created/order.updated payload, or one element of
+// GET /wc/v3/orders: the same JSON) to its event. not_before: the freshness
+// check of a delivery; the catch-up poll fetched the order itself and has none.
+Decision map_woocommerce_order_body(const std::string &channel, const json &body, std::int64_t unpaid_order_ttl_s,
+                                    std::optional<std::int64_t> not_before) {
   std::string ref = required_id(body, "id");
   std::string status = optional_string(body, "status");
   std::string modified = optional_string(body, "date_modified_gmt");
@@ -240,11 +241,11 @@ Decision map_woocommerce(const Source &src, const std::string &topic, const json
   // order's state at date_modified, so (id, date_modified, status) is its
   // id, and one older than the de-duplication window is a replay we could
   // no longer recognise.
-  if (*modified_at < now - lim.dedupe_window_s)
+  if (not_before && *modified_at < *not_before)
     return reject(401, "stale", "order modified " + modified + ", before the de-duplication window");
   std::string event_id = "order:" + ref + ":" + modified + ":" + status;
   if (status == "cancelled" || status == "failed")
-    return ingest(event_id, topic, cancel_event(src.channel, ref));
+    return ingest(event_id, "", cancel_event(channel, ref));
   bool paid = status == "processing" || status == "completed";
   if (!paid && status != "pending" && status != "on-hold")
     return ignore("ignored_status", "order status " + status + " has no stock effect");
@@ -263,7 +264,17 @@ Decision map_woocommerce(const Source &src, const std::string &topic, const json
     }
     add_line(lines, std::move(ids), optional_string(li, "sku"), quantity_of(li.value("quantity", json()), "quantity"));
   }
-  return ingest(event_id, topic, order_event(src.channel, ref, paid, lim.unpaid_order_ttl_s, std::move(lines)));
+  return ingest(event_id, "", order_event(channel, ref, paid, unpaid_order_ttl_s, std::move(lines)));
+}
+
+Decision map_woocommerce(const Source &src, const std::string &topic, const json &body, const Limits &lim,
+                         std::int64_t now) {
+  if (topic != "order.created" && topic != "order.updated")
+    return ignore("ignored_topic", "topic " + topic + " has no stock effect");
+  Decision d = map_woocommerce_order_body(src.channel, body, lim.unpaid_order_ttl_s, now - lim.dedupe_window_s);
+  if (d.ingest)
+    d.ingest->topic = topic;
+  return d;
 }
 
 // ---- Standard Webhooks (fact sheet §6): custom sources such as an ERP ----
@@ -478,6 +489,22 @@ Decision decide(const Source &src, const Delivery &d, const Limits &lim) {
     return reject(400, "invalid_payload", e.what());
   }
   return reject(400, "invalid_payload", "unknown source kind");
+}
+
+Decision map_woocommerce_order(const std::string &channel, const nlohmann::json &order,
+                               std::int64_t unpaid_order_ttl_s, const std::string &topic) {
+  try {
+    if (!order.is_object())
+      return reject(400, "invalid_payload", "an order that is not a JSON object");
+    Decision d = map_woocommerce_order_body(channel, order, unpaid_order_ttl_s, std::nullopt);
+    if (d.ingest)
+      d.ingest->topic = topic;
+    return d;
+  } catch (const BadPayload &e) {
+    return reject(400, "invalid_payload", e.message);
+  } catch (const nlohmann::json::exception &e) {
+    return reject(400, "invalid_payload", e.what());
+  }
 }
 
 std::array<std::string, 4> ingest_params(const Source &src, const Ingest &in) {

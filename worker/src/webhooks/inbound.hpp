@@ -82,6 +82,17 @@ Decision decide(const Source &src, const Delivery &d, const Limits &lim);
 // The text parameters of ingest_webhook() (event as JSON text).
 std::array<std::string, 4> ingest_params(const Source &src, const Ingest &in);
 
+// Step 3 for one WooCommerce order outside a delivery: the catch-up poll
+// (orders_in/) reads GET /wc/v3/orders, whose elements are the very JSON an
+// order.created/order.updated webhook carries, and maps each one here, so
+// that both paths give an order state the same event and event id
+// ("order:<id>:<date_modified_gmt>:<status>") and ingest_webhook() applies
+// it once. Without the freshness check (the poll fetched the order itself:
+// no replay). ingest (with `topic`), ignore (a status without stock effect)
+// or reject (what a delivery would get a 400 for).
+Decision map_woocommerce_order(const std::string &channel, const nlohmann::json &order,
+                               std::int64_t unpaid_order_ttl_s, const std::string &topic);
+
 // "2026-11-22T10:00:00.123Z", "...+01:00", or WooCommerce's naive GMT
 // "2026-11-22T10:00:00" as unix seconds; nullopt when malformed.
 std::optional<std::int64_t> parse_iso8601(std::string_view s);
