@@ -57,6 +57,7 @@ Channel::Channel(ChannelConfig cfg, uint64_t seed, double start, double retry_co
         l.total_quantity = lc.quantity;
         l.offer_quantity = lc.offer_quantity.value_or(lc.quantity);
         l.shown = std::min(l.total_quantity, l.offer_quantity);
+        for (const auto& o : lc.other_offer_ids) l.other_offers[o] = l.offer_quantity;
         break;
       case ChannelKind::woocommerce:
         l.parent_id = lc.parent_id;
@@ -283,6 +284,8 @@ json Channel::listing_json(const Listing& l) const {
       j["listing_id"] = l.listing_id;
       j["ship_to_location_quantity"] = l.total_quantity;
       j["offer_available_quantity"] = l.offer_quantity;
+      j["other_offers"] = json::object();
+      for (const auto& [id, q] : l.other_offers) j["other_offers"][id] = q;
       j["revisions_today"] = l.revisions_today;
       break;
     case ChannelKind::woocommerce:

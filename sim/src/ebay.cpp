@@ -119,8 +119,8 @@ Response EbayChannel::handle(const Request& req, const std::vector<std::string>&
     return ebay_errors(403, ebay_error(1100, "ACCESS", "REQUEST",
                                        "Access denied. Insufficient permissions to fulfill the request."));
   }
-  // Daily call quota; the day resets at midnight Pacific (fixed UTC-8 here).
-  int64_t day = static_cast<int64_t>(std::floor((now - 8 * 3600) / 86400));
+  // Daily call quota; the day resets at midnight US Pacific time (PST or PDT).
+  int64_t day = pacific_day(now);
   if (day != quota_day_) {
     quota_day_ = day;
     calls_today_ = 0;
@@ -165,12 +165,17 @@ Response EbayChannel::handle(const Request& req, const std::vector<std::string>&
     Listing* l = find(sku);
     if (!l)
       return ebay_errors(404, ebay_error(25713, "API_INVENTORY", "REQUEST", "This Offer is not available."));
-    return json_response(200, dump({{"href", req.target}, {"limit", 25}, {"size", 1}, {"total", 1},
-                                    {"offers", json::array({offer_json(*l)})}}));
+    json offers = json::array({offer_json(*l)});
+    for (const auto& [id, q] : l->other_offers) offers.push_back(offer_json(*l, id, q));
+    return json_response(200, dump({{"href", req.target}, {"limit", 25}, {"size", offers.size()},
+                                    {"total", offers.size()}, {"offers", offers}}));
   }
   if (op == "getOffer") {
-    for (auto& l : listings_)
+    for (auto& l : listings_) {
       if (l.offer_id == r[4]) return json_response(200, dump(offer_json(l)));
+      auto o = l.other_offers.find(r[4]);
+      if (o != l.other_offers.end()) return json_response(200, dump(offer_json(l, o->first, o->second)));
+    }
     return ebay_errors(404, ebay_error(25713, "API_INVENTORY", "REQUEST", "This Offer is not available."));
   }
   return ebay_errors(404, ebay_error(2002, "ACCESS", "REQUEST", "Resource not found"));
@@ -190,73 +195,106 @@ Response EbayChannel::bulk_update(const Request& req, double now) {
   if (reqs.size() > 25 || offers > 25)
     return ebay_errors(400, ebay_error(25709, "API_INVENTORY", "REQUEST",
                                        "Invalid value for requests. A call can update at most 25 SKUs and 25 offers."));
-  int64_t day = static_cast<int64_t>(std::floor((now - 8 * 3600) / 86400));
+  int64_t day = pacific_day(now);
   std::set<std::string> seen_offers;
   json responses = json::array();
   bool all_ok = true;
-  for (auto& e : reqs) {
-    json resp = {{"statusCode", 200}, {"sku", e.value("sku", json(nullptr))}};
-    json errors = json::array();
-    Listing* l = e.is_object() && e.contains("sku") && e["sku"].is_string() ? find(e["sku"].get<std::string>()) : nullptr;
-    std::optional<int64_t> total, offer_qty;
-    std::string offer_id;
-    if (!l) {
-      resp["statusCode"] = 404;
-      errors.push_back(ebay_error(25702, "API_INVENTORY", "REQUEST",
-                                  "The SKU " + e.value("sku", std::string()) + " is not available in the system."));
-    } else {
-      if (e.contains("shipToLocationAvailability")) {
-        const json& q = e["shipToLocationAvailability"];
-        if (!q.is_object() || !q.contains("quantity") || !q["quantity"].is_number_integer() ||
-            q["quantity"].get<int64_t>() < 0)
-          errors.push_back(ebay_error(25709, "API_INVENTORY", "REQUEST",
-                                      "Invalid value for shipToLocationAvailability.quantity."));
-        else
-          total = q["quantity"].get<int64_t>();
-      }
-      if (e.contains("offers") && e["offers"].is_array()) {
-        for (auto& o : e["offers"]) {
-          std::string oid = o.value("offerId", std::string());
-          resp["offerId"] = oid;
-          if (!seen_offers.insert(oid).second) {
-            errors.push_back(ebay_error(25735, "API_INVENTORY", "REQUEST", "Duplicate offerId " + oid + " in the request."));
-            continue;
-          }
-          if (oid != l->offer_id) {
-            errors.push_back(ebay_error(25713, "API_INVENTORY", "REQUEST", "This Offer is not available."));
-            continue;
-          }
-          offer_id = oid;
-          if (o.contains("availableQuantity")) {
-            if (!o["availableQuantity"].is_number_integer() || o["availableQuantity"].get<int64_t>() < 0)
-              errors.push_back(ebay_error(25709, "API_INVENTORY", "REQUEST", "Invalid value for availableQuantity."));
-            else
-              offer_qty = o["availableQuantity"].get<int64_t>();
-          }
-        }
-      }
-      if (errors.empty()) {
-        if (l->revision_day != day) {
-          l->revision_day = day;
-          l->revisions_today = 0;
-        }
-        if (l->revisions_today >= cfg_.revisions_per_day) {
-          errors.push_back(ebay_error(25025, "API_INVENTORY", "REQUEST",
-                                      "The listing has reached the maximum number of revisions allowed for one day."));
-        } else {
-          ++l->revisions_today;
-          if (total) l->total_quantity = *total;
-          if (offer_qty) l->offer_quantity = *offer_qty;
-          // The listing shows the smaller of the two levels (§3.2).
-          set_shown(*l, std::min(l->total_quantity, l->offer_quantity), now, "push", "bulkUpdatePriceQuantity");
-        }
-      }
-      if (!errors.empty()) resp["statusCode"] = 400;
-    }
-    if (resp["statusCode"] != 200) all_ok = false;
-    resp["errors"] = errors;
+  // One PriceQuantityResponse per offer of an entry, with its offerId, as eBay
+  // documents (§3.2; PriceQuantityResponse.offerId "will not be returned in
+  // situations where the seller is only updating the total 'ship-to-home'
+  // quantity"). An entry without offers gets one answer, with the sku and no
+  // offerId. The offers succeed or fail on their own: a refused offer keeps its
+  // old quantity while the others and the inventory item change.
+  auto answer = [&](const json& sku, const std::string* offer_id, json errors, int status) {
+    json resp = {{"statusCode", errors.empty() ? 200 : status}, {"sku", sku}};
+    if (offer_id) resp["offerId"] = *offer_id;
+    if (!errors.empty()) all_ok = false;
+    resp["errors"] = std::move(errors);
     resp["warnings"] = json::array();
-    responses.push_back(resp);
+    responses.push_back(std::move(resp));
+  };
+  auto offer_id_of = [](const json& o) {
+    return o.is_object() && o.contains("offerId") && o["offerId"].is_string() ? o["offerId"].get<std::string>()
+                                                                              : std::string();
+  };
+  for (auto& e : reqs) {
+    json sku = e.is_object() ? e.value("sku", json(nullptr)) : json(nullptr);
+    Listing* l = sku.is_string() ? find(sku.get<std::string>()) : nullptr;
+    bool has_total = e.is_object() && e.contains("shipToLocationAvailability");
+    const json no_offers = json::array();
+    const json& offers = e.is_object() && e.contains("offers") && e["offers"].is_array() ? e["offers"] : no_offers;
+    // Errors of the entry as a whole, answered for each of its offers (or once
+    // when it has none); nothing of the entry is applied.
+    json entry_errors = json::array();
+    int entry_status = 400;
+    const json* total = has_total ? &e["shipToLocationAvailability"] : nullptr;
+    if (!l) {
+      entry_status = 404;
+      entry_errors.push_back(ebay_error(25702, "API_INVENTORY", "REQUEST",
+                                        "The SKU " + (sku.is_string() ? sku.get<std::string>() : std::string()) +
+                                            " is not available in the system."));
+    } else if (total && (!total->is_object() || !total->contains("quantity") ||
+                         !(*total)["quantity"].is_number_integer() || (*total)["quantity"].get<int64_t>() < 0)) {
+      entry_errors.push_back(ebay_error(25709, "API_INVENTORY", "REQUEST",
+                                        "Invalid value for shipToLocationAvailability.quantity."));
+    } else if (!total && offers.empty()) {
+      entry_errors.push_back(ebay_error(25709, "API_INVENTORY", "REQUEST",
+                                        "Invalid value for requests. shipToLocationAvailability or offers is required."));
+    } else {
+      if (l->revision_day != day) {
+        l->revision_day = day;
+        l->revisions_today = 0;
+      }
+      // The listing's daily revision limit refuses the whole entry.
+      if (l->revisions_today >= cfg_.revisions_per_day)
+        entry_errors.push_back(ebay_error(25025, "API_INVENTORY", "REQUEST",
+                                          "The listing has reached the maximum number of revisions allowed for one day."));
+    }
+    if (!entry_errors.empty()) {
+      for (auto& o : offers) {
+        std::string oid = offer_id_of(o);
+        seen_offers.insert(oid);
+        answer(sku, &oid, entry_errors, entry_status);
+      }
+      if (offers.empty()) answer(sku, nullptr, entry_errors, entry_status);
+      continue;
+    }
+    bool changed = false;
+    for (auto& o : offers) {
+      std::string oid = offer_id_of(o);
+      json errors = json::array();
+      int status = 400;
+      int64_t* qty = oid == l->offer_id ? &l->offer_quantity : nullptr;
+      if (!qty && l->other_offers.count(oid)) qty = &l->other_offers[oid];
+      auto refused = faults.refused_offers.find(oid);
+      if (!seen_offers.insert(oid).second) {
+        errors.push_back(ebay_error(25735, "API_INVENTORY", "REQUEST", "Duplicate offerId " + oid + " in the request."));
+      } else if (!qty) {
+        errors.push_back(ebay_error(25713, "API_INVENTORY", "REQUEST", "This Offer is not available."));
+      } else if (refused != faults.refused_offers.end()) {
+        status = refused->second;
+        errors.push_back(status >= 500 ? ebay_error(25001, "API_INVENTORY", "APPLICATION",
+                                                    "A system error has occurred. Please try again.")
+                                       : ebay_error(25713, "API_INVENTORY", "REQUEST", "This Offer is not available."));
+      } else if (o.contains("availableQuantity") &&
+                 (!o["availableQuantity"].is_number_integer() || o["availableQuantity"].get<int64_t>() < 0)) {
+        errors.push_back(ebay_error(25709, "API_INVENTORY", "REQUEST", "Invalid value for availableQuantity."));
+      } else if (o.contains("availableQuantity")) {
+        *qty = o["availableQuantity"].get<int64_t>();
+        changed = true;
+      }
+      answer(sku, &oid, std::move(errors), status);
+    }
+    if (total) {
+      l->total_quantity = (*total)["quantity"].get<int64_t>();
+      changed = true;
+    }
+    if (offers.empty()) answer(sku, nullptr, json::array(), 200);
+    if (changed) {
+      ++l->revisions_today;
+      // The listing shows the smaller of the two levels (§3.2).
+      set_shown(*l, std::min(l->total_quantity, l->offer_quantity), now, "push", "bulkUpdatePriceQuantity");
+    }
   }
   return json_response(all_ok ? 200 : 207, dump({{"responses", responses}}));
 }
@@ -358,12 +396,15 @@ Response EbayChannel::get_orders(const Request& req) {
   return json_response(200, dump(out));
 }
 
-json EbayChannel::offer_json(const Listing& l) const {
-  return {{"offerId", l.offer_id},
+json EbayChannel::offer_json(const Listing& l) const { return offer_json(l, l.offer_id, l.offer_quantity); }
+
+// Offers besides the listing's own (other_offer_ids) share its listing fields.
+json EbayChannel::offer_json(const Listing& l, const std::string& offer_id, int64_t quantity) const {
+  return {{"offerId", offer_id},
           {"sku", l.sku},
           {"marketplaceId", cfg_.ebay_marketplace_id},
           {"format", "FIXED_PRICE"},
-          {"availableQuantity", l.offer_quantity},
+          {"availableQuantity", quantity},
           {"status", "PUBLISHED"},
           {"merchantLocationKey", "default"},
           {"listing", {{"listingId", l.listing_id}, {"listingStatus", "ACTIVE"}, {"soldQuantity", l.sold_quantity}}},

@@ -1,7 +1,8 @@
 // eBay subset (channel-apis.md §3), under /ebay/{name}/: the OAuth token
 // endpoint (identity/v1/oauth2/token, refresh-token grant -> 2-hour user
 // token), Sell Inventory bulk_update_price_quantity (25 requests / 25 offers a
-// call, 200 or 207 with per-entry statusCode, the listing shows
+// call, 200 or 207 with a statusCode per offer (per entry when it has no
+// offers), offers refused on demand (faults.refused_offers), the listing shows
 // min(shipToLocationAvailability, offer availableQuantity), 250 revisions per
 // listing per day), inventory item and offer reads, Fulfillment getOrders with
 // the creationdate / lastmodifieddate / orderfulfillmentstatus filters, and a
@@ -35,6 +36,7 @@ class EbayChannel : public Channel {
   Response bulk_update(const Request& req, double now);
   Response get_orders(const Request& req);
   json offer_json(const Listing& l) const;
+  json offer_json(const Listing& l, const std::string& offer_id, int64_t quantity) const;
   json item_json(const Listing& l) const;
   struct Token {
     double expires;

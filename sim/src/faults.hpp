@@ -3,6 +3,9 @@
 // and response latency drawn from the scenario's distribution.
 #pragma once
 
+#include <map>
+#include <string>
+
 #include "rng.hpp"
 #include "scenario.hpp"
 
@@ -16,7 +19,9 @@ struct FaultDecision {
 
 class FaultInjector {
  public:
-  FaultInjector(const Faults& f, double start, Rng rng) : f_(f), start_(start), rng_(rng) {}
+  FaultInjector(const Faults& f, double start, Rng rng) : f_(f), start_(start), rng_(rng) {
+    for (const auto& o : f.refused_offers) refused_offers[o] = 400;
+  }
   // One decision per request, in this order: outage, storm, timeout, 5xx; latency always.
   FaultDecision decide(double now);
   double sample_latency_s();
@@ -27,6 +32,10 @@ class FaultInjector {
   bool manual_outage = false;
   int manual_outage_status = 503;
   bool manual_storm = false;
+  // eBay: offers whose part of a bulk update is refused, with the statusCode
+  // answered for it (4xx: errorId 25713, 5xx: errorId 25001). The entry's
+  // other offers and its inventory item are still applied.
+  std::map<std::string, int> refused_offers;
 
  private:
   Faults f_;

@@ -163,7 +163,7 @@ std::vector<std::string> strings(const toml::table& t, const char* key) {
 void parse_faults(const toml::table& t, Faults& f) {
   check_keys(t,
              {"latency", "error_rate", "error_statuses", "timeout_rate", "timeout_s", "outages", "throttle_storms",
-              "drift", "drift_per_hour", "silent_change_per_hour", "drift_max_delta"},
+              "drift", "drift_per_hour", "silent_change_per_hour", "drift_max_delta", "refused_offers"},
              "faults");
   if (auto lt = sub(t, "latency")) {
     check_keys(*lt, {"dist", "ms", "min_ms", "max_ms", "mean_ms", "stddev_ms", "median_ms", "p99_ms"}, "latency");
@@ -191,6 +191,7 @@ void parse_faults(const toml::table& t, Faults& f) {
   get(t, "timeout_s", f.timeout_s);
   f.outages = windows(t, "outages");
   f.throttle_storms = windows(t, "throttle_storms");
+  f.refused_offers = strings(t, "refused_offers");
   each_table(t, "drift", [&](const toml::table& d) {
     check_keys(d, {"at", "listing", "quantity", "delta", "silent"}, "drift");
     DriftEvent e;
@@ -310,7 +311,8 @@ ChannelConfig parse_channel(const toml::table& t) {
   each_table(t, "listings", [&](const toml::table& l) {
     check_keys(l,
                {"id", "sku", "quantity", "orders_per_hour", "location_id", "variant_id", "product_id", "committed",
-                "product_type", "asin", "offer_id", "listing_id", "offer_quantity", "parent_id", "manage_stock",
+                "product_type", "asin", "offer_id", "listing_id", "offer_quantity", "other_offer_ids", "parent_id",
+                "manage_stock",
                 "title", "price"},
                "listing");
     ListingConfig lc;
@@ -327,6 +329,7 @@ ChannelConfig parse_channel(const toml::table& t) {
     get(l, "offer_id", lc.offer_id);
     get(l, "listing_id", lc.listing_id);
     get_opt(l, "offer_quantity", lc.offer_quantity);
+    lc.other_offer_ids = strings(l, "other_offer_ids");
     get(l, "parent_id", lc.parent_id);
     get(l, "manage_stock", lc.manage_stock);
     get(l, "title", lc.title);

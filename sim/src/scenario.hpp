@@ -59,6 +59,7 @@ struct Faults {
   double drift_per_hour = 0;        // random manual edits (per channel)
   double silent_change_per_hour = 0;  // random webhook-silent changes (per channel)
   int64_t drift_max_delta = 3;
+  std::vector<std::string> refused_offers;  // eBay: offer ids whose bulk updates are refused (400, 25713)
 };
 
 struct Buyers {
@@ -96,6 +97,7 @@ struct ListingConfig {
   // eBay
   std::string offer_id, listing_id;
   std::optional<int64_t> offer_quantity;  // defaults to quantity
+  std::vector<std::string> other_offer_ids;  // further published offers of the SKU (other marketplaces)
   // WooCommerce
   std::string parent_id;       // variation: parent product id
   bool manage_stock = true;

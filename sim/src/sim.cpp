@@ -145,6 +145,16 @@ Response Sim::control(const Request& req, const std::vector<std::string>& seg) {
       ch->faults.manual_outage_status = b.value("status", 503);
       return json_response(200, dump({{"outage", ch->faults.manual_outage}}));
     }
+    if (seg.size() == 6 && seg[3] == "offers" && seg[5] == "refuse" && req.method == "POST") {
+      if (ch->kind() != ChannelKind::ebay) return json_response(400, dump({{"error", "offers are eBay's"}}));
+      int status = b.value("status", 400);
+      if (status < 400 || status > 599) return json_response(400, dump({{"error", "status must be 4xx or 5xx"}}));
+      if (b.value("active", true))
+        ch->faults.refused_offers[seg[4]] = status;
+      else
+        ch->faults.refused_offers.erase(seg[4]);
+      return json_response(200, dump({{"offer", seg[4]}, {"refused", b.value("active", true)}}));
+    }
     if (seg.size() == 4 && seg[3] == "throttle_storm" && req.method == "POST") {
       ch->faults.manual_storm = b.value("active", true);
       return json_response(200, dump({{"throttle_storm", ch->faults.manual_storm}}));

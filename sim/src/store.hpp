@@ -41,6 +41,9 @@ struct Listing {
   // eBay: the listing shows min(ship-to-location total, offer quantity).
   std::string offer_id, listing_id;
   int64_t total_quantity = 0, offer_quantity = 0;
+  // Further published offers of the SKU (other marketplaces): offer id ->
+  // availableQuantity. Updated by bulk_update_price_quantity, not bought from.
+  std::map<std::string, int64_t> other_offers;
   int64_t revisions_today = 0;
   int64_t revision_day = -1;
   int64_t sold_quantity = 0;

@@ -73,4 +73,27 @@ std::optional<double> parse_iso8601(const std::string& s) {
   return static_cast<double>(t) - offset + frac;
 }
 
+int pacific_utc_offset_s(double unix_s) {
+  time_t t = static_cast<time_t>(std::floor(unix_s));
+  struct tm now {};
+  gmtime_r(&t, &now);
+  // Midnight UTC of the nth Sunday of month mon (0-based) of this year; the
+  // transitions are months from a new year, so the UTC year is the local one.
+  auto sunday = [&](int mon, int nth) {
+    struct tm d {};
+    d.tm_year = now.tm_year;
+    d.tm_mon = mon;
+    d.tm_mday = 1;
+    time_t first = timegm(&d);  // also sets d.tm_wday
+    return first + static_cast<time_t>((7 - d.tm_wday) % 7 + 7 * (nth - 1)) * 86400;
+  };
+  time_t start = sunday(2, 2) + 10 * 3600;  // 02:00 PST
+  time_t end = sunday(10, 1) + 9 * 3600;    // 02:00 PDT
+  return t >= start && t < end ? -7 * 3600 : -8 * 3600;
+}
+
+int64_t pacific_day(double unix_s) {
+  return static_cast<int64_t>(std::floor((unix_s + pacific_utc_offset_s(unix_s)) / 86400));
+}
+
 }  // namespace sim

@@ -1,5 +1,6 @@
 // eBay: OAuth, bulkUpdatePriceQuantity (25 cap, 200/207), reads, getOrders, quota (channel-apis.md §3).
 #include "helpers.hpp"
+#include "timefmt.hpp"
 
 using namespace simtest;
 
@@ -51,13 +52,21 @@ TEST(SimEbay, BulkUpdateSetsBothLevelsAndShowsMinimum) {
                  R"({"requests": [{"sku": "SKU-1", "shipToLocationAvailability": {"quantity": 7}, "offers": [{"offerId": "9876543210", "availableQuantity": 7}]}]})");
   EXPECT_EQ(r.status, 200);
   json b = json::parse(r.body);
+  // One answer per offer, with its offerId; none of its own for the inventory item.
+  ASSERT_EQ(b["responses"].size(), 1u);
   EXPECT_EQ(b["responses"][0]["statusCode"], 200);
   EXPECT_EQ(b["responses"][0]["sku"], "SKU-1");
   EXPECT_EQ(b["responses"][0]["offerId"], "9876543210");
   EXPECT_EQ(e.ch("eb").find("SKU-1")->shown, 7);
-  // Only one level: the listing keeps showing the old minimum.
-  e.api("POST", "/sell/inventory/v1/bulk_update_price_quantity",
-        R"({"requests": [{"sku": "SKU-1", "shipToLocationAvailability": {"quantity": 20}}]})");
+  // Only one level: the listing keeps showing the old minimum. Without offers
+  // the entry is answered once, with the sku and no offerId.
+  r = e.api("POST", "/sell/inventory/v1/bulk_update_price_quantity",
+            R"({"requests": [{"sku": "SKU-1", "shipToLocationAvailability": {"quantity": 20}}]})");
+  b = json::parse(r.body);
+  ASSERT_EQ(b["responses"].size(), 1u);
+  EXPECT_EQ(b["responses"][0]["statusCode"], 200);
+  EXPECT_EQ(b["responses"][0]["sku"], "SKU-1");
+  EXPECT_FALSE(b["responses"][0].contains("offerId"));
   EXPECT_EQ(e.ch("eb").find("SKU-1")->shown, 7);
   json offers = json::parse(e.api("GET", "/sell/inventory/v1/offer?sku=SKU-1").body);
   EXPECT_EQ(offers["offers"][0]["availableQuantity"], 7);
@@ -160,4 +169,169 @@ TEST(SimEbay, GetOrdersByLastModified) {
   EXPECT_EQ(json::parse(r.body)["errors"][0]["errorId"], 31100);
   r = e.api("GET", "/sell/fulfillment/v1/order?filter=foo:%5Bx..%5D");
   EXPECT_EQ(json::parse(r.body)["errors"][0]["errorId"], 30700);
+}
+
+namespace {
+
+const char* kEbayOffersScenario = R"(
+[[channels]]
+name = "eb"
+kind = "ebay"
+client_id = "app"
+client_secret = "sec"
+refresh_token = "v^1.1#r"
+  [channels.faults]
+  refused_offers = ["333"]
+  [[channels.listings]]
+  id = "SKU-1"
+  offer_id = "111"
+  other_offer_ids = ["222"]
+  quantity = 8
+  [[channels.listings]]
+  id = "SKU-3"
+  offer_id = "333"
+  quantity = 4
+)";
+
+struct EbayOffers : Ebay {
+  explicit EbayOffers(const std::string& toml = kEbayOffersScenario, double start = kStart) {
+    clock->set(start);
+    sim = std::make_unique<sim::Sim>(sim::parse_scenario(toml), clock);
+  }
+  sim::Response push(const std::string& sku, const std::vector<std::string>& offers, int q) {
+    json entry = {{"sku", sku}, {"shipToLocationAvailability", {{"quantity", q}}}, {"offers", json::array()}};
+    for (auto& o : offers) entry["offers"].push_back({{"offerId", o}, {"availableQuantity", q}});
+    return api("POST", "/sell/inventory/v1/bulk_update_price_quantity", json{{"requests", json::array({entry})}}.dump());
+  }
+};
+
+}  // namespace
+
+// A SKU with two offers: one answer per offer (none for the inventory item),
+// and getOffers lists both.
+TEST(SimEbay, AnswersEachOfferOfAnEntry) {
+  EbayOffers e;
+  e.login();
+  json offers = json::parse(e.api("GET", "/sell/inventory/v1/offer?sku=SKU-1").body);
+  ASSERT_EQ(offers["offers"].size(), 2u);
+  EXPECT_EQ(offers["offers"][1]["offerId"], "222");
+  auto r = e.push("SKU-1", {"111", "222"}, 5);
+  EXPECT_EQ(r.status, 200);
+  json b = json::parse(r.body);
+  ASSERT_EQ(b["responses"].size(), 2u);
+  EXPECT_EQ(b["responses"][0]["offerId"], "111");
+  EXPECT_EQ(b["responses"][1]["offerId"], "222");
+  for (auto& resp : b["responses"]) {
+    EXPECT_EQ(resp["statusCode"], 200);
+    EXPECT_EQ(resp["sku"], "SKU-1");
+  }
+  EXPECT_EQ(e.ch("eb").find("SKU-1")->other_offers.at("222"), 5);
+  EXPECT_EQ(e.ch("eb").find("SKU-1")->shown, 5);
+  EXPECT_EQ(e.ch("eb").find("SKU-1")->revisions_today, 1);  // one revision for the entry
+  EXPECT_EQ(json::parse(e.api("GET", "/sell/inventory/v1/offer/222").body)["availableQuantity"], 5);
+}
+
+// An offer refused through /_sim (or faults.refused_offers) fails alone: the
+// other offer and the inventory item are applied, the refused one keeps its
+// old quantity, and the answer is a 207.
+TEST(SimEbay, OneOfferRefusedOnDemand) {
+  EbayOffers e;
+  e.login();
+  auto c = e.call("POST", "/_sim/channels/eb/offers/222/refuse", {}, R"({"active": true})");
+  ASSERT_EQ(c.status, 200);
+  auto r = e.push("SKU-1", {"111", "222"}, 5);
+  EXPECT_EQ(r.status, 207);
+  json b = json::parse(r.body);
+  ASSERT_EQ(b["responses"].size(), 2u);
+  EXPECT_EQ(b["responses"][0]["statusCode"], 200);
+  EXPECT_EQ(b["responses"][0]["offerId"], "111");
+  EXPECT_EQ(b["responses"][1]["statusCode"], 400);
+  EXPECT_EQ(b["responses"][1]["offerId"], "222");
+  EXPECT_EQ(b["responses"][1]["errors"][0]["errorId"], 25713);
+  const sim::Listing& l = *e.ch("eb").find("SKU-1");
+  EXPECT_EQ(l.offer_quantity, 5);
+  EXPECT_EQ(l.total_quantity, 5);
+  EXPECT_EQ(l.other_offers.at("222"), 8);
+  // A 5xx refusal answers errorId 25001; switched off, the offer is applied.
+  EXPECT_EQ(e.call("POST", "/_sim/channels/eb/offers/222/refuse", {}, R"({"active": true, "status": 500})").status, 200);
+  b = json::parse(e.push("SKU-1", {"111", "222"}, 4).body);
+  EXPECT_EQ(b["responses"][1]["statusCode"], 500);
+  EXPECT_EQ(b["responses"][1]["errors"][0]["errorId"], 25001);
+  EXPECT_EQ(e.call("POST", "/_sim/channels/eb/offers/222/refuse", {}, R"({"status": 302})").status, 400);
+  e.call("POST", "/_sim/channels/eb/offers/222/refuse", {}, R"({"active": false})");
+  EXPECT_EQ(e.push("SKU-1", {"111", "222"}, 3).status, 200);
+  EXPECT_EQ(e.ch("eb").find("SKU-1")->other_offers.at("222"), 3);
+  // From the scenario: offer 333 is refused, SKU-3's total still changes.
+  r = e.push("SKU-3", {"333"}, 1);
+  EXPECT_EQ(r.status, 207);
+  b = json::parse(r.body);
+  ASSERT_EQ(b["responses"].size(), 1u);
+  EXPECT_EQ(b["responses"][0]["statusCode"], 400);
+  EXPECT_EQ(b["responses"][0]["offerId"], "333");
+  EXPECT_EQ(e.ch("eb").find("SKU-3")->total_quantity, 1);
+  EXPECT_EQ(e.ch("eb").find("SKU-3")->offer_quantity, 4);
+  EXPECT_EQ(e.ch("eb").find("SKU-3")->shown, 1);  // min(1, 4)
+}
+
+// What concerns the whole entry is answered on each of its offers, and
+// nothing of the entry is applied: an invalid total, the daily revision limit.
+TEST(SimEbay, EntryErrorsAreAnsweredOnEveryOffer) {
+  EbayOffers e;
+  e.login();
+  auto r = e.api("POST", "/sell/inventory/v1/bulk_update_price_quantity",
+                 R"({"requests": [{"sku": "SKU-1", "shipToLocationAvailability": {"quantity": -1}, "offers": [{"offerId": "111", "availableQuantity": 2}, {"offerId": "222", "availableQuantity": 2}]}]})");
+  EXPECT_EQ(r.status, 207);
+  json b = json::parse(r.body);
+  ASSERT_EQ(b["responses"].size(), 2u);
+  for (auto& resp : b["responses"]) {
+    EXPECT_EQ(resp["statusCode"], 400);
+    EXPECT_EQ(resp["errors"][0]["errorId"], 25709);
+  }
+  EXPECT_EQ(e.ch("eb").find("SKU-1")->offer_quantity, 8);
+  EXPECT_EQ(e.ch("eb").find("SKU-1")->revisions_today, 0);
+  // An unknown SKU: 404 on each offer.
+  b = json::parse(e.push("NOPE", {"111", "222"}, 1).body);
+  ASSERT_EQ(b["responses"].size(), 2u);
+  EXPECT_EQ(b["responses"][1]["statusCode"], 404);
+  EXPECT_EQ(b["responses"][1]["offerId"], "222");
+  EXPECT_EQ(b["responses"][1]["errors"][0]["errorId"], 25702);
+}
+
+// eBay's day is the US Pacific day: PST (UTC-8), PDT (UTC-7) from the second
+// Sunday of March 02:00 to the first Sunday of November 02:00.
+TEST(SimEbay, PacificDayFollowsDaylightSavingTime) {
+  EXPECT_EQ(sim::pacific_utc_offset_s(1772963999), -28800);  // 2026-03-08T01:59:59-08:00
+  EXPECT_EQ(sim::pacific_utc_offset_s(1772964000), -25200);  // 2026-03-08T03:00:00-07:00
+  EXPECT_EQ(sim::pacific_utc_offset_s(1793523599), -25200);  // 2026-11-01T01:59:59-07:00
+  EXPECT_EQ(sim::pacific_utc_offset_s(1793523600), -28800);  // 2026-11-01T01:00:00-08:00
+  EXPECT_EQ(sim::pacific_utc_offset_s(1741514399), -28800);  // 2025-03-09T01:59:59-08:00
+  EXPECT_EQ(sim::pacific_utc_offset_s(1741514400), -25200);
+  EXPECT_EQ(sim::pacific_utc_offset_s(1730624399), -25200);  // 2024-11-03T01:59:59-07:00
+  EXPECT_EQ(sim::pacific_utc_offset_s(1730624400), -28800);
+  // 2026-07-02 starts at 07:00 UTC; 2026-11-23 at 08:00 UTC.
+  EXPECT_EQ(sim::pacific_day(1782975600) - sim::pacific_day(1782975599), 1);
+  EXPECT_EQ(sim::pacific_day(1795420800) - sim::pacific_day(1795420799), 1);
+  EXPECT_EQ(sim::pacific_day(1782975600), 20636);
+}
+
+// The daily revision limit ends at Pacific midnight, which in summer is 07:00
+// UTC (the previous build held the listing until 08:00 UTC). Every offer of a
+// capped entry is refused with 25025, and nothing of it is applied.
+TEST(SimEbay, RevisionLimitResetsAtPacificMidnightInSummer) {
+  std::string toml = kEbayOffersScenario;
+  toml.insert(toml.find("  [channels.faults]"), "revisions_per_day = 1\n");
+  EbayOffers e(toml, 1782973800);  // 2026-07-01T06:30:00Z = 23:30 PDT
+  e.login();
+  EXPECT_EQ(e.push("SKU-1", {"111", "222"}, 5).status, 200);
+  auto r = e.push("SKU-1", {"111", "222"}, 4);
+  EXPECT_EQ(r.status, 207);
+  json b = json::parse(r.body);
+  ASSERT_EQ(b["responses"].size(), 2u);
+  for (auto& resp : b["responses"]) EXPECT_EQ(resp["errors"][0]["errorId"], 25025);
+  EXPECT_EQ(e.ch("eb").find("SKU-1")->total_quantity, 5);
+  e.advance(1799);  // 06:59:59Z, still 23:59:59 PDT
+  EXPECT_EQ(e.push("SKU-1", {"111", "222"}, 4).status, 207);
+  e.advance(1);  // 07:00:00Z = 00:00 PDT
+  EXPECT_EQ(e.push("SKU-1", {"111", "222"}, 4).status, 200);
+  EXPECT_EQ(e.ch("eb").find("SKU-1")->shown, 4);
 }

@@ -4,6 +4,7 @@
 #include "adapters/amazon.hpp"
 #include "adapters/ebay.hpp"
 #include "adapters/woocommerce.hpp"
+#include "fake_http_client.hpp"
 #include "http/curl_http_client.hpp"
 #include "sim_process.hpp"
 
@@ -50,6 +51,11 @@ refresh_token = "v^1.1#r"
   [[channels.listings]]
   id = "SKU-2"
   offer_id = "9876543211"
+  quantity = 8
+  [[channels.listings]]
+  id = "SKU-3"
+  offer_id = "9876543212"
+  other_offer_ids = ["9876543213"]
   quantity = 8
 
 [[channels]]
@@ -122,6 +128,56 @@ TEST_F(AdapterSim, EbayBulkUpdateReachesSimulator) {
   auto st = sim->state(io, *http);
   EXPECT_EQ(SimProcess::shown(st, "eb", "SKU-1"), 6);
   EXPECT_EQ(SimProcess::shown(st, "eb", "SKU-2"), 2);
+}
+
+// A listing with two offers, the second refused by the simulator (POST
+// /_sim/channels/eb/offers/{id}/refuse): the simulator applies the first offer
+// and the inventory item and answers each offer on its own, so the listing is
+// not acknowledged (the previous build acknowledged it from the first offer's
+// answer). Once the refusal is lifted the push is acknowledged and both offers
+// carry the quantity.
+TEST_F(AdapterSim, EbayRefusedSecondOfferIsNotAcknowledged) {
+  ChannelConfig cfg;
+  cfg.code = "eb";
+  cfg.kind = "ebay";
+  cfg.base_url = sim->base() + "/ebay/eb";
+  cfg.credentials = {{"client_id", "eb-app"}, {"client_secret", "eb-secret"}, {"refresh_token", "v^1.1#r"}};
+  std::string err;
+  auto e = env();
+  auto a = make_ebay_adapter(cfg, e, err);
+  ASSERT_TRUE(a) << err;
+  auto refuse = [&](bool active) {
+    HttpRequest r;
+    r.method = "POST";
+    r.url = sim->base() + "/_sim/channels/eb/offers/9876543213/refuse";
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = nlohmann::json{{"active", active}}.dump();
+    auto got = SimProcess::send_and_wait(io, *http, r);
+    return got ? got->status : 0;
+  };
+  const std::string id = "SKU-3|9876543212,9876543213";
+  ASSERT_EQ(refuse(true), 200);
+  auto res = push_and_wait(io, *a, {listing(id, 5)});
+  EXPECT_EQ(res[id].outcome, PushOutcome::permanent) << res[id].message;
+  EXPECT_TRUE(contains(res[id].message, "9876543213") && contains(res[id].message, "25713")) << res[id].message;
+  auto other_offer = [&]() -> long long {
+    const nlohmann::json st = sim->state(io, *http);  // not a temporary in the range-for (it would dangle)
+    if (!st.is_object() || !st.contains("channels"))
+      return -1;
+    for (const auto &c : st["channels"])
+      if (c.value("name", "") == "eb")
+        for (const auto &l : c["listings"])
+          if (l.value("id", "") == "SKU-3")
+            return l["other_offers"].value("9876543213", -1LL);
+    return -1;
+  };
+  EXPECT_EQ(other_offer(), 8);  // the refused offer kept its quantity
+  EXPECT_EQ(SimProcess::shown(sim->state(io, *http), "eb", "SKU-3"), 5);  // the first offer and the total did not
+  ASSERT_EQ(refuse(false), 200);
+  res = push_and_wait(io, *a, {listing(id, 5)});
+  EXPECT_EQ(res[id].outcome, PushOutcome::acked) << res[id].message;
+  EXPECT_EQ(other_offer(), 5);
+  EXPECT_EQ(SimProcess::shown(sim->state(io, *http), "eb", "SKU-3"), 5);
 }
 
 TEST_F(AdapterSim, WooCommerceBatchReachesSimulator) {

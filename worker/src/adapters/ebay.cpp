@@ -7,7 +7,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cmath>
 #include <set>
 
 namespace stocksync::worker {
@@ -91,17 +90,74 @@ std::optional<EbayListingId> parse_ebay_listing_id(const std::string &external_i
   return id;
 }
 
-long long EbayRevisionCounter::pacific_day(std::int64_t unix_s) {
-  return static_cast<long long>(std::floor((static_cast<double>(unix_s) - 8 * 3600) / 86400));
+namespace {
+
+// floor(a / b) for b > 0, also for negative a.
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && (a < 0)); }
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+// days_from_civil; C++17 has no calendar types).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  std::int64_t era = floor_div(y, 400);
+  auto yoe = static_cast<unsigned>(y - era * 400);                   // [0, 399]
+  unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;     // [0, 365]
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;              // [0, 146096]
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
+// The Gregorian year of a day number (the inverse of days_from_civil, year only).
+std::int64_t civil_year(std::int64_t days) {
+  days += 719468;
+  std::int64_t era = floor_div(days, 146097);
+  auto doe = static_cast<unsigned>(days - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  return static_cast<std::int64_t>(yoe) + era * 400 + (mp >= 10);  // January and February: next year
+}
+
+// The day number of the n-th Sunday of month m of year y (1970-01-01 was a Thursday).
+std::int64_t nth_sunday(std::int64_t y, unsigned m, unsigned n) {
+  std::int64_t first = days_from_civil(y, m, 1);
+  std::int64_t weekday = first + 4 - 7 * floor_div(first + 4, 7);  // 0 = Sunday
+  return first + (7 - weekday) % 7 + 7 * static_cast<std::int64_t>(n - 1);
+}
+
+constexpr std::int64_t kPst = -8 * 3600, kPdt = -7 * 3600;
+
+}  // namespace
+
+// US Pacific time (rules since 2007): PDT (UTC-7) from the second Sunday of
+// March at 02:00 PST (10:00 UTC) to the first Sunday of November at 02:00 PDT
+// (09:00 UTC); PST (UTC-8) otherwise. The transitions are months away from a
+// new year, so the UTC year is the local year for both.
+std::int64_t EbayRevisionCounter::pacific_utc_offset_s(std::int64_t unix_s) {
+  std::int64_t y = civil_year(floor_div(unix_s, 86400));
+  std::int64_t dst_start = nth_sunday(y, 3, 2) * 86400 + 10 * 3600;
+  std::int64_t dst_end = nth_sunday(y, 11, 1) * 86400 + 9 * 3600;
+  return unix_s >= dst_start && unix_s < dst_end ? kPdt : kPst;
+}
+
+long long EbayRevisionCounter::pacific_day(std::int64_t unix_s) {
+  return static_cast<long long>(floor_div(unix_s + pacific_utc_offset_s(unix_s), 86400));
+}
+
+// The next local midnight is never inside a transition (they are at 02:00), so
+// it is 08:00 UTC that day, or 07:00 UTC if that day is in daylight time.
 std::int64_t EbayRevisionCounter::seconds_to_next_day(std::int64_t unix_s) {
-  std::int64_t next = (pacific_day(unix_s) + 1) * 86400 + 8 * 3600;
+  std::int64_t next = (static_cast<std::int64_t>(pacific_day(unix_s)) + 1) * 86400 - kPst;
+  if (pacific_utc_offset_s(next) == kPdt)
+    next -= 3600;
   return next - unix_s;
 }
 
+std::int64_t EbayRevisionCounter::seconds_to_reset(std::int64_t unix_s) {
+  return seconds_to_next_day(unix_s - kResetDelayS);
+}
+
 void EbayRevisionCounter::roll(std::int64_t unix_s) {
-  long long d = pacific_day(unix_s);
+  long long d = pacific_day(unix_s - kResetDelayS);
   if (d != day_) {
     day_ = d;
     counts_.clear();
@@ -232,7 +288,7 @@ void EbayAdapter::push(std::vector<ListingPush> batch, std::function<void(std::v
       continue;
     }
     if (revisions_.exhausted(p.external_id, now)) {
-      auto wait = std::chrono::seconds(EbayRevisionCounter::seconds_to_next_day(now));
+      auto wait = std::chrono::seconds(EbayRevisionCounter::seconds_to_reset(now));
       job->set(i, retryable_result(p, "250 revisions a day reached for this listing; deferred to the next Pacific day",
                                    std::chrono::duration_cast<std::chrono::milliseconds>(wait), true));
       continue;
@@ -429,46 +485,104 @@ void EbayAdapter::on_bulk(const std::shared_ptr<Call> &call, const std::string &
   const json *responses = nullptr;
   if (j && j->is_object() && j->contains("responses") && (*j)["responses"].is_array())
     responses = &(*j)["responses"];
-  // Per entry: match by (sku, offerId), else by sku; each item once.
+  // eBay answers every offer of an entry on its own (BulkPriceQuantityResponse,
+  // §3.2): one PriceQuantityResponse per offer, with its offerId; an entry
+  // without offers (only the inventory item's ship-to-location quantity) is
+  // answered once, with the sku and no offerId. A listing is acknowledged only
+  // when every part of it was: an offer that was refused keeps its old
+  // availableQuantity, and eBay shows the smaller of the two levels on that
+  // offer's marketplace, so taking the listing as applied would leave it wrong
+  // until a reconciliation. Each response is used once (two listings may share
+  // a SKU). An offer's answer is found by its offerId (unique in a call, §3.2),
+  // with the sku checked when eBay gives it.
   std::vector<bool> used(responses ? responses->size() : 0, false);
+  auto claim = [&](const std::string &sku, const std::string *offer) -> const json * {
+    for (std::size_t k = 0; responses && k < responses->size(); ++k) {
+      const json &e = (*responses)[k];
+      if (used[k] || !e.is_object())
+        continue;
+      auto s = e.find("sku");
+      bool has_sku = s != e.end() && s->is_string();
+      if (has_sku ? s->get<std::string>() != sku : !offer)
+        continue;
+      auto o = e.find("offerId");
+      std::string offer_id = o != e.end() && o->is_string() ? o->get<std::string>() : std::string();
+      if (offer ? offer_id != *offer : !offer_id.empty())
+        continue;
+      used[k] = true;
+      return &e;
+    }
+    return nullptr;
+  };
+  // The outcome of one part, worst last: a missing answer may have been
+  // applied; a refusal for the daily revision limit defers to the next Pacific
+  // day; any other 4xx is permanent.
+  enum class Part { ok, missing, retryable, revision_limit, permanent };
   for (auto i : call->items) {
     const ListingPush &p = job.item(i);
     const EbayListingId &id = (*call->ids)[i];
-    const json *match = nullptr;
-    for (int pass = 0; pass < 2 && !match && responses; ++pass)
-      for (std::size_t k = 0; k < responses->size(); ++k) {
-        const json &e = (*responses)[k];
-        if (used[k] || !e.is_object() || e.value("sku", std::string()) != id.sku)
-          continue;
-        if (pass == 0 && !id.offers.empty() && e.value("offerId", std::string()) != id.offers.front())
-          continue;
-        match = &e;
-        used[k] = true;
-        break;
-      }
-    if (!match) {
-      job.set(i, retryable_result(p, responses ? "no entry for this SKU in the bulk answer"
-                                               : "unreadable bulk answer: " + err,
-                                  std::nullopt, false, true));
+    if (!responses) {
+      job.set(i, retryable_result(p, "unreadable bulk answer: " + err, std::nullopt, false, true));
       continue;
     }
-    long long status = (*match).contains("statusCode") && (*match)["statusCode"].is_number_integer()
-                           ? (*match)["statusCode"].get<long long>()
-                           : 0;
-    const json errors = match->value("errors", json::array());
-    if (status >= 200 && status < 300) {
+    std::vector<std::pair<std::string, const json *>> parts;  // what, its response
+    for (const auto &o : id.offers)
+      parts.emplace_back("offer " + o, claim(id.sku, &o));
+    // The inventory item's own answer: required when no offer was sent; beside
+    // offers eBay documents none, but one is taken into account if it comes.
+    const json *item = claim(id.sku, nullptr);
+    if (item || id.offers.empty())
+      parts.emplace_back("inventory item", item);
+    Part worst = Part::ok;
+    bool any_ok = false, throttled = false;
+    std::string msg;
+    for (const auto &[what, resp] : parts) {
+      Part part;
+      std::string text;
+      if (!resp) {
+        part = Part::missing;
+        text = "no answer for " + what + " of " + id.sku + " in the bulk answer";
+      } else {
+        long long status = resp->contains("statusCode") && (*resp)["statusCode"].is_number_integer()
+                               ? (*resp)["statusCode"].get<long long>()
+                               : 0;
+        const json errors = resp->value("errors", json::array());
+        if (status >= 200 && status < 300) {
+          any_ok = true;
+          continue;
+        }
+        part = has_error_id(errors, kRevisionLimitErrorId) ? Part::revision_limit
+               : status == 429 || status >= 500            ? Part::retryable
+                                                           : Part::permanent;
+        throttled = throttled || status == 429;
+        text = "eBay " + what + ": " + std::to_string(status) + " " + ebay_errors_text(errors);
+      }
+      worst = std::max(worst, part);
+      msg += (msg.empty() ? "" : "; ") + text;
+    }
+    // eBay revised the listing if any part went through.
+    if (any_ok)
       revisions_.add(p.external_id, now);
+    msg = clip(msg);
+    switch (worst) {
+    case Part::ok:
       job.set(i, acked_result(p, std::max(0, p.desired_qty)));
-    } else if (has_error_id(errors, kRevisionLimitErrorId)) {
+      break;
+    case Part::missing:
+      job.set(i, retryable_result(p, msg, std::nullopt, false, true));
+      break;
+    case Part::retryable:
+      job.set(i, retryable_result(p, msg, std::nullopt, throttled, any_ok));
+      break;
+    case Part::revision_limit: {
       revisions_.set_exhausted(p.external_id, now);
-      auto next = std::chrono::seconds(EbayRevisionCounter::seconds_to_next_day(now));
-      job.set(i, retryable_result(p, "eBay: " + ebay_errors_text(errors),
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(next), true));
-    } else if (status == 429 || status >= 500) {
-      job.set(i, retryable_result(p, "eBay entry " + std::to_string(status) + ": " + ebay_errors_text(errors),
-                                  std::nullopt, status == 429));
-    } else {
-      job.set(i, permanent_result(p, "eBay entry " + std::to_string(status) + ": " + ebay_errors_text(errors)));
+      auto next = std::chrono::seconds(EbayRevisionCounter::seconds_to_reset(now));
+      job.set(i, retryable_result(p, msg, std::chrono::duration_cast<std::chrono::milliseconds>(next), true, any_ok));
+      break;
+    }
+    case Part::permanent:
+      job.set(i, permanent_result(p, msg));
+      break;
     }
   }
 }

@@ -1,14 +1,18 @@
 // eBay Sell Inventory adapter (channel-apis.md §3): bulkUpdatePriceQuantity in
 // calls of at most 25 requests[] entries and 25 offers, both quantity levels
 // set (the listing shows the minimum of shipToLocationAvailability and the
-// offer's availableQuantity, §3.2), per-entry statusCode of a 200/207 mapped to
-// each listing, and the 250 revisions per listing per day respected.
+// offer's availableQuantity, §3.2), the statusCode of every offer of a listing
+// in a 200/207 gathered per listing (acknowledged only when all are 2xx; one
+// refused offer keeps its old quantity on eBay), and the 250 revisions per
+// listing per day respected.
 //
 //   POST {api_base}/sell/inventory/v1/bulk_update_price_quantity
 //   Authorization: Bearer <user token>
 //   {"requests": [{"sku": "SKU-1", "shipToLocationAvailability": {"quantity": 7},
 //                  "offers": [{"offerId": "9876543210", "availableQuantity": 7}]}]}
 //   -> 200 | 207 {"responses": [{"statusCode", "sku", "offerId", "errors": [], "warnings": []}]}
+//      one response per offer (with its offerId); an entry without offers is
+//      answered once, with the sku and no offerId (PriceQuantityResponse).
 //
 // Listing ids (stocksync.listing.external_id): "SKU|offerId[,offerId...]", or
 // just "SKU", in which case the offers are read once with
@@ -19,9 +23,12 @@
 // per Pacific day and answer retryable with retry_after = the next Pacific
 // midnight once the count is reached; an eBay refusal for the same reason
 // (errorId 25025) sets the count to the limit. The count lives in memory: after
-// a restart eBay's own refusal is the backstop. The day is taken at UTC-8 all
-// year: in summer (UTC-7) our day starts an hour after eBay's, so we never
-// believe in a new day before eBay does.
+// a restart eBay's own refusal is the backstop. The day is US Pacific time:
+// UTC-8, and UTC-7 from the second Sunday of March to the first Sunday of
+// November (computed, no time zone database). Our count starts its new day a
+// minute after Pacific midnight (kResetDelayS), so that a clock a little ahead
+// of eBay's does not spend a push that eBay refuses (25025) and then holds the
+// listing for a whole day.
 //
 // Config: base_url (https://api.ebay.com; simulator http://127.0.0.1:PORT/ebay/{name});
 // options token_url (base_url + /identity/v1/oauth2/token), scope
@@ -39,6 +46,7 @@
 #include "http/rate_defaults.hpp"
 #include "http/rate_gate.hpp"
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -74,13 +82,20 @@ struct EbayListingId {
 };
 std::optional<EbayListingId> parse_ebay_listing_id(const std::string &external_id);
 
-// Revisions per listing per Pacific day (UTC-8).
+// Revisions per listing per US Pacific day (PST or PDT).
 class EbayRevisionCounter {
 public:
   explicit EbayRevisionCounter(long long limit) : limit_(limit) {}
+  // US Pacific time's offset from UTC at unix_s: -28800 (PST) or -25200 (PDT).
+  static std::int64_t pacific_utc_offset_s(std::int64_t unix_s);
+  // Days since 1970-01-01 of the Pacific date at unix_s.
   static long long pacific_day(std::int64_t unix_s);
   // Seconds from unix_s to the next Pacific midnight.
   static std::int64_t seconds_to_next_day(std::int64_t unix_s);
+  // The counts start over this long after Pacific midnight (clock skew).
+  static constexpr std::int64_t kResetDelayS = 60;
+  // Seconds from unix_s until the counts start over (midnight + kResetDelayS).
+  static std::int64_t seconds_to_reset(std::int64_t unix_s);
   bool exhausted(const std::string &listing, std::int64_t unix_s);
   void add(const std::string &listing, std::int64_t unix_s);
   void set_exhausted(const std::string &listing, std::int64_t unix_s);
