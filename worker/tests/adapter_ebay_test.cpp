@@ -282,6 +282,36 @@ TEST_F(AdapterEbay, PlainSkuLooksUpPublishedOffersOnce) {
             json::parse(R"([{"offerId": "555", "availableQuantity": 3}])"));
 }
 
+// A plain SKU's offers are cached; when eBay refuses a cached offer (ended,
+// relisted under a new id), the offers are looked up again and the push
+// retried, instead of failing that listing for good.
+TEST_F(AdapterEbay, RefusedCachedOfferIsLookedUpAgain) {
+  EXPECT_EQ(push_and_wait(io, *adapter, {listing("SKU-9", 2)})["SKU-9"].outcome, PushOutcome::acked);
+  offer_answer = R"({"total": 1, "offers": [{"offerId": "777", "marketplaceId": "EBAY_DE", "status": "PUBLISHED"}]})";
+  on_bulk = [](const HttpRequest &r) {
+    json req = json::parse(r.body);
+    std::string offer = req["requests"][0]["offers"][0]["offerId"];
+    if (offer == "555")  // ended
+      return json_reply(207, json{{"responses", {part(400, "SKU-9", "555", 25713)}}}.dump());
+    return bulk_answer(r);
+  };
+  auto stale = push_and_wait(io, *adapter, {listing("SKU-9", 3)})["SKU-9"];
+  EXPECT_EQ(stale.outcome, PushOutcome::retryable) << stale.message;
+  EXPECT_TRUE(contains(stale.message, "25713")) << stale.message;
+  EXPECT_EQ(offer_calls, 1);
+  auto fresh = push_and_wait(io, *adapter, {listing("SKU-9", 3)})["SKU-9"];
+  EXPECT_EQ(offer_calls, 2);
+  EXPECT_EQ(fresh.outcome, PushOutcome::acked) << fresh.message;
+  EXPECT_EQ(json::parse(http.requests.back().body)["requests"][0]["offers"],
+            json::parse(R"([{"offerId": "777", "availableQuantity": 3}])"));
+  // A refusal of offers just looked up is permanent as before.
+  offer_answer = R"({"total": 1, "offers": [{"offerId": "555", "status": "PUBLISHED"}]})";
+  on_bulk = [](const HttpRequest &) {
+    return json_reply(207, json{{"responses", {part(400, "SKU-8", "555", 25713)}}}.dump());
+  };
+  EXPECT_EQ(push_and_wait(io, *adapter, {listing("SKU-8", 1)})["SKU-8"].outcome, PushOutcome::permanent);
+}
+
 TEST_F(AdapterEbay, DefersAfterDailyRevisionLimit) {
   auto o = ebay_options();
   o.revisions_per_day = 2;

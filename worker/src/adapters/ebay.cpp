@@ -298,6 +298,7 @@ void EbayAdapter::push(std::vector<ListingPush> batch, std::function<void(std::v
       if (c != offer_cache_.end()) {
         id->offers = c->second;
         id->offers_known = true;
+        id->offers_cached = true;
       }
     }
     (*ids)[i] = std::move(*id);
@@ -581,7 +582,16 @@ void EbayAdapter::on_bulk(const std::shared_ptr<Call> &call, const std::string &
       break;
     }
     case Part::permanent:
-      job.set(i, permanent_result(p, msg));
+      if (id.offers_cached) {
+        // The SKU's offers may have changed since they were looked up (an
+        // offer ended, the item relisted): look them up again and retry
+        // once before calling the refusal permanent.
+        offer_cache_.erase(id.sku);
+        job.set(i, retryable_result(p, msg + " (offers of " + clip(id.sku, 60) + " looked up again)", std::nullopt,
+                                    false, any_ok));
+      } else {
+        job.set(i, permanent_result(p, msg));
+      }
       break;
     }
   }

@@ -79,6 +79,7 @@ struct EbayListingId {
   std::string sku;
   std::vector<std::string> offers;
   bool offers_known = false;
+  bool offers_cached = false;  // offers of a plain SKU from an earlier lookup (may have ended since)
 };
 std::optional<EbayListingId> parse_ebay_listing_id(const std::string &external_id);
 
