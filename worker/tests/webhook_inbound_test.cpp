@@ -4,6 +4,7 @@
 #include "config.hpp"
 #include "util/crypto.hpp"
 #include "webhooks/inbound.hpp"
+#include "webhooks/woo_secret.hpp"
 #include "webhooks/webhook_server.hpp"
 
 #include <gtest/gtest.h>
@@ -347,4 +348,40 @@ channel = "erp"
   EXPECT_NE(error.find("webhooks.bogus"), std::string::npos) << error;
   EXPECT_FALSE(parse_config(with("tolerance_s = 0"), "t.toml", error));
   EXPECT_NE(error.find("webhooks.tolerance_s"), std::string::npos) << error;
+}
+
+// WooCommerce signs with wp_specialchars_decode($secret, ENT_QUOTES).
+TEST(WorkerWebhookWooSecret, DecodedAsWordPressDoes) {
+  EXPECT_EQ(wp_specialchars_decode_quotes("no entities here"), "no entities here");
+  EXPECT_EQ(wp_specialchars_decode_quotes("a&amp;b&lt;c&gt;d&quot;e"), "a&b<c>d\"e");
+  EXPECT_EQ(wp_specialchars_decode_quotes("&#039;&#39;&#0039;&#x27;&#X27;&#x0027;"), std::string(6, '\''));
+  EXPECT_EQ(wp_specialchars_decode_quotes("&#034;&#x22;&#060;&#062;&#038;&#x26;"), "\"\"<>&&");
+  EXPECT_EQ(wp_specialchars_decode_quotes("&amp;lt;"), "&lt;");  // one pass, as strtr
+  EXPECT_EQ(wp_specialchars_decode_quotes("&AMP; &apos; &#40; &nbsp; & ;&"), "&AMP; &apos; &#40; &nbsp; & ;&");
+}
+
+TEST(WorkerWebhookWooSecret, ConfiguredSecretIsTheKeyWooCommerceSignsWith) {
+  std::string text = R"(
+[database]
+conninfo = "dbname=x"
+[channels.woo]
+kind = "woocommerce"
+base_url = "https://shop.example.com"
+[channels.woo.credentials]
+consumer_key = "ck"
+consumer_secret = "cs"
+webhook_secret = "wc&amp;s&#039;cret"
+)";
+  std::string error;
+  auto cfg = parse_config(text, "t.toml", error);
+  ASSERT_TRUE(cfg) << error;
+  auto sources = configured_sources(cfg->webhooks, cfg->channels, error);
+  ASSERT_EQ(sources.size(), 1u) << error;
+  EXPECT_EQ(sources[0].key, "wc&s'cret");
+  Delivery d;
+  d.body = R"({"id":1})";
+  d.now = kNow;
+  d.headers = {{"x-wc-webhook-topic", "order.created"},
+               {"x-wc-webhook-signature", base64_encode(hmac_sha256("wc&s'cret", d.body))}};
+  EXPECT_FALSE(check_signature(sources[0], d, {}).has_value());
 }

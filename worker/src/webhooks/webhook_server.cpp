@@ -3,6 +3,7 @@
 
 #include "http/listen.hpp"
 #include "util/crypto.hpp"
+#include "webhooks/woo_secret.hpp"
 
 #include <boost/algorithm/string/case_conv.hpp>
 #include <boost/algorithm/string/predicate.hpp>
@@ -148,10 +149,10 @@ std::vector<Source> configured_sources(const WebhookConfig &cfg, const std::vect
                 "shop's https://<shop>.myshopify.com (deliveries of other shops carry the same signature)";
         return {};
       }
-    }
-    else if (ch.kind == "woocommerce")
+    } else if (ch.kind == "woocommerce") {
       s.kind = SourceKind::woocommerce;
-    else {
+      s.key = wp_specialchars_decode_quotes(s.key);  // as WooCommerce signs with it
+    } else {
       error = "channels." + ch.code + ".credentials.webhook_secret: only shopify and woocommerce channels receive "
               "order webhooks; other senders are [webhooks.sources.<name>]";
       return {};
