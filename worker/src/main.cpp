@@ -229,6 +229,13 @@ int main(int argc, char **argv) {
       return 2;
     }
     hooks = std::make_unique<webhooks::WebhookServer>(io, cfg->webhooks, std::move(sources), cfg->conninfo, metrics);
+    // The orders it records explain refused compare-and-sets (sync/core.hpp).
+    hooks->notify({[&core](RecordedSale sale) {
+                     core.post([sale = std::move(sale)](SyncCore &c) { c.note_recorded_sale(sale); });
+                   },
+                   [&core](const std::string &channel) {
+                     core.post([channel](SyncCore &c) { c.note_channel_restock(channel); });
+                   }});
     try {
       auto port = hooks->listen(cfg->webhooks.listen);
       spdlog::info("webhooks on http://{}:{}/webhooks/", cfg->webhooks.listen.substr(0, cfg->webhooks.listen.rfind(':')), port);

@@ -211,6 +211,47 @@ TEST(WorkerWebhookMapping, ShopifyCancellationAndRefund) {
       "lines":[{"ids":["39072856","gid://shopify/ProductVariant/39072856"],"sku":"SKU-1","qty":1}]})"));
 }
 
+// What the sync core is told (SyncCore::note_recorded_sale): a Shopify
+// order with its created_at, counted only when its delivery reserved it.
+TEST(WorkerWebhookMapping, ShopifyOrderIsToldToTheSyncCoreOnceReserved) {
+  std::string body = R"({"id":5,"created_at":"2026-11-22T10:00:00-05:00","financial_status":"paid","line_items":[
+      {"variant_id":39072856,"quantity":2},{"variant_id":39072857,"quantity":1}]})";
+  webhooks::Decision d = decide(shopify(), shopify_delivery("orders/create", body), {});
+  ASSERT_EQ(d.kind, webhooks::Decision::Kind::ingest) << d.detail;
+  auto sale = order_sale(shopify(), *d.ingest);
+  ASSERT_TRUE(sale);
+  EXPECT_EQ(sale->channel, "shop");
+  EXPECT_EQ(sale->order_ref, "5");
+  EXPECT_EQ(sale->taken_at, WallTime(std::chrono::seconds(1795341600 + 5 * 3600)));
+  ASSERT_EQ(sale->lines.size(), 2u);
+  EXPECT_EQ(sale->lines[0].listing, "");  // found after the commit (order_listings)
+  EXPECT_EQ(sale->lines[0].units, 2);
+  EXPECT_EQ(sale->lines[1].units, 1);
+  for (const char *outcome : {"reserved", "committed", "committed_partly_unmatched", "reserved_partly_unmatched"})
+    EXPECT_TRUE(new_reservation(outcome)) << outcome;
+  for (const char *outcome : {"duplicate", "order_already_committed", "order_already_released", "unmatched",
+                              "cancelled_before_order", "empty_order", "SS001"})
+    EXPECT_FALSE(new_reservation(outcome)) << outcome;
+  EXPECT_FALSE(may_restock(*d.ingest));
+
+  // Without created_at it is never counted (nothing to tell whether this run saw its sale).
+  webhooks::Decision undated = decide(shopify(), shopify_delivery("orders/create", R"({"id":6,"line_items":[]})"), {});
+  EXPECT_FALSE(order_sale(shopify(), *undated.ingest));
+  // Other sources take no compare-and-set pushes.
+  webhooks::Decision erp_order = decide(erp(), std_delivery(R"({"type":"order.created","data":{"order_ref":"B2B-1","lines":[{"sku":"SKU-1","qty":3}]}})", kNow), {});
+  EXPECT_FALSE(order_sale(erp(), *erp_order.ingest));
+
+  // A cancellation, or a refund that restocks, may put units back on the channel.
+  webhooks::Decision c = decide(shopify(), shopify_delivery("orders/cancelled", R"({"id":5,"line_items":[]})"), {});
+  EXPECT_TRUE(may_restock(*c.ingest));
+  EXPECT_FALSE(order_sale(shopify(), *c.ingest));
+  webhooks::Decision money = decide(shopify(), shopify_delivery("refunds/create", R"({"id":1,"order_id":5,"refund_line_items":[]})"), {});
+  EXPECT_FALSE(may_restock(*money.ingest));
+  webhooks::Decision units = decide(shopify(), shopify_delivery("refunds/create", R"({"id":2,"order_id":5,"refund_line_items":[
+      {"quantity":1,"restock_type":"return","line_item":{"variant_id":39072856}}]})"), {});
+  EXPECT_TRUE(may_restock(*units.ingest));
+}
+
 TEST(WorkerWebhookMapping, ShopifyRefusalsAndIgnoredTopics) {
   EXPECT_EQ(decide(shopify(), shopify_delivery("orders/updated", "{}"), {}).kind, webhooks::Decision::Kind::ignore);
   webhooks::Decision bad = decide(shopify(), shopify_delivery("orders/create", "{\"id\":1,"), {});

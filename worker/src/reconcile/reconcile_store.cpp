@@ -69,7 +69,7 @@ std::vector<ListingSnapshot> ReconcileStore::snapshot(const std::string &channel
 
 bool ReconcileStore::correct(long long run, const std::string &channel, const ListingSnapshot &s, int shown) {
   PgTransaction tx(conn_);
-  std::string note = "reconcile: channel showed " + std::to_string(shown) + ", acknowledged " +
+  std::string note = std::string(kReconcilePrefix) + "channel showed " + std::to_string(shown) + ", acknowledged " +
                      std::to_string(s.acked_qty.value_or(0));
   auto u = conn_.query("UPDATE stocksync.listing_state SET state = 'pending', acked_qty = $3, attempts = 0,"
                        "       retry_at = NULL, last_error = $4, updated_at = now()"

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace stocksync::worker {
 namespace {
@@ -87,6 +88,8 @@ SyncCore::SyncCore(Scheduler &sched, Database &db, SyncConfig cfg, std::vector<C
 }
 
 void SyncCore::start() {
+  for (auto &[_, cs] : channels_)
+    cs.sales.start(sched_.wall_now());  // orders taken before this run never count
   full_diff_ = true;
   kick();
   auto g = gen_;
@@ -236,6 +239,24 @@ void SyncCore::request_full_diff(std::uint32_t xid) {
   else
     full_diff_ = true;
   kick();
+}
+
+void SyncCore::note_recorded_sale(const RecordedSale &sale) {
+  auto it = channels_.find(sale.channel);
+  if (it == channels_.end())
+    return;
+  ChannelState &cs = it->second;
+  auto ended = cs.sales.note(sale, sched_.wall_now(), sched_.now());
+  for (const auto &ext : ended)
+    add_dirty(cs, ext, std::nullopt);  // its held increase goes out now (prepare_channel)
+  if (!ended.empty())
+    kick();
+}
+
+void SyncCore::note_channel_restock(const std::string &channel) {
+  auto it = channels_.find(channel);
+  if (it != channels_.end())
+    it->second.sales.start(sched_.wall_now());
 }
 
 void SyncCore::add_dirty(ChannelState &cs, const std::string &ext, std::optional<WallTime> t) {
@@ -640,6 +661,10 @@ bool SyncCore::prepare_channel(ChannelState &cs, std::vector<ListingRow> rows, s
   auto wall = sched_.wall_now();
   std::vector<InFlight> pushes;
   for (auto &row : rows) {
+    if (row.last_error.rfind(kReconcilePrefix, 0) == 0)
+      cs.sales.reconciled(row.external_id, wall);  // its acknowledged quantity is what the channel showed
+    if (cs.sales.take_hold_ended(row.external_id) && row.last_error.rfind(kStalePrefix, 0) == 0)
+      row.last_error = kExplainedStalePrefix + row.last_error.substr(std::strlen(kStalePrefix));  // no hold
     Decision d = decide(row, wall, cfg_.stale_hold);
     auto fc = cs.first_change.find(row.external_id);
     switch (d) {
@@ -825,6 +850,7 @@ void SyncCore::on_results(std::uint64_t g, const std::string &code, std::vector<
   auto now = sched_.now();
   auto wall = sched_.wall_now();
   ChannelMetrics *m = metrics_ ? &metrics_->channel(code) : nullptr;
+  bool cas = limits(cs).cas;
   std::vector<StateWrite> writes;
   std::vector<std::pair<InFlight *, int>> stale;  // listing, channel quantity
   bool throttled = false;
@@ -849,6 +875,8 @@ void SyncCore::on_results(std::uint64_t g, const std::string &code, std::vector<
       writes.push_back(std::move(w));
       if (f.push.desired_qty != f.row.desired_qty)
         add_dirty(cs, ext, f.first_change);  // that was the uncertain repeat: now push the desired one
+      if (cas)
+        cs.sales.accepted(ext, f.push.previous_acked_qty.has_value(), wall);
       if (m) {
         ++m->listings_acked;
         if (f.first_change)
@@ -919,7 +947,8 @@ void SyncCore::on_results(std::uint64_t g, const std::string &code, std::vector<
     if (!stale.empty()) {
       // Take the channel's quantity as acknowledged, stamped with the inputs
       // version of *now* (after the channel sold): the hold rule in decide()
-      // then refuses any increase computed from inputs not newer than this.
+      // then refuses any increase computed from inputs not newer than this,
+      // unless recorded sales explain the drop (core.hpp: no hold then).
       std::vector<std::string> ids;
       for (auto &[f, q] : stale)
         ids.push_back(f->row.external_id);
@@ -932,9 +961,18 @@ void SyncCore::on_results(std::uint64_t g, const std::string &code, std::vector<
         w.acked_qty = q;
         auto it = fresh.find(f->row.external_id);
         w.acked_version = std::max(f->row.inputs_version, it == fresh.end() ? 0 : it->second);
-        w.last_error = std::string(kStalePrefix) + "channel showed " + std::to_string(q) + " instead of " +
-                       (f->row.acked_qty ? std::to_string(*f->row.acked_qty) : std::string("unknown")) +
-                       " (a sale the ledger has not seen yet)";
+        std::string shown = "channel showed " + std::to_string(q) + " instead of " +
+                            (f->row.acked_qty ? std::to_string(*f->row.acked_qty) : std::string("unknown"));
+        // The push before this one got no answer: the channel may have
+        // applied it, so the drop from the compared quantity is not sales.
+        const ListingRow &row = f->row;
+        bool uncertain = (row.state == "retry" || row.state == "in_flight") && row.pushed_qty &&
+                         row.pushed_qty != row.acked_qty;
+        if (f->push.previous_acked_qty &&
+            cs.sales.refused(row.external_id, *f->push.previous_acked_qty, q, uncertain, wall, now))
+          w.last_error = kExplainedStalePrefix + shown + " (sales the ledger has recorded)";
+        else
+          w.last_error = kStalePrefix + shown + " (a sale the ledger may not have seen yet)";
         w.attempts = 0;
         writes.push_back(std::move(w));
         add_dirty(cs, f->row.external_id, f->first_change);  // re-decide at once

@@ -64,6 +64,18 @@
 // what a crash between a push and its answer leaves too (a true retry with
 // the stored key, or compare-and-set, settles them).
 //
+// Refused compare-and-set, and the hold (decide()). A refusal carries the
+// channel's quantity; the core takes it as acknowledged and decides again at
+// once. When the channel shows less than the compared quantity, it sold
+// units since; if the ledger does not have that sale yet, an increase
+// computed now would erase it on the channel. So an increase waits (the hold)
+// for an input newer than the refusal, taken for the sale reaching the
+// ledger, or for stale_hold. No hold when the channel's orders that the
+// worker itself recorded in the ledger account for the drop, and the hold
+// ends early when they come to account for it (sync/recorded_sales.hpp: the
+// rule and why it never erases a sale the ledger has not seen). Such a
+// refusal is stored with kExplainedStalePrefix instead of kStalePrefix.
+//
 // Why that commit stays synchronous, although the flush is the longest step
 // between a sale and the channels (asynchronous commit halved the p50 lag in
 // bench/worker/run): a server crash would then forget the in_flight writes
@@ -81,6 +93,7 @@
 #include "config.hpp"
 #include "metrics.hpp"
 #include "sync/interfaces.hpp"
+#include "sync/recorded_sales.hpp"
 #include "sync/token_bucket.hpp"
 
 #include <map>
@@ -118,6 +131,13 @@ public:
   void mark_channel(const std::string &channel, WallTime commit_time, std::uint32_t xid = 0);
   void request_full_diff(std::uint32_t xid = 0);
 
+  // A channel order the worker recorded in the ledger (committed, first
+  // delivery); explains refusals (see above).
+  void note_recorded_sale(const RecordedSale &sale);
+  // The worker received a cancellation or refund of an order of this
+  // channel: the channel may have put units back.
+  void note_channel_restock(const std::string &channel);
+
   // Introspection for tests and /healthz.
   std::size_t dirty_count() const;
   std::size_t awaiting_visibility() const { return awaiting_.size(); }  // transactions held aside
@@ -132,6 +152,7 @@ private:
   };
   struct ChannelState {
     Channel ch;
+    RecordedSales sales;  // which refusals need no hold
     std::set<std::string> dirty;
     std::map<std::string, WallTime> first_change;  // earliest unpushed commit per dirty listing
     std::map<std::string, SteadyTime> wake;        // listing -> when to re-dirty (retry, hold)
@@ -223,5 +244,8 @@ Decision decide(const ListingRow &row, WallTime now, std::chrono::milliseconds s
 // The last_error prefix that marks an acknowledged state taken over from a
 // stale compare-and-set (the hold rule looks for it).
 inline constexpr const char *kStalePrefix = "stale: ";
+// The last_error of an acknowledged state taken over from a stale
+// compare-and-set whose drop recorded orders explain (no hold).
+inline constexpr const char *kExplainedStalePrefix = "refused, sales recorded: ";
 
 }  // namespace stocksync::worker

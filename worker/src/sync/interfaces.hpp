@@ -78,6 +78,24 @@ struct ListingRow {
   std::string push_key;  // idempotency key of the last attempt (empty: none stored)
 };
 
+// A channel's order that the worker itself recorded in the ledger
+// (SyncCore::note_recorded_sale): committed, and new (not a replay).
+struct RecordedSale {
+  struct Line {
+    std::string listing;  // the listing's external_id the ledger took the line for
+    int units = 0;
+  };
+  std::string channel;
+  std::string order_ref;
+  WallTime taken_at{};  // when the channel took the order (its own clock)
+  std::vector<Line> lines;
+};
+
+// The last_error prefix of a listing whose acknowledged quantity a
+// reconciliation replaced with what the channel showed
+// (reconcile/reconcile_store.cpp); the sync core looks for it.
+inline constexpr const char *kReconcilePrefix = "reconcile: ";
+
 // A write to stocksync.listing_state (an upsert).
 struct StateWrite {
   std::string channel;

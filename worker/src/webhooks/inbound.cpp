@@ -64,7 +64,7 @@ Decision ingest(std::string event_id, std::string topic, json event) {
   d.kind = Decision::Kind::ingest;
   d.status = 200;
   d.reason = "accepted";
-  d.ingest = Ingest{std::move(event_id), std::move(topic), std::move(event)};
+  d.ingest = Ingest{std::move(event_id), std::move(topic), std::move(event), std::nullopt};
   return d;
 }
 
@@ -190,7 +190,9 @@ Decision map_shopify(const Source &src, const std::string &topic, const std::str
     }
     static const std::set<std::string> paid_states{"paid", "partially_paid", "authorized", "partially_refunded"};
     bool paid = paid_states.count(optional_string(body, "financial_status")) > 0;
-    return ingest(event_id, topic, order_event(src.channel, ref, paid, lim.unpaid_order_ttl_s, std::move(lines)));
+    Decision d = ingest(event_id, topic, order_event(src.channel, ref, paid, lim.unpaid_order_ttl_s, std::move(lines)));
+    d.ingest->taken_at = parse_iso8601(optional_string(body, "created_at"));  // nullopt: never counted
+    return d;
   }
   if (topic == "orders/cancelled")
     return ingest(event_id, topic, cancel_event(src.channel, required_id(body, "id")));
@@ -509,6 +511,29 @@ Decision map_woocommerce_order(const std::string &channel, const nlohmann::json 
 
 std::array<std::string, 4> ingest_params(const Source &src, const Ingest &in) {
   return {src.name, in.event_id, in.topic, in.event.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+std::optional<RecordedSale> order_sale(const Source &src, const Ingest &in) {
+  if (src.kind != SourceKind::shopify || in.event.value("action", "") != "order" || !in.taken_at)
+    return std::nullopt;
+  RecordedSale sale;
+  sale.channel = src.channel;
+  sale.order_ref = in.event.value("order_ref", "");
+  sale.taken_at = WallTime(std::chrono::seconds(*in.taken_at));
+  for (const auto &l : in.event.value("lines", json::array()))
+    sale.lines.push_back({"", static_cast<int>(l.value("qty", std::int64_t{0}))});  // bounded by quantity_of()
+  return sale;
+}
+
+bool new_reservation(const std::string &outcome) {
+  return outcome == "reserved" || outcome == "committed" || outcome == "reserved_partly_unmatched" ||
+         outcome == "committed_partly_unmatched";
+}
+
+bool may_restock(const Ingest &in) {
+  std::string action = in.event.value("action", "");
+  // A refund's lines are the units restocked (a refund without any is money only).
+  return action == "cancel" || (action == "refund" && !in.event.value("lines", json::array()).empty());
 }
 
 }  // namespace stocksync::worker::webhooks

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "http/bounded_json.hpp"
+#include "sync/interfaces.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -63,6 +64,7 @@ struct Ingest {
   std::string event_id;
   std::string topic;
   nlohmann::json event;
+  std::optional<std::int64_t> taken_at;  // a Shopify order's created_at (unix seconds)
 };
 
 // What to do with a delivery: ingest it, answer 2xx without effect
@@ -92,6 +94,24 @@ std::array<std::string, 4> ingest_params(const Source &src, const Ingest &in);
 // or reject (what a delivery would get a 400 for).
 Decision map_woocommerce_order(const std::string &channel, const nlohmann::json &order,
                                std::int64_t unpaid_order_ttl_s, const std::string &topic);
+
+// What the sync core is told about a delivery (SyncCore::note_recorded_sale,
+// note_channel_restock; sync/core.hpp, "Refused compare-and-set"):
+//   - order_sale(): a Shopify order (orders/create or orders/paid)
+//     with its created_at and every line's units, each line's listing still
+//     to be found (ingest_calls.hpp, order_listings); counted once
+//     ingest_webhook() answered new_reservation(). Other sources: nullopt
+//     (only Shopify takes compare-and-set pushes).
+//   - new_reservation(): the outcome of a delivery that reserved its order
+//     ("reserved", "committed", either "_partly_unmatched"); never
+//     "duplicate" or "order_already_*". A second delivery of an order still
+//     soft-held answers "reserved" too: the core counts each order once.
+//   - may_restock(): a cancellation, or a refund that restocks units, told
+//     on receipt whatever its outcome (the channel put its units back
+//     already, or may have).
+std::optional<RecordedSale> order_sale(const Source &src, const Ingest &in);
+bool new_reservation(const std::string &outcome);
+bool may_restock(const Ingest &in);
 
 // "2026-11-22T10:00:00.123Z", "...+01:00", or WooCommerce's naive GMT
 // "2026-11-22T10:00:00" as unix seconds; nullopt when malformed.

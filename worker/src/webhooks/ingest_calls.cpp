@@ -55,7 +55,17 @@ bool IngestConnection::ensure() {
   for (auto [name, sql] :
        {std::pair{"ingest", "SELECT stocksync.ingest_webhook($1, $2, $3, $4::jsonb)"},
         std::pair{"ingest_orders", "SELECT ord, outcome, sqlstate, message FROM stocksync.ingest_webhook_orders($1::jsonb)"},
-        std::pair{"refusal", "SELECT stocksync.record_webhook_refusal($1, $2, $3, $4::jsonb, $5, $6)"}}) {
+        std::pair{"refusal", "SELECT stocksync.record_webhook_refusal($1, $2, $3, $4::jsonb, $5, $6)"},
+        std::pair{"listings",
+                  "SELECT COALESCE("
+                  "         (SELECT l.external_id"
+                  "            FROM pg_catalog.jsonb_array_elements_text(COALESCE(x.line -> 'ids', '[]')) WITH ORDINALITY AS i (id, k)"
+                  "            JOIN stocksync.listing l ON l.channel = $1::text COLLATE \"C\" AND l.external_id = i.id COLLATE \"C\""
+                  "           ORDER BY i.k LIMIT 1),"
+                  "         (SELECT pg_catalog.min(l.external_id) FROM stocksync.listing l"
+                  "           WHERE l.channel = $1::text COLLATE \"C\" AND l.sku = (x.line ->> 'sku') COLLATE \"C\""
+                  "          HAVING pg_catalog.count(*) = 1), '')"
+                  "  FROM pg_catalog.jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x (line, n) ORDER BY x.n"}}) {
     PgResult r(PQprepare(conn.get(), name, sql, 0, nullptr), &PQclear);
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
       error = trimmed(PQresultErrorMessage(r.get()));
@@ -110,6 +120,22 @@ IngestResult ingest_one(IngestConnection &c, const IngestParams &params) {
     return {IngestResult::Kind::failed, sqlstate, message};
   }
   return res;
+}
+
+std::optional<std::vector<std::string>> order_listings(IngestConnection &c, const std::string &channel,
+                                                      const std::string &lines) {
+  if (!c.ensure())
+    return std::nullopt;
+  PgResult r = exec(c, "listings", {channel.c_str(), lines.c_str()});
+  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+    if (c.lost())
+      c.conn.reset();
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i)
+    out.emplace_back(PQgetvalue(r.get(), i, 0));
+  return out;
 }
 
 Housekeeping housekeep(IngestConnection &c, std::int64_t keep_s) {

@@ -52,6 +52,15 @@ struct IngestConnection {
 // through record_webhook_refusal().
 IngestResult ingest_one(IngestConnection &c, const IngestParams &params);
 
+// The listing the ledger took each order line for, as
+// stocksync.webhook_line_sku() matches it: the first of the line's ids that
+// is a listing of the channel, else the channel's listing of the line's SKU
+// when it has exactly one (with several, which location's count the channel
+// lowered is unknown: ""). lines: the normalized event's "lines" (JSON
+// text). nullopt when the query failed.
+std::optional<std::vector<std::string>> order_listings(IngestConnection &c, const std::string &channel,
+                                                      const std::string &lines);
+
 // Prunes receipts older than keep_s (when keep_s > 0) and counts the open
 // unmatched order lines.
 Housekeeping housekeep(IngestConnection &c, std::int64_t keep_s);

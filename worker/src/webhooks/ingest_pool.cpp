@@ -84,16 +84,22 @@ void IngestPool::apply(IngestConnection &c, std::vector<Job> &jobs) {
   }
   // Deferred by the group, or the group failed: one transaction each, after
   // the group's commit.
-  for (std::size_t i = 0; i < jobs.size(); ++i)
-    answer(*jobs[i].delivery, results[i] ? std::move(*results[i]) : ingest_one(c, jobs[i].delivery->params));
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    Delivery &d = *jobs[i].delivery;
+    IngestResult res = results[i] ? std::move(*results[i]) : ingest_one(c, d.params);
+    IngestResult kept = d.after ? res : IngestResult{};
+    answer(d, std::move(res));
+    if (d.after)
+      d.after(c, kept);
+  }
 }
 
 void IngestPool::answer(Delivery &d, IngestResult res) {
   boost::asio::post(io_, [done = std::move(d.done), res = std::move(res)]() mutable { done(std::move(res)); });
 }
 
-void IngestPool::ingest(IngestParams params, bool order, std::function<void(IngestResult)> done) {
-  Job job{std::make_unique<Delivery>(Delivery{std::move(params), order, std::move(done)}), {}};
+void IngestPool::ingest(IngestParams params, bool order, std::function<void(IngestResult)> done, After after) {
+  Job job{std::make_unique<Delivery>(Delivery{std::move(params), order, std::move(done), std::move(after)}), {}};
   if (!enqueue(job))
     answer(*job.delivery, {IngestResult::Kind::unavailable, "", "too many webhooks waiting for the database"});
 }

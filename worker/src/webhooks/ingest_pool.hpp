@@ -41,8 +41,11 @@ public:
 
   // Applies one delivery (params as ingest_webhook() takes them); order: an
   // "order" event, which may share a transaction with other orders. done
-  // runs on the io_context, never inline.
-  void ingest(IngestParams params, bool order, std::function<void(IngestResult)> done);
+  // runs on the io_context, never inline. after (optional) runs on the pool
+  // thread with its connection once done is posted (a follow-up read that
+  // must not delay the answer).
+  using After = std::function<void(IngestConnection &, const IngestResult &)>;
+  void ingest(IngestParams params, bool order, std::function<void(IngestResult)> done, After after = {});
   // Prunes receipts older than keep_s (when keep_s > 0) and counts the open
   // unmatched order lines.
   void housekeeping(std::int64_t keep_s, std::function<void(Housekeeping)> done);
@@ -55,6 +58,7 @@ private:
     IngestParams params;
     bool order = false;
     std::function<void(IngestResult)> done;
+    After after;
   };
   // A delivery, or other work for a pool connection.
   struct Job {

@@ -7,6 +7,7 @@
 
 #include <boost/algorithm/string/case_conv.hpp>
 #include <boost/algorithm/string/predicate.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
@@ -319,6 +320,23 @@ void WebhookServer::handle(const std::string &method, const std::string &target,
   }
   std::string event_id = d.ingest->event_id, topic = d.ingest->topic;
   bool order = d.ingest->event.value("action", "") == "order";
+  if (notices_.restock && may_restock(*d.ingest))
+    notices_.restock(src->channel);
+  // A new reservation of a Shopify order: its lines' listings are read on the
+  // pool thread, and the sale told to the sync core from the io_context.
+  IngestPool::After after;
+  if (auto sale = notices_.sale ? order_sale(*src, *d.ingest) : std::nullopt)
+    after = [io = &io_, tell = notices_.sale, sale = std::move(*sale),
+             lines = d.ingest->event["lines"].dump()](IngestConnection &c, const IngestResult &r) mutable {
+      if (r.kind != IngestResult::Kind::applied || !new_reservation(r.outcome))
+        return;
+      auto listings = order_listings(c, sale.channel, lines);
+      if (!listings || listings->size() != sale.lines.size())
+        return;  // not counted: the drop is held as before
+      for (std::size_t i = 0; i < listings->size(); ++i)
+        sale.lines[i].listing = (*listings)[i];
+      boost::asio::post(*io, [tell, sale = std::move(sale)] { tell(sale); });
+    };
   pool_.ingest(ingest_params(*src, *d.ingest), order, [wm, name, event_id, topic, finish](IngestResult r) {
     if (r.batch > 1)
       ++wm->grouped[name];
@@ -361,7 +379,7 @@ void WebhookServer::handle(const std::string &method, const std::string &target,
       finish({500, answer_json({{"error", "db_error"}, {"sqlstate", r.outcome}})});
       return;
     }
-  });
+  }, std::move(after));
 }
 
 }  // namespace stocksync::worker::webhooks

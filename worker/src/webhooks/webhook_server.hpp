@@ -47,6 +47,15 @@ public:
   // Stops accepting; database threads finish what they took.
   void stop();
 
+  // Tells the sync core about the channels' orders (inbound.hpp, order_sale):
+  // sale after the commit of a new reservation, restock on receipt of a
+  // cancellation or refund. Called on the io_context.
+  struct OrderNotices {
+    std::function<void(RecordedSale)> sale;
+    std::function<void(const std::string &channel)> restock;
+  };
+  void notify(OrderNotices notices) { notices_ = std::move(notices); }
+
   // Used by the sessions.
   struct Answer {
     int status = 200;
@@ -70,6 +79,7 @@ private:
   Metrics &metrics_;
   std::shared_ptr<WebhookMetrics> wm_;
   std::function<std::int64_t()> now_;
+  OrderNotices notices_;
   IngestPool pool_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer prune_timer_, report_timer_;
