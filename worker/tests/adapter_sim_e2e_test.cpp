@@ -111,16 +111,24 @@ TEST_F(AdapterSim, AmazonPatchReachesSimulator) {
   EXPECT_EQ(q2, 0);
 }
 
-TEST_F(AdapterSim, EbayBulkUpdateReachesSimulator) {
+// The simulator's channel "eb" through the eBay adapter (nullptr, with the
+// error reported, when the configuration is refused).
+std::unique_ptr<ChannelAdapter> ebay_adapter_for(const std::string &base, AdapterEnv &e) {
   ChannelConfig cfg;
   cfg.code = "eb";
   cfg.kind = "ebay";
-  cfg.base_url = sim->base() + "/ebay/eb";
+  cfg.base_url = base + "/ebay/eb";
   cfg.credentials = {{"client_id", "eb-app"}, {"client_secret", "eb-secret"}, {"refresh_token", "v^1.1#r"}};
   std::string err;
-  auto e = env();
   auto a = make_ebay_adapter(cfg, e, err);
-  ASSERT_TRUE(a) << err;
+  EXPECT_TRUE(a) << err;
+  return a;
+}
+
+TEST_F(AdapterSim, EbayBulkUpdateReachesSimulator) {
+  auto e = env();
+  auto a = ebay_adapter_for(sim->base(), e);
+  ASSERT_TRUE(a);
   auto res = push_and_wait(io, *a, {listing("SKU-1|9876543210", 6), listing("SKU-2", 2), listing("GONE|1", 1)});
   EXPECT_EQ(res["SKU-1|9876543210"].outcome, PushOutcome::acked) << res["SKU-1|9876543210"].message;
   EXPECT_EQ(res["SKU-2"].outcome, PushOutcome::acked) << res["SKU-2"].message;
@@ -137,15 +145,9 @@ TEST_F(AdapterSim, EbayBulkUpdateReachesSimulator) {
 // answer). Once the refusal is lifted the push is acknowledged and both offers
 // carry the quantity.
 TEST_F(AdapterSim, EbayRefusedSecondOfferIsNotAcknowledged) {
-  ChannelConfig cfg;
-  cfg.code = "eb";
-  cfg.kind = "ebay";
-  cfg.base_url = sim->base() + "/ebay/eb";
-  cfg.credentials = {{"client_id", "eb-app"}, {"client_secret", "eb-secret"}, {"refresh_token", "v^1.1#r"}};
-  std::string err;
   auto e = env();
-  auto a = make_ebay_adapter(cfg, e, err);
-  ASSERT_TRUE(a) << err;
+  auto a = ebay_adapter_for(sim->base(), e);
+  ASSERT_TRUE(a);
   auto refuse = [&](bool active) {
     HttpRequest r;
     r.method = "POST";
