@@ -6,6 +6,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <regex>
+#include <utility>
 #include <vector>
 
 namespace sim {
@@ -59,6 +62,38 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
 
 std::string body_hmac_b64(const std::string& secret, const std::string& body) {
   return base64_encode(hmac_sha256(secret, body));
+}
+
+std::string woocommerce_signing_key(const std::string& secret) {
+  if (secret.find('&') == std::string::npos) return secret;
+  // wp_specialchars_decode(): $translation_preg, then strtr($text, $translation).
+  static const std::pair<std::regex, const char*> padding[] = {
+      {std::regex("&#0*39;"), "&#039;"}, {std::regex("&#x0*27;", std::regex::icase), "&#x27;"},
+      {std::regex("&#0*34;"), "&#034;"}, {std::regex("&#x0*22;", std::regex::icase), "&#x22;"},
+      {std::regex("&#0*60;"), "&#060;"}, {std::regex("&#0*62;"), "&#062;"},
+      {std::regex("&#0*38;"), "&#038;"}, {std::regex("&#x0*26;", std::regex::icase), "&#x26;"}};
+  static const std::map<std::string, std::string> translation = {
+      {"&#039;", "'"}, {"&#x27;", "'"}, {"&quot;", "\""}, {"&#034;", "\""}, {"&#x22;", "\""},
+      {"&lt;", "<"},   {"&#060;", "<"}, {"&gt;", ">"},     {"&#062;", ">"},   {"&amp;", "&"},
+      {"&#038;", "&"}, {"&#x26;", "&"}};
+  std::string text = secret;
+  for (const auto& [re, canonical] : padding) text = std::regex_replace(text, re, canonical);
+  // strtr with an array: at each position the longest key that matches, the
+  // result never looked at again.
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::pair<const std::string, std::string>* hit = nullptr;
+    for (const auto& entry : translation)
+      if (text.compare(i, entry.first.size(), entry.first) == 0 && (!hit || entry.first.size() > hit->first.size()))
+        hit = &entry;
+    if (hit) {
+      out += hit->second;
+      i += hit->first.size();
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
 }
 
 static std::optional<std::string> std_webhook_key(const std::string& secret) {

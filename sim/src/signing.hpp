@@ -18,6 +18,12 @@ bool constant_time_equal(const std::string& a, const std::string& b);
 // base64(HMAC_SHA256(secret, body)): X-Shopify-Hmac-Sha256 and X-WC-Webhook-Signature.
 std::string body_hmac_b64(const std::string& secret, const std::string& body);
 
+// The key WC_Webhook::generate_signature() signs with:
+// wp_specialchars_decode(secret, ENT_QUOTES), as WordPress does it (zero
+// padding of the numeric entities removed by regex, then one strtr pass), so
+// "&amp;" in a secret is "&" in the key (channel-apis.md §4.6).
+std::string woocommerce_signing_key(const std::string& secret);
+
 // Standard Webhooks v1: "v1," + base64(HMAC_SHA256(key, id "." ts "." body)), where
 // key is the base64-decoded part of a "whsec_" secret (a secret without the
 // prefix is decoded as a whole). Returns "" if the secret is not valid base64.

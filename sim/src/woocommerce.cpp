@@ -373,7 +373,7 @@ HeaderMap WooChannel::attempt_headers(const WebhookEvent& ev, const Attempt& a, 
           {"x-wc-webhook-topic", topic},
           {"x-wc-webhook-resource", topic.substr(0, dot)},
           {"x-wc-webhook-event", topic.substr(dot + 1)},
-          {"x-wc-webhook-signature", body_hmac_b64(cfg_.webhook_secret, ev.body)},
+          {"x-wc-webhook-signature", body_hmac_b64(woocommerce_signing_key(cfg_.webhook_secret), ev.body)},
           {"x-wc-webhook-id", std::to_string(cfg_.webhook_id)},
           {"x-wc-webhook-delivery-id", delivery}};
 }

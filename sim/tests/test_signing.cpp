@@ -59,3 +59,11 @@ TEST(SimSigning, Base64RoundTrip) {
   }
   EXPECT_FALSE(sim::base64_decode("abc").has_value());
 }
+
+// WooCommerce signs with wp_specialchars_decode(secret, ENT_QUOTES).
+TEST(SimSigning, WooCommerceKeyIsTheDecodedSecret) {
+  EXPECT_EQ(sim::woocommerce_signing_key("wc-hush"), "wc-hush");
+  EXPECT_EQ(sim::woocommerce_signing_key("a&amp;b&lt;&gt;&quot;"), "a&b<>\"");
+  EXPECT_EQ(sim::woocommerce_signing_key("&#39;&#0039;&#X027;&#34;&#x22;&#60;&#062;&#38;&#x26;"), "''\'\"\"<>&&");
+  EXPECT_EQ(sim::woocommerce_signing_key("&amp;lt; &apos; &AMP;"), "&lt; &apos; &AMP;");
+}

@@ -34,7 +34,7 @@ webhook_url = "$HOOKS/shopify/shop"
 [[channels]]
 name = "woo"
 kind = "woocommerce"
-webhook_secret = "wc-hush"
+webhook_secret = "wc&amp;hush"  # signed with wc&hush, as WooCommerce decodes it
 webhook_url = "$HOOKS/woocommerce/woo"
 webhook_topics = ["order.created", "order.updated"]
   [[channels.listings]]
@@ -67,7 +67,7 @@ base_url = \"$SIM_URL/woo/woo\"
 [channels.woo.credentials]
 consumer_key = \"ck_sim\"
 consumer_secret = \"cs_sim\"
-webhook_secret = \"wc-hush\"
+webhook_secret = \"wc&amp;hush\"
 
 [webhooks]
 listen = \"127.0.0.1:$WPORT\"
