@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <ctime>
 #include <set>
 
 namespace stocksync::worker {
@@ -95,33 +96,18 @@ namespace {
 // floor(a / b) for b > 0, also for negative a.
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && (a < 0)); }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-// days_from_civil; C++17 has no calendar types).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  std::int64_t era = floor_div(y, 400);
-  auto yoe = static_cast<unsigned>(y - era * 400);                   // [0, 399]
-  unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;     // [0, 365]
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;              // [0, 146096]
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-// The Gregorian year of a day number (the inverse of days_from_civil, year only).
-std::int64_t civil_year(std::int64_t days) {
-  days += 719468;
-  std::int64_t era = floor_div(days, 146097);
-  auto doe = static_cast<unsigned>(days - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  return static_cast<std::int64_t>(yoe) + era * 400 + (mp >= 10);  // January and February: next year
-}
-
-// The day number of the n-th Sunday of month m of year y (1970-01-01 was a Thursday).
-std::int64_t nth_sunday(std::int64_t y, unsigned m, unsigned n) {
-  std::int64_t first = days_from_civil(y, m, 1);
-  std::int64_t weekday = first + 4 - 7 * floor_div(first + 4, 7);  // 0 = Sunday
-  return first + (7 - weekday) % 7 + 7 * static_cast<std::int64_t>(n - 1);
+// Midnight UTC of the n-th Sunday of month m (1 to 12) in the UTC year of
+// unix_s (timegm() also gives the weekday of the first of the month).
+std::int64_t nth_sunday_utc(std::int64_t unix_s, int m, int n) {
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm now{};
+  gmtime_r(&t, &now);
+  std::tm first{};
+  first.tm_year = now.tm_year;
+  first.tm_mon = m - 1;
+  first.tm_mday = 1;
+  std::int64_t day1 = timegm(&first);
+  return day1 + static_cast<std::int64_t>((7 - first.tm_wday) % 7 + 7 * (n - 1)) * 86400;
 }
 
 constexpr std::int64_t kPst = -8 * 3600, kPdt = -7 * 3600;
@@ -133,9 +119,8 @@ constexpr std::int64_t kPst = -8 * 3600, kPdt = -7 * 3600;
 // (09:00 UTC); PST (UTC-8) otherwise. The transitions are months away from a
 // new year, so the UTC year is the local year for both.
 std::int64_t EbayRevisionCounter::pacific_utc_offset_s(std::int64_t unix_s) {
-  std::int64_t y = civil_year(floor_div(unix_s, 86400));
-  std::int64_t dst_start = nth_sunday(y, 3, 2) * 86400 + 10 * 3600;
-  std::int64_t dst_end = nth_sunday(y, 11, 1) * 86400 + 9 * 3600;
+  std::int64_t dst_start = nth_sunday_utc(unix_s, 3, 2) + 10 * 3600;
+  std::int64_t dst_end = nth_sunday_utc(unix_s, 11, 1) + 9 * 3600;
   return unix_s >= dst_start && unix_s < dst_end ? kPdt : kPst;
 }
 

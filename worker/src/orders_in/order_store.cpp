@@ -2,6 +2,7 @@
 #include "orders_in/order_store.hpp"
 
 #include "sync/pg_database.hpp"  // pg_text_array
+#include "webhooks/inbound.hpp"     // kept_refusal
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -104,11 +105,10 @@ void OrderStore::ingest_one(const std::string &channel, const WooOrderEvent &o, 
     outcome = PgConn::text(r, 0, 0);
     tx.commit();
   } catch (const PgError &e) {
-    // The webhook path's rule (webhooks/ingest_calls.cpp): a stocksync
-    // refusal or data SQL refused is kept with its reason, never dropped;
-    // anything else (connection, serialization) ends the round, and the
-    // next round asks again.
-    if (e.sqlstate.rfind("SS", 0) != 0 && e.sqlstate.rfind("22", 0) != 0)
+    // The webhook path's rule: a refusal is kept with its reason, never
+    // dropped; anything else (connection, serialization) ends the round, and
+    // the next round asks again.
+    if (!webhooks::kept_refusal(e.sqlstate))
       throw;
     spdlog::warn("channel {}: polled order {} refused: {} ({})", channel, o.order_ref, e.what(), e.sqlstate);
     PgTransaction tx(conn_);

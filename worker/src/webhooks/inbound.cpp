@@ -75,6 +75,18 @@ struct BadPayload {
 
 [[noreturn]] void bad(std::string message) { throw BadPayload{std::move(message)}; }
 
+// Runs a mapping; a payload it could not read is a 400 invalid_payload.
+template <class Map>
+Decision rejecting_bad_payload(Map map) {
+  try {
+    return map();
+  } catch (const BadPayload &e) {
+    return reject(400, "invalid_payload", e.message);
+  } catch (const nlohmann::json::exception &e) {
+    return reject(400, "invalid_payload", e.what());
+  }
+}
+
 bool usable_id(const std::string &s) {
   if (s.empty() || s.size() > kMaxIdLength)
     return false;
@@ -232,7 +244,7 @@ Decision map_shopify(const Source &src, const std::string &topic, const std::str
 // GET /wc/v3/orders: the same JSON) to its event. not_before: the freshness
 // check of a delivery; the catch-up poll fetched the order itself and has none.
 Decision map_woocommerce_order_body(const std::string &channel, const json &body, std::int64_t unpaid_order_ttl_s,
-                                    std::optional<std::int64_t> not_before) {
+                                    const std::string &topic, std::optional<std::int64_t> not_before) {
   std::string ref = required_id(body, "id");
   std::string status = optional_string(body, "status");
   std::string modified = optional_string(body, "date_modified_gmt");
@@ -247,7 +259,7 @@ Decision map_woocommerce_order_body(const std::string &channel, const json &body
     return reject(401, "stale", "order modified " + modified + ", before the de-duplication window");
   std::string event_id = "order:" + ref + ":" + modified + ":" + status;
   if (status == "cancelled" || status == "failed")
-    return ingest(event_id, "", cancel_event(channel, ref));
+    return ingest(event_id, topic, cancel_event(channel, ref));
   bool paid = status == "processing" || status == "completed";
   if (!paid && status != "pending" && status != "on-hold")
     return ignore("ignored_status", "order status " + status + " has no stock effect");
@@ -266,17 +278,14 @@ Decision map_woocommerce_order_body(const std::string &channel, const json &body
     }
     add_line(lines, std::move(ids), optional_string(li, "sku"), quantity_of(li.value("quantity", json()), "quantity"));
   }
-  return ingest(event_id, "", order_event(channel, ref, paid, unpaid_order_ttl_s, std::move(lines)));
+  return ingest(event_id, topic, order_event(channel, ref, paid, unpaid_order_ttl_s, std::move(lines)));
 }
 
 Decision map_woocommerce(const Source &src, const std::string &topic, const json &body, const Limits &lim,
                          std::int64_t now) {
   if (topic != "order.created" && topic != "order.updated")
     return ignore("ignored_topic", "topic " + topic + " has no stock effect");
-  Decision d = map_woocommerce_order_body(src.channel, body, lim.unpaid_order_ttl_s, now - lim.dedupe_window_s);
-  if (d.ingest)
-    d.ingest->topic = topic;
-  return d;
+  return map_woocommerce_order_body(src.channel, body, lim.unpaid_order_ttl_s, topic, now - lim.dedupe_window_s);
 }
 
 // ---- Standard Webhooks (fact sheet §6): custom sources such as an ERP ----
@@ -444,7 +453,7 @@ Decision decide(const Source &src, const Delivery &d, const Limits &lim) {
   if (auto rejected = check_signature(src, d, lim))
     return *rejected;
 
-  try {
+  return rejecting_bad_payload([&]() -> Decision {
     std::string topic, event_id;
     if (src.kind == SourceKind::shopify) {
       // One app's installs share its client secret: a delivery signed for
@@ -485,28 +494,17 @@ Decision decide(const Source &src, const Delivery &d, const Limits &lim) {
     case SourceKind::woocommerce: return map_woocommerce(src, topic, *body, lim, d.now);
     case SourceKind::standard: return map_standard(src, event_id, *body, lim);
     }
-  } catch (const BadPayload &e) {
-    return reject(400, "invalid_payload", e.message);
-  } catch (const nlohmann::json::exception &e) {
-    return reject(400, "invalid_payload", e.what());
-  }
-  return reject(400, "invalid_payload", "unknown source kind");
+    return reject(400, "invalid_payload", "unknown source kind");
+  });
 }
 
 Decision map_woocommerce_order(const std::string &channel, const nlohmann::json &order,
                                std::int64_t unpaid_order_ttl_s, const std::string &topic) {
-  try {
+  return rejecting_bad_payload([&] {
     if (!order.is_object())
       return reject(400, "invalid_payload", "an order that is not a JSON object");
-    Decision d = map_woocommerce_order_body(channel, order, unpaid_order_ttl_s, std::nullopt);
-    if (d.ingest)
-      d.ingest->topic = topic;
-    return d;
-  } catch (const BadPayload &e) {
-    return reject(400, "invalid_payload", e.message);
-  } catch (const nlohmann::json::exception &e) {
-    return reject(400, "invalid_payload", e.what());
-  }
+    return map_woocommerce_order_body(channel, order, unpaid_order_ttl_s, topic, std::nullopt);
+  });
 }
 
 std::array<std::string, 4> ingest_params(const Source &src, const Ingest &in) {
@@ -523,6 +521,10 @@ std::optional<RecordedSale> order_sale(const Source &src, const Ingest &in) {
   for (const auto &l : in.event.value("lines", json::array()))
     sale.lines.push_back({"", static_cast<int>(l.value("qty", std::int64_t{0}))});  // bounded by quantity_of()
   return sale;
+}
+
+bool kept_refusal(const std::string &sqlstate) {
+  return sqlstate.rfind("SS", 0) == 0 || sqlstate.rfind("22", 0) == 0;
 }
 
 bool new_reservation(const std::string &outcome) {

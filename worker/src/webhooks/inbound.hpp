@@ -81,6 +81,12 @@ struct Decision {
 std::optional<Decision> check_signature(const Source &src, const Delivery &d, const Limits &lim);
 // Steps 1 to 3.
 Decision decide(const Source &src, const Delivery &d, const Limits &lim);
+// Whether ingest_webhook()'s error is a refusal to keep (record_webhook_refusal())
+// rather than a failure to retry: a stocksync refusal (SS class) or data the
+// event carried that SQL refused (class 22). Retrying cannot succeed; the
+// event is kept with its reason, never dropped.
+bool kept_refusal(const std::string &sqlstate);
+
 // The text parameters of ingest_webhook() (event as JSON text).
 std::array<std::string, 4> ingest_params(const Source &src, const Ingest &in);
 

@@ -1,6 +1,8 @@
 // The webhook pool's database calls; see ingest_calls.hpp.
 #include "webhooks/ingest_calls.hpp"
 
+#include "webhooks/inbound.hpp"
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -103,9 +105,7 @@ IngestResult ingest_one(IngestConnection &c, const IngestParams &params) {
       res = {IngestResult::Kind::unavailable, sqlstate, message};
       continue;
     }
-    // A stocksync refusal (SS class) or data the event carried that SQL
-    // refused (class 22): kept with its reason, never dropped.
-    if (sqlstate.rfind("SS", 0) == 0 || sqlstate.rfind("22", 0) == 0) {
+    if (kept_refusal(sqlstate)) {
       std::vector<const char *> q = p;
       q.push_back(sqlstate.c_str());
       q.push_back(message.c_str());
