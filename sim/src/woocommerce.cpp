@@ -288,7 +288,6 @@ Response WooChannel::list_orders(const Request& req) {
   if (order != "asc" && order != "desc") return invalid("order");
   bool asc = order == "asc";
   std::string status = req.param("status");
-  auto secs = [](double t) { return std::floor(t); };
   std::vector<const Order*> all;
   for (auto& o : orders_) {
     if (bounds[0] && !(column(o.updated) > *bounds[0])) continue;
@@ -300,9 +299,15 @@ Response WooChannel::list_orders(const Request& req) {
       continue;
     all.push_back(&o);
   }
+  // The sort key: times in whole seconds as WordPress stores them; the
+  // other orderby values sort by number, as ID does here.
+  auto key = [&](const Order* o) {
+    return orderby == "modified" ? std::floor(o->updated)
+           : orderby == "date"   ? std::floor(o->created)
+                                 : static_cast<double>(o->number);
+  };
   std::stable_sort(all.begin(), all.end(), [&](const Order* a, const Order* b) {
-    double ka = orderby == "modified" ? secs(a->updated) : orderby == "date" ? secs(a->created) : static_cast<double>(a->number);
-    double kb = orderby == "modified" ? secs(b->updated) : orderby == "date" ? secs(b->created) : static_cast<double>(b->number);
+    double ka = key(a), kb = key(b);
     if (ka == kb) return asc ? a->number < b->number : a->number > b->number;
     return asc ? ka < kb : ka > kb;
   });
