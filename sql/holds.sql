@@ -49,6 +49,11 @@ SELECT stocksync.commit('shop', 'O-4');
 SELECT stocksync.fulfill('shop', 'O-4', '[{"sku": "B", "qty": 1}]');
 SELECT stocksync.release('shop', 'O-4', 'customer cancelled the rest');
 SELECT * FROM pg_temp.levels();
+-- A retry of that release returns the state and writes nothing, though the
+-- order is fulfilled (what it shipped) rather than released.
+SELECT count(*) AS ledger_rows FROM stocksync.ledger;
+SELECT stocksync.release('shop', 'O-4', 'customer cancelled the rest');
+SELECT count(*) AS ledger_rows FROM stocksync.ledger;
 
 -- Illegal transitions.
 SELECT stocksync.fulfill('shop', 'O-3');

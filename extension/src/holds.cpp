@@ -75,6 +75,17 @@ AnyFulfilled(const Reservation &r)
 	return false;
 }
 
+// Whether some units of the order were never shipped: in a fulfilled or
+// returned order, those a release after a partial shipment gave back.
+bool
+AnyUnshipped(const Reservation &r)
+{
+	for (int i = 0; i < r.count; i++)
+		if (Remaining(r.lines[i]) > 0)
+			return true;
+	return false;
+}
+
 void
 CheckKey(FunctionCallInfo fcinfo)
 {
@@ -243,7 +254,9 @@ stocksync_release(PG_FUNCTION_ARGS)
 		state = AnyFulfilled(r) ? "fulfilled" : "released";
 		SaveReservation(r, state);
 	}
-	else if (Is(r, "fulfilled") || Is(r, "returned"))
+	// A fulfilled (or since returned) order with units never shipped was
+	// released after a partial shipment: this is a retry of that release.
+	else if ((Is(r, "fulfilled") || Is(r, "returned")) && !AnyUnshipped(r))
 		ReportIllegalTransition(r.channel, r.order_ref, r.state, "release");
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(state));
