@@ -21,6 +21,8 @@ SELECT stocksync.fulfill('shop', 'O-1');                      -- a retry is a no
 SELECT stocksync.return_items('shop', 'O-1', '[{"sku": "A", "qty": 1}]', 'quality_control');
 SELECT stocksync.return_items('shop', 'O-1', to_state => 'damaged');   -- the rest
 SELECT stocksync.return_items('shop', 'O-1');                 -- nothing left: a no-op
+SELECT stocksync.fulfill('shop', 'O-1');                      -- a retry after the return: a no-op
+SELECT stocksync.commit('shop', 'O-1');                       -- likewise
 SELECT * FROM pg_temp.levels();
 SELECT line_no, sku, qty, fulfilled, returned FROM stocksync.reservation_line WHERE order_ref = 'O-1';
 

@@ -271,7 +271,9 @@ stocksync_fulfill(PG_FUNCTION_ARGS)
 	SPI_connect();
 	Reservation r = LockReservation(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 	const char *state = Canonical(r.state);
-	bool retry_of_whole = Is(r, "fulfilled") && PG_ARGISNULL(2) && PG_ARGISNULL(3);
+	// A whole fulfilment repeated: also once the order was returned since,
+	// as commit() repeated then returns the state too.
+	bool retry_of_whole = (Is(r, "fulfilled") || Is(r, "returned")) && PG_ARGISNULL(2) && PG_ARGISNULL(3);
 	if (!retry_of_whole && !DocumentAlreadyApplied(r, "FULFILL", fcinfo, 2, 3))
 	{
 		if (!Is(r, "reserved") && !Is(r, "committed"))
