@@ -285,7 +285,7 @@ stocksync_fulfill(PG_FUNCTION_ARGS)
 			OrderLine &line = r.lines[i];
 			if (units[i] > 0)
 			{
-				StockRow row = LockStockRow(line.sku, line.location);
+				StockRow row = LockStockRowKeepingBudgets(line.sku, line.location);
 				if (row.on_hand < units[i])
 					ReportInsufficient(line.sku, line.location, "on_hand", row.on_hand, units[i]);
 				Deltas d;
@@ -335,7 +335,7 @@ stocksync_return_items(PG_FUNCTION_ARGS)
 								   line.returned)));
 			if (units[i] > 0)
 			{
-				LockStockRow(line.sku, line.location);
+				LockStockRowKeepingBudgets(line.sku, line.location);
 				Deltas d;
 				d.on_hand = units[i];
 				AddToState(&d, to_state, units[i]);

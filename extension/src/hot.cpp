@@ -293,6 +293,17 @@ void
 CollapseBuckets(Datum sku, Datum location, StockRow *row)
 {
 	ReclaimBudgets(sku, location);
+	AddBucketQuantities(sku, location, row);
+}
+
+// Read without the buckets' locks, the sums of reserved and committed may be
+// behind sessions holding a bucket; on_hand, damaged, quality_control,
+// safety_stock and incoming are exact: only ApplyToFreeBucket writes them in a
+// bucket, and no caller gives it a delta of those (commit, release and expiry
+// move reserved and committed), so they stay the central row's.
+void
+AddBucketQuantities(Datum sku, Datum location, StockRow *row)
+{
 	static SPIPlanPtr plan = nullptr;
 	Datum args[] = {sku, location};
 	RunPlan(KeptPlan(&plan,

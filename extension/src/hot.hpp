@@ -65,6 +65,11 @@ bool IsHotSku(Datum sku, Datum location);
 // for a SKU without buckets.
 void CollapseBuckets(Datum sku, Datum location, StockRow *row);
 
+// Adds the buckets' quantities and versions to *row without locking them and
+// without taking any budget back, for a caller holding the central row whose
+// change lowers no available (hot.cpp says which quantities are then exact).
+void AddBucketQuantities(Datum sku, Datum location, StockRow *row);
+
 // Applies deltas that do not lower available (commit, release, expiry) to a
 // bucket no other session holds. False when there is none: not a hot SKU, or
 // every bucket busy; the caller then updates the central row.

@@ -142,8 +142,9 @@ FetchStockRow(SPIPlanPtr plan, Datum sku, Datum location)
 	return StockRowFromResult();
 }
 
-StockRow
-LockStockRow(Datum sku, Datum location)
+// The projection row under FOR UPDATE; *hot tells whether it has buckets.
+static StockRow
+LockCentralRow(Datum sku, Datum location, bool *hot)
 {
 	static SPIPlanPtr plan = nullptr;
 	StockRow row = FetchStockRow(KeptPlan(&plan,
@@ -153,11 +154,30 @@ LockStockRow(Datum sku, Datum location)
 										  "WHERE s.sku = $1 AND s.location = $2 FOR UPDATE OF s",
 										  2, kTwoTexts),
 								 sku, location);
+	*hot = DatumGetBool(ColumnDatum(0, 9));
+	return row;
+}
+
+StockRow
+LockStockRow(Datum sku, Datum location)
+{
+	bool hot;
+	StockRow row = LockCentralRow(sku, location, &hot);
 	// A hot SKU: every bucket is locked too and gives its budget back, so the
 	// caller's check against the total is exact and its change may go to the
 	// central row.
-	if (DatumGetBool(ColumnDatum(0, 9)))
+	if (hot)
 		CollapseBuckets(sku, location, &row);
+	return row;
+}
+
+StockRow
+LockStockRowKeepingBudgets(Datum sku, Datum location)
+{
+	bool hot;
+	StockRow row = LockCentralRow(sku, location, &hot);
+	if (hot)
+		AddBucketQuantities(sku, location, &row);
 	return row;
 }
 

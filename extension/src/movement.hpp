@@ -81,6 +81,16 @@ void AddToState(Deltas *deltas, StockState state, int32 units);
 // against it is exact and the change may go to the central row.
 StockRow LockStockRow(Datum sku, Datum location);
 
+// LockStockRow for a change that lowers no available and checks nothing but
+// on_hand, damaged or quality_control (a fulfilment, a return): on a hot SKU
+// it locks the central row only and leaves the buckets and their budgets to
+// the sessions holding them, so that it never waits for a bucket. A session
+// holding a bucket of the SKU (an earlier commit or release in its
+// transaction) may be waiting for the central row: waiting for its bucket
+// while holding the central row would deadlock with it. The reserved and
+// committed it returns for a hot SKU may be behind those sessions' changes.
+StockRow LockStockRowKeepingBudgets(Datum sku, Datum location);
+
 // Reads the row without locking it (optimistic reservations); creates it on
 // first use like LockStockRow.
 StockRow ReadStockRow(Datum sku, Datum location);
