@@ -58,6 +58,17 @@ SELECT stocksync.receive('VASE', 5);
 SELECT sku, on_hand, damaged, quality_control, available FROM stocksync.stock WHERE sku = 'VASE';
 -- Good units lost: never more than there are beside the damaged ones.
 SELECT stocksync.adjust('VASE', -6, 'shrinkage');
+-- Safety stock is a setting and may be more than the good units left after a
+-- loss; moving it to damaged or quality control takes only good units, so
+-- neither is left above on_hand.
+INSERT INTO stocksync.item (sku) VALUES ('JUG');
+SELECT stocksync.receive('JUG', 10), stocksync.move('JUG', 8, 'available', 'safety_stock');
+SELECT stocksync.adjust('JUG', -5, 'shrinkage');
+SELECT stocksync.move('JUG', 8, 'safety_stock', 'damaged');
+SELECT stocksync.move('JUG', 6, 'safety_stock', 'quality_control');
+SELECT stocksync.move('JUG', 5, 'safety_stock', 'damaged');
+SELECT stocksync.move('JUG', 3, 'safety_stock', 'available');
+SELECT sku, on_hand, damaged, quality_control, safety_stock, available FROM stocksync.stock WHERE sku = 'JUG';
 
 -- Every unit is explained by the ledger.
 SELECT kind, sku, location, qty, d_on_hand, d_damaged, d_quality_control, d_safety_stock, d_incoming, reason, reference

@@ -198,6 +198,17 @@ stocksync_move(PG_FUNCTION_ARGS)
 	StockRow row = LockStockRow(sku, location);
 	if (UnitsIn(row, from) < qty)
 		ReportInsufficient(sku, location, StockStateName(from), UnitsIn(row, from), qty);
+	// Units that become damaged or go to quality control are on hand: they
+	// come from the good ones (on hand outside damaged and quality control).
+	// Safety stock is a setting, not units, and may be more than the good
+	// ones after a loss; moving it there must not leave damaged and quality
+	// control above on_hand, blocking units received later. (Out of
+	// available, the check above already implies this one.)
+	bool into_held = to == StockState::kDamaged || to == StockState::kQualityControl;
+	bool from_held = from == StockState::kDamaged || from == StockState::kQualityControl;
+	int32 good = row.on_hand - row.damaged - row.quality_control;
+	if (into_held && !from_held && good < qty)
+		ReportInsufficient(sku, location, "on_hand outside damaged and quality_control", good, qty);
 	Deltas d;
 	AddToState(&d, from, -qty);
 	AddToState(&d, to, qty);
