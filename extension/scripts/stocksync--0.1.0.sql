@@ -1798,6 +1798,8 @@ COMMENT ON VIEW stocksync.hot_sku IS 'SKUs and locations in the bucket strategy:
 -- location. Either way the existing buckets are folded into the central row
 -- first, under the same locks a reservation takes (central row, then buckets
 -- in order), so nothing is lost and no reservation sees a half-changed SKU.
+-- The item row is read FOR SHARE, as for any first projection row
+-- (movement.cpp, CreateStockRow): the SKU cannot become a bundle meanwhile.
 CREATE FUNCTION stocksync.set_hot(sku text, buckets integer DEFAULT 64, location text DEFAULT 'default')
     RETURNS integer LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -1811,7 +1813,7 @@ BEGIN
         RAISE EXCEPTION 'buckets for sku "%" must be between 0 and 256, got %', sku, buckets
             USING ERRCODE = 'SS009', HINT = 'Use about as many buckets as sessions reserving the SKU at once; 0 turns the strategy off.';
     END IF;
-    PERFORM 1 FROM stocksync.item i WHERE i.sku = set_hot.sku AND i.kind = 'simple';
+    PERFORM 1 FROM stocksync.item i WHERE i.sku = set_hot.sku AND i.kind = 'simple' FOR SHARE;
     IF NOT FOUND THEN
         IF EXISTS (SELECT 1 FROM stocksync.item i WHERE i.sku = set_hot.sku) THEN
             RAISE EXCEPTION 'sku "%" is a bundle and holds no stock of its own', sku

@@ -31,6 +31,11 @@ StockRowFromResult()
 
 // A missing projection row is created when both the SKU and the location
 // exist; otherwise the caller gets the error that names what is unknown.
+// The item row is read FOR SHARE and stays locked until commit: a
+// concurrent change of the SKU into a bundle (item_check refuses one with
+// stock) waits for this row to commit and then sees it, and this waits for
+// such a change and then sees the bundle. Without the lock both passed, each
+// before the other committed, and left a bundle holding stock.
 void
 CreateStockRow(Datum sku, Datum location)
 {
@@ -38,7 +43,7 @@ CreateStockRow(Datum sku, Datum location)
 	static SPIPlanPtr location_plan = nullptr;
 	static SPIPlanPtr insert_plan = nullptr;
 	Datum one[] = {sku};
-	if (RunPlan(KeptPlan(&item_plan, "SELECT kind FROM stocksync.item WHERE sku = $1", 1, kTwoTexts),
+	if (RunPlan(KeptPlan(&item_plan, "SELECT kind FROM stocksync.item WHERE sku = $1 FOR SHARE", 1, kTwoTexts),
 				one, nullptr) == 0)
 		ereport(ERROR,
 				(errcode(kUnknownSku), errmsg("unknown sku \"%s\"", TextDatumGetCString(sku)),
