@@ -387,11 +387,14 @@ CREATE FUNCTION stocksync.raise_bundle_versions(sku text)
 -- BOM rows name a bundle and a component other than itself, and never close
 -- a cycle. Checks are serialized by a transaction lock so two concurrent
 -- inserts (A in B, B in A) cannot both pass.
+-- The bundle's item row is read FOR SHARE and stays locked until commit, so
+-- that it cannot become simple meanwhile (item_check refuses a bundle with a
+-- bill of materials, but would not see this uncommitted row).
 CREATE FUNCTION stocksync.bom_check() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM pg_catalog.pg_advisory_xact_lock('stocksync.bom'::pg_catalog.regclass::oid::integer, 0);
-    IF NOT EXISTS (SELECT 1 FROM stocksync.item WHERE sku = NEW.bundle_sku AND kind = 'bundle') THEN
+    IF NOT EXISTS (SELECT 1 FROM stocksync.item WHERE sku = NEW.bundle_sku AND kind = 'bundle' FOR SHARE) THEN
         RAISE EXCEPTION 'sku "%" is not a bundle', NEW.bundle_sku
             USING ERRCODE = 'SS012',
                   HINT = 'Create it with kind => ''bundle'' in stocksync.item first.';
