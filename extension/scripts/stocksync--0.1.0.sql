@@ -387,11 +387,14 @@ CREATE FUNCTION stocksync.raise_bundle_versions(sku text)
 -- BOM rows name a bundle and a component other than itself, and never close
 -- a cycle. Checks are serialized by a transaction lock so two concurrent
 -- inserts (A in B, B in A) cannot both pass.
+-- The bundle's item row is read FOR SHARE and stays locked until commit, so
+-- that it cannot become simple meanwhile (item_check refuses a bundle with a
+-- bill of materials, but would not see this uncommitted row).
 CREATE FUNCTION stocksync.bom_check() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM pg_catalog.pg_advisory_xact_lock('stocksync.bom'::pg_catalog.regclass::oid::integer, 0);
-    IF NOT EXISTS (SELECT 1 FROM stocksync.item WHERE sku = NEW.bundle_sku AND kind = 'bundle') THEN
+    IF NOT EXISTS (SELECT 1 FROM stocksync.item WHERE sku = NEW.bundle_sku AND kind = 'bundle' FOR SHARE) THEN
         RAISE EXCEPTION 'sku "%" is not a bundle', NEW.bundle_sku
             USING ERRCODE = 'SS012',
                   HINT = 'Create it with kind => ''bundle'' in stocksync.item first.';
@@ -1798,6 +1801,8 @@ COMMENT ON VIEW stocksync.hot_sku IS 'SKUs and locations in the bucket strategy:
 -- location. Either way the existing buckets are folded into the central row
 -- first, under the same locks a reservation takes (central row, then buckets
 -- in order), so nothing is lost and no reservation sees a half-changed SKU.
+-- The item row is read FOR SHARE, as for any first projection row
+-- (movement.cpp, CreateStockRow): the SKU cannot become a bundle meanwhile.
 CREATE FUNCTION stocksync.set_hot(sku text, buckets integer DEFAULT 64, location text DEFAULT 'default')
     RETURNS integer LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -1811,7 +1816,7 @@ BEGIN
         RAISE EXCEPTION 'buckets for sku "%" must be between 0 and 256, got %', sku, buckets
             USING ERRCODE = 'SS009', HINT = 'Use about as many buckets as sessions reserving the SKU at once; 0 turns the strategy off.';
     END IF;
-    PERFORM 1 FROM stocksync.item i WHERE i.sku = set_hot.sku AND i.kind = 'simple';
+    PERFORM 1 FROM stocksync.item i WHERE i.sku = set_hot.sku AND i.kind = 'simple' FOR SHARE;
     IF NOT FOUND THEN
         IF EXISTS (SELECT 1 FROM stocksync.item i WHERE i.sku = set_hot.sku) THEN
             RAISE EXCEPTION 'sku "%" is a bundle and holds no stock of its own', sku

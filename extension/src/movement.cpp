@@ -31,6 +31,11 @@ StockRowFromResult()
 
 // A missing projection row is created when both the SKU and the location
 // exist; otherwise the caller gets the error that names what is unknown.
+// The item row is read FOR SHARE and stays locked until commit: a
+// concurrent change of the SKU into a bundle (item_check refuses one with
+// stock) waits for this row to commit and then sees it, and this waits for
+// such a change and then sees the bundle. Without the lock both passed, each
+// before the other committed, and left a bundle holding stock.
 void
 CreateStockRow(Datum sku, Datum location)
 {
@@ -38,7 +43,7 @@ CreateStockRow(Datum sku, Datum location)
 	static SPIPlanPtr location_plan = nullptr;
 	static SPIPlanPtr insert_plan = nullptr;
 	Datum one[] = {sku};
-	if (RunPlan(KeptPlan(&item_plan, "SELECT kind FROM stocksync.item WHERE sku = $1", 1, kTwoTexts),
+	if (RunPlan(KeptPlan(&item_plan, "SELECT kind FROM stocksync.item WHERE sku = $1 FOR SHARE", 1, kTwoTexts),
 				one, nullptr) == 0)
 		ereport(ERROR,
 				(errcode(kUnknownSku), errmsg("unknown sku \"%s\"", TextDatumGetCString(sku)),
@@ -291,13 +296,49 @@ ApplyHeldMovement(const char *kind, Datum sku, Datum location, int32 qty, const 
 }
 
 void
-ReportInsufficient(Datum sku, Datum location, const char *what, int32 have, int32 wanted)
+CheckQuantitiesFit(Datum sku, Datum location, const StockRow &row, const Deltas &d)
+{
+	static const char *const names[kDeltaCount] = {"on_hand",		  "reserved",	  "committed", "damaged",
+												   "quality_control", "safety_stock", "incoming"};
+	const int32 have[kDeltaCount] = {row.on_hand,		  row.reserved,		row.committed, row.damaged,
+									 row.quality_control, row.safety_stock, row.incoming};
+	const int32 change[kDeltaCount] = {d.on_hand,		  d.reserved,	  d.committed, d.damaged,
+									   d.quality_control, d.safety_stock, d.incoming};
+	for (int i = 0; i < kDeltaCount; i++)
+	{
+		int64 total = static_cast<int64>(have[i]) + change[i];
+		if (total > PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(kInvalidQuantity),
+					 errmsg("%s of sku \"%s\" at location \"%s\" would exceed %d units", names[i],
+							TextDatumGetCString(sku), TextDatumGetCString(location), PG_INT32_MAX),
+					 errdetail("%d units %s, %d more requested.", have[i], names[i], change[i]),
+					 errhint("A quantity of one SKU at one location must fit an integer.")));
+	}
+	// What is held out of on_hand must fit too, or available (on_hand minus
+	// it, an integer in the stock view) would fall below what one holds.
+	int64 held_change = static_cast<int64>(d.reserved) + d.committed + d.damaged + d.quality_control + d.safety_stock;
+	int64 held = static_cast<int64>(row.reserved) + row.committed + row.damaged + row.quality_control +
+				 row.safety_stock + held_change;
+	if (held_change > 0 && held > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(kInvalidQuantity),
+				 errmsg("units held of sku \"%s\" at location \"%s\" would exceed %d", TextDatumGetCString(sku),
+						TextDatumGetCString(location), PG_INT32_MAX),
+				 errdetail("Reserved, committed, damaged, quality_control and safety_stock would add up to %lld "
+						   "units.",
+						   static_cast<long long>(held)),
+				 errhint("A quantity of one SKU at one location must fit an integer.")));
+}
+
+void
+ReportInsufficient(Datum sku, Datum location, const char *what, int32 have, int64 wanted)
 {
 	ereport(ERROR,
 			(errcode(kInsufficientStock),
 			 errmsg("insufficient %s for sku \"%s\" at location \"%s\"", what, TextDatumGetCString(sku),
 					TextDatumGetCString(location)),
-			 errdetail("%d units %s, %d requested.", have, what, wanted)));
+			 errdetail("%d units %s, %lld requested.", have, what, static_cast<long long>(wanted))));
 }
 
 int

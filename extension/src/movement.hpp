@@ -112,8 +112,16 @@ int64 ApplyMovement(const char *kind, Datum sku, Datum location, int32 qty, cons
 void ApplyHeldMovement(const char *kind, Datum sku, Datum location, int32 qty, const Deltas &deltas,
 					   int64 reservation_id, OptionalText reason);
 
-// Raises SS005 for sku at location.
-void ReportInsufficient(Datum sku, Datum location, const char *what, int32 have, int32 wanted);
+// Raises SS004 naming sku and location when adding `deltas` to `row` would
+// take a state quantity, or the units held out of on_hand (reserved,
+// committed, damaged, quality_control, safety_stock together), past what an
+// integer holds: the projection's UPDATE, or the stock view's available,
+// would otherwise fail with PostgreSQL's 22003, not a stocksync SQLSTATE.
+void CheckQuantitiesFit(Datum sku, Datum location, const StockRow &row, const Deltas &deltas);
+
+// Raises SS005 for sku at location (`wanted` is 64-bit: the negation of the
+// most negative delta does not fit an integer).
+void ReportInsufficient(Datum sku, Datum location, const char *what, int32 have, int64 wanted);
 
 // Byte-order comparison of two text values: the one lock order every function
 // uses (and SQL's COLLATE "C"), whatever the database collation is.

@@ -198,6 +198,7 @@ HoldLocked(const ReserveRequest &req, const OrderLine &line)
 	}
 	Deltas d;
 	d.reserved = line.qty;
+	CheckQuantitiesFit(line.sku, line.location, row, d);
 	UpdateProjection(line.sku, line.location, d);
 	return shortage;
 }

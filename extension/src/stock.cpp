@@ -58,6 +58,7 @@ ApplyCount(Datum sku, Datum location, const StockRow &row, int32 counted, Option
 		d.damaged = -Min(excess, row.damaged);
 		d.quality_control = -(excess + d.damaged);
 	}
+	CheckQuantitiesFit(sku, location, row, d);
 	ApplyMovement("ADJUST", sku, location, d.on_hand < 0 ? -d.on_hand : d.on_hand, d, 0, reason, reference);
 	return d.on_hand;
 }
@@ -82,6 +83,7 @@ stocksync_receive(PG_FUNCTION_ARGS)
 	d.on_hand = qty;
 	if (from_incoming)
 		d.incoming = -Min(qty, row.incoming);
+	CheckQuantitiesFit(sku, location, row, d);
 	int64 version = ApplyMovement("RECEIVE", sku, location, qty, d, 0, NoText(), OptionalTextArg(fcinfo, 3));
 	SPI_finish();
 	PG_RETURN_INT64(version);
@@ -99,9 +101,10 @@ stocksync_expect(PG_FUNCTION_ARGS)
 	CheckPositiveQuantity(qty, TextDatumGetCString(sku));
 
 	SPI_connect();
-	LockStockRow(sku, location);
+	StockRow row = LockStockRow(sku, location);
 	Deltas d;
 	d.incoming = qty;
+	CheckQuantitiesFit(sku, location, row, d);
 	int64 version = ApplyMovement("EXPECT", sku, location, qty, d, 0, NoText(), OptionalTextArg(fcinfo, 3));
 	SPI_finish();
 	PG_RETURN_INT64(version);
@@ -129,15 +132,19 @@ stocksync_adjust(PG_FUNCTION_ARGS)
 	Deltas d;
 	d.on_hand = delta;
 	AddToState(&d, state, delta);
-	if (row.on_hand + delta < 0)
-		ReportInsufficient(sku, location, "on_hand", row.on_hand, -delta);
+	// In 64 bits: a large delta is refused as too large, never wrapped into
+	// a shortage.
+	CheckQuantitiesFit(sku, location, row, d);
+	if (static_cast<int64>(row.on_hand) + delta < 0)
+		ReportInsufficient(sku, location, "on_hand", row.on_hand, -static_cast<int64>(delta));
 	// Units lost from the good ones cannot be more than there are: the
 	// damaged and quality-control units are on hand too, and stay.
 	int32 good = row.on_hand - row.damaged - row.quality_control;
-	if (state == StockState::kAvailable && good + delta < 0)
-		ReportInsufficient(sku, location, "on_hand outside damaged and quality_control", good, -delta);
-	if (state != StockState::kAvailable && UnitsIn(row, state) + delta < 0)
-		ReportInsufficient(sku, location, StockStateName(state), UnitsIn(row, state), -delta);
+	if (state == StockState::kAvailable && static_cast<int64>(good) + delta < 0)
+		ReportInsufficient(sku, location, "on_hand outside damaged and quality_control", good,
+						   -static_cast<int64>(delta));
+	if (state != StockState::kAvailable && static_cast<int64>(UnitsIn(row, state)) + delta < 0)
+		ReportInsufficient(sku, location, StockStateName(state), UnitsIn(row, state), -static_cast<int64>(delta));
 	int64 version = ApplyMovement("ADJUST", sku, location, delta < 0 ? -delta : delta, d, 0, reason,
 								  OptionalTextArg(fcinfo, 5));
 	SPI_finish();
@@ -191,9 +198,21 @@ stocksync_move(PG_FUNCTION_ARGS)
 	StockRow row = LockStockRow(sku, location);
 	if (UnitsIn(row, from) < qty)
 		ReportInsufficient(sku, location, StockStateName(from), UnitsIn(row, from), qty);
+	// Units that become damaged or go to quality control are on hand: they
+	// come from the good ones (on hand outside damaged and quality control).
+	// Safety stock is a setting, not units, and may be more than the good
+	// ones after a loss; moving it there must not leave damaged and quality
+	// control above on_hand, blocking units received later. (Out of
+	// available, the check above already implies this one.)
+	bool into_held = to == StockState::kDamaged || to == StockState::kQualityControl;
+	bool from_held = from == StockState::kDamaged || from == StockState::kQualityControl;
+	int32 good = row.on_hand - row.damaged - row.quality_control;
+	if (into_held && !from_held && good < qty)
+		ReportInsufficient(sku, location, "on_hand outside damaged and quality_control", good, qty);
 	Deltas d;
 	AddToState(&d, from, -qty);
 	AddToState(&d, to, qty);
+	CheckQuantitiesFit(sku, location, row, d);
 	int64 version = ApplyMovement("MOVE", sku, location, qty, d, 0, OptionalTextArg(fcinfo, 5), NoText());
 	SPI_finish();
 	PG_RETURN_INT64(version);
@@ -224,12 +243,14 @@ stocksync_transfer(PG_FUNCTION_ARGS)
 	StockRow first = LockStockRow(sku, from_first ? from : to);
 	StockRow second = LockStockRow(sku, from_first ? to : from);
 	const StockRow &source = from_first ? first : second;
+	const StockRow &target = from_first ? second : first;
 	if (source.Available() < qty)
 		ReportInsufficient(sku, from, "available", source.Available(), qty);
 	Deltas out;
 	out.on_hand = -qty;
 	Deltas in;
 	in.on_hand = qty;
+	CheckQuantitiesFit(sku, to, target, in);
 	ApplyMovement("TRANSFER", sku, from, qty, out, 0, NoText(), reference);
 	ApplyMovement("TRANSFER", sku, to, qty, in, 0, NoText(), reference);
 	SPI_finish();
