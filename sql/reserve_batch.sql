@@ -92,4 +92,20 @@ SELECT ord, order_ref, status, shortage, sqlstate, message FROM stocksync.reserv
 SELECT order_ref, quantities, shortages FROM stocksync.reservation WHERE order_ref ~ '^(big|kit|small)' ORDER BY order_ref;
 SELECT sku, reserved, available FROM stocksync.stock WHERE sku IN ('B', 'C') ORDER BY sku;
 SELECT * FROM stocksync.verify_ledger();
+-- An order recorded short that would take a SKU's reserved past an integer
+-- counting what earlier calls hold (plain, and hot: its central row plus its
+-- buckets) is refused on its own too; the others go through.
+INSERT INTO stocksync.item (sku) VALUES ('HOTB');
+SELECT stocksync.receive('HOTB', 5), stocksync.set_hot('HOTB', 2);
+SELECT status, shortage FROM stocksync.reserve_batch($$[
+    {"channel": "shop", "order_ref": "hot-1", "sku": "HOTB", "qty": 2147482000, "on_shortage": "record"}]$$);
+SELECT ord, order_ref, status, shortage, sqlstate, message FROM stocksync.reserve_batch($$[
+    {"channel": "shop", "order_ref": "big-6", "sku": "B", "qty": 999999999, "on_shortage": "record"},
+    {"channel": "shop", "order_ref": "hot-2", "sku": "HOTB", "qty": 1000, "on_shortage": "record"},
+    {"channel": "shop", "order_ref": "hot-3", "sku": "HOTB", "qty": 700, "on_shortage": "record"},
+    {"channel": "shop", "order_ref": "small-2", "sku": "C", "qty": 1}
+  ]$$);
+SELECT order_ref, quantities, shortages FROM stocksync.reservation WHERE order_ref ~ '^(big-6|hot|small-2)' ORDER BY order_ref;
+SELECT sku, reserved, available FROM stocksync.stock WHERE sku IN ('B', 'C', 'HOTB') ORDER BY sku;
+SELECT * FROM stocksync.verify_ledger();
 DROP EXTENSION stocksync;

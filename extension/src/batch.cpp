@@ -75,6 +75,11 @@ struct StockKey
 	int32 budget;
 	int32 taken;
 	HotClaim claim;	 // claim.hot: the SKU's units come from claim's bucket or central row
+	// What the key holds out of on_hand before the batch (rows and buckets
+	// summed), read once the first order recorded short takes more than the
+	// budget: only then can its reserved pass an integer.
+	bool held_known;
+	StockRow held;
 };
 
 struct Batch
@@ -584,6 +589,20 @@ Left(const StockKey &key)
 	return static_cast<int64>(key.budget) - key.taken;
 }
 
+// Whether the key can hold `taken` units more than before the batch.
+bool
+HeldFits(StockKey *key, int32 taken)
+{
+	if (!key->held_known)
+	{
+		key->held = SummedHeldQuantities(key->sku, key->location);
+		key->held_known = true;
+	}
+	Deltas d;
+	d.reserved = taken;
+	return QuantityPastInteger(key->held, d) < 0;
+}
+
 // Decides the new orders in their given order: all lines within the budgets,
 // or refused (or recorded short when the order says so).
 void
@@ -598,13 +617,16 @@ Decide(Batch *b)
 		int too_large_line = -1;
 		for (int j = 0; j < o.count; j++)
 		{
-			const StockKey &key = b->keys[o.keys[j]];
-			if (short_line < 0 && Left(key) < o.lines[j].qty)
+			StockKey &key = b->keys[o.keys[j]];
+			bool short_here = Left(key) < o.lines[j].qty;
+			if (short_line < 0 && short_here)
 				short_line = j;
 			// Orders recorded short take more than the budget: the key's
-			// total still has to fit the projection's integer.
+			// total, and what it held already, still have to fit the
+			// projection's integer.
 			int32 sum;
-			if (too_large_line < 0 && pg_add_s32_overflow(key.taken, o.lines[j].qty, &sum))
+			if (too_large_line < 0 && (pg_add_s32_overflow(key.taken, o.lines[j].qty, &sum) ||
+									   (short_here && o.on_shortage != OnShortage::kReject && !HeldFits(&key, sum))))
 				too_large_line = j;
 		}
 		if (short_line >= 0 && o.on_shortage == OnShortage::kReject)

@@ -169,28 +169,9 @@ ClaimOfHeld(Datum sku, Datum location, int16 bucket)
 void
 CheckReservedFits(Datum sku, Datum location, int32 qty)
 {
-	static SPIPlanPtr plan = nullptr;
-	Datum args[] = {sku, location};
-	RunPlan(KeptPlan(&plan,
-					   "SELECT COALESCE(pg_catalog.sum(reserved), 0)::bigint, COALESCE(pg_catalog.sum(committed), 0)::bigint, "
-					   "COALESCE(pg_catalog.sum(damaged), 0)::bigint, COALESCE(pg_catalog.sum(quality_control), 0)::bigint, "
-					   "COALESCE(pg_catalog.sum(safety_stock), 0)::bigint FROM stocksync.stock_rows "
-					   "WHERE sku = $1 AND location = $2",
-					   2, kTwoTexts),
-			args, nullptr);
-	// A sum already past an integer is reported as full.
-	int32 sums[5];
-	for (int i = 0; i < 5; i++)
-		sums[i] = static_cast<int32>(Min(ColumnInt64(0, i + 1), static_cast<int64>(PG_INT32_MAX)));
-	StockRow row = {};
-	row.reserved = sums[0];
-	row.committed = sums[1];
-	row.damaged = sums[2];
-	row.quality_control = sums[3];
-	row.safety_stock = sums[4];
 	Deltas d;
 	d.reserved = qty;
-	CheckQuantitiesFit(sku, location, row, d);
+	CheckQuantitiesFit(sku, location, SummedHeldQuantities(sku, location), d);
 }
 
 }  // namespace

@@ -197,11 +197,44 @@ ReadStockRow(Datum sku, Datum location)
 						 sku, location);
 }
 
+namespace {
+
+const char *const kQuantityNames[kDeltaCount] = {"on_hand",	 "reserved",	 "committed", "damaged",
+												  "quality_control", "safety_stock", "incoming"};
+
+void
+QuantitiesOf(const StockRow &row, int32 *out)
+{
+	const int32 q[kDeltaCount] = {row.on_hand,		 row.reserved,	   row.committed, row.damaged,
+								  row.quality_control, row.safety_stock, row.incoming};
+	memcpy(out, q, sizeof(q));
+}
+
+void
+QuantitiesOf(const Deltas &d, int32 *out)
+{
+	const int32 q[kDeltaCount] = {d.on_hand,		 d.reserved,	 d.committed, d.damaged,
+								  d.quality_control, d.safety_stock, d.incoming};
+	memcpy(out, q, sizeof(q));
+}
+
+// What is held out of on_hand (reserved, committed, damaged, quality_control,
+// safety_stock) after `d`, and how `d` changes it.
+int64
+HeldAfter(const StockRow &row, const Deltas &d, int64 *change)
+{
+	*change = static_cast<int64>(d.reserved) + d.committed + d.damaged + d.quality_control + d.safety_stock;
+	return static_cast<int64>(row.reserved) + row.committed + row.damaged + row.quality_control + row.safety_stock +
+		   *change;
+}
+
+}  // namespace
+
 void
 DeltaArgs(const Deltas &d, Datum *args)
 {
-	const int32 values[kDeltaCount] = {d.on_hand,		  d.reserved,	  d.committed, d.damaged,
-									   d.quality_control, d.safety_stock, d.incoming};
+	int32 values[kDeltaCount];
+	QuantitiesOf(d, values);
 	for (int i = 0; i < kDeltaCount; i++)
 		args[i] = Int32GetDatum(values[i]);
 }
@@ -295,40 +328,74 @@ ApplyHeldMovement(const char *kind, Datum sku, Datum location, int32 qty, const 
 	AppendLedger(kind, sku, location, qty, deltas, reservation_id, reason, NoText());
 }
 
+int
+QuantityPastInteger(const StockRow &row, const Deltas &d)
+{
+	int32 have[kDeltaCount], change[kDeltaCount];
+	QuantitiesOf(row, have);
+	QuantitiesOf(d, change);
+	for (int i = 0; i < kDeltaCount; i++)
+		if (static_cast<int64>(have[i]) + change[i] > PG_INT32_MAX)
+			return i;
+	// What is held out of on_hand must fit too, or available (on_hand minus
+	// it, an integer in the stock view) would fall below what one holds.
+	int64 held_change;
+	int64 held = HeldAfter(row, d, &held_change);
+	return held_change > 0 && held > PG_INT32_MAX ? kHeldPastInteger : -1;
+}
+
 void
 CheckQuantitiesFit(Datum sku, Datum location, const StockRow &row, const Deltas &d)
 {
-	static const char *const names[kDeltaCount] = {"on_hand",		  "reserved",	  "committed", "damaged",
-												   "quality_control", "safety_stock", "incoming"};
-	const int32 have[kDeltaCount] = {row.on_hand,		  row.reserved,		row.committed, row.damaged,
-									 row.quality_control, row.safety_stock, row.incoming};
-	const int32 change[kDeltaCount] = {d.on_hand,		  d.reserved,	  d.committed, d.damaged,
-									   d.quality_control, d.safety_stock, d.incoming};
-	for (int i = 0; i < kDeltaCount; i++)
+	int past = QuantityPastInteger(row, d);
+	if (past < 0)
+		return;
+	if (past == kHeldPastInteger)
 	{
-		int64 total = static_cast<int64>(have[i]) + change[i];
-		if (total > PG_INT32_MAX)
-			ereport(ERROR,
-					(errcode(kInvalidQuantity),
-					 errmsg("%s of sku \"%s\" at location \"%s\" would exceed %d units", names[i],
-							TextDatumGetCString(sku), TextDatumGetCString(location), PG_INT32_MAX),
-					 errdetail("%d units %s, %d more requested.", have[i], names[i], change[i]),
-					 errhint("A quantity of one SKU at one location must fit an integer.")));
-	}
-	// What is held out of on_hand must fit too, or available (on_hand minus
-	// it, an integer in the stock view) would fall below what one holds.
-	int64 held_change = static_cast<int64>(d.reserved) + d.committed + d.damaged + d.quality_control + d.safety_stock;
-	int64 held = static_cast<int64>(row.reserved) + row.committed + row.damaged + row.quality_control +
-				 row.safety_stock + held_change;
-	if (held_change > 0 && held > PG_INT32_MAX)
+		int64 held_change;
 		ereport(ERROR,
 				(errcode(kInvalidQuantity),
 				 errmsg("units held of sku \"%s\" at location \"%s\" would exceed %d", TextDatumGetCString(sku),
 						TextDatumGetCString(location), PG_INT32_MAX),
 				 errdetail("Reserved, committed, damaged, quality_control and safety_stock would add up to %lld "
 						   "units.",
-						   static_cast<long long>(held)),
+						   static_cast<long long>(HeldAfter(row, d, &held_change))),
 				 errhint("A quantity of one SKU at one location must fit an integer.")));
+	}
+	int32 have[kDeltaCount], change[kDeltaCount];
+	QuantitiesOf(row, have);
+	QuantitiesOf(d, change);
+	ereport(ERROR,
+			(errcode(kInvalidQuantity),
+			 errmsg("%s of sku \"%s\" at location \"%s\" would exceed %d units", kQuantityNames[past],
+					TextDatumGetCString(sku), TextDatumGetCString(location), PG_INT32_MAX),
+			 errdetail("%d units %s, %d more requested.", have[past], kQuantityNames[past], change[past]),
+			 errhint("A quantity of one SKU at one location must fit an integer.")));
+}
+
+StockRow
+SummedHeldQuantities(Datum sku, Datum location)
+{
+	static SPIPlanPtr plan = nullptr;
+	Datum args[] = {sku, location};
+	RunPlan(KeptPlan(&plan,
+					   "SELECT COALESCE(pg_catalog.sum(reserved), 0)::bigint, COALESCE(pg_catalog.sum(committed), 0)::bigint, "
+					   "COALESCE(pg_catalog.sum(damaged), 0)::bigint, COALESCE(pg_catalog.sum(quality_control), 0)::bigint, "
+					   "COALESCE(pg_catalog.sum(safety_stock), 0)::bigint FROM stocksync.stock_rows "
+					   "WHERE sku = $1 AND location = $2",
+					   2, kTwoTexts),
+			args, nullptr);
+	// A sum already past an integer is reported as full.
+	auto capped = [](int column) {
+		return static_cast<int32>(Min(ColumnInt64(0, column), static_cast<int64>(PG_INT32_MAX)));
+	};
+	StockRow row = {};
+	row.reserved = capped(1);
+	row.committed = capped(2);
+	row.damaged = capped(3);
+	row.quality_control = capped(4);
+	row.safety_stock = capped(5);
+	return row;
 }
 
 void

@@ -119,6 +119,20 @@ void ApplyHeldMovement(const char *kind, Datum sku, Datum location, int32 qty, c
 // would otherwise fail with PostgreSQL's 22003, not a stocksync SQLSTATE.
 void CheckQuantitiesFit(Datum sku, Datum location, const StockRow &row, const Deltas &deltas);
 
+// Which quantity of `row` plus `deltas` would not fit an integer: an index in
+// Deltas' order (on_hand, reserved, ..., incoming), kHeldPastInteger for the
+// units held out of on_hand together, -1 when everything fits. For callers
+// that refuse without raising (reserve_batch()); CheckQuantitiesFit raises.
+constexpr int kHeldPastInteger = 100;
+int QuantityPastInteger(const StockRow &row, const Deltas &deltas);
+
+// The held quantities (reserved, committed, damaged, quality_control,
+// safety_stock) of a SKU at a location summed over its projection row and a
+// hot SKU's buckets, each capped at what an integer holds (the other fields
+// 0), as the stock view adds them up; the buckets are read without their
+// locks.
+StockRow SummedHeldQuantities(Datum sku, Datum location);
+
 // Raises SS005 for sku at location (`wanted` is 64-bit: the negation of the
 // most negative delta does not fit an integer).
 void ReportInsufficient(Datum sku, Datum location, const char *what, int32 have, int64 wanted);
