@@ -85,6 +85,13 @@ SELECT pg_temp.try($$ SELECT stocksync.expire_holds(0) $$);
 SELECT pg_temp.try($$ UPDATE stocksync.ledger SET qty = 0 $$);
 SELECT pg_temp.try($$ DELETE FROM stocksync.ledger $$);
 SELECT pg_temp.try($$ TRUNCATE stocksync.ledger $$);
+-- and for a session replaying changes (session_replication_role = replica,
+-- as logical replication's apply does), which fires only ALWAYS triggers.
+SET session_replication_role = replica;
+SELECT pg_temp.try($$ UPDATE stocksync.ledger SET qty = 0 $$);
+SELECT pg_temp.try($$ DELETE FROM stocksync.ledger $$);
+SELECT pg_temp.try($$ TRUNCATE stocksync.ledger $$);
+RESET session_replication_role;
 
 -- Messages carry a detail and a hint where they help.
 \set SHOW_CONTEXT never

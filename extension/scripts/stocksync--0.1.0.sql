@@ -888,7 +888,9 @@ CREATE FUNCTION stocksync.retry_dead(channel text)
 COMMENT ON FUNCTION stocksync.retry_dead IS 'Brings a channel''s dead listings back to pending so the worker pushes them again. Returns how many.';
 
 -- ---------------------------------------------------------------------------
--- The ledger refuses UPDATE, DELETE and TRUNCATE, whoever asks.
+-- The ledger refuses UPDATE, DELETE and TRUNCATE, whoever asks: ENABLE
+-- ALWAYS, so that sessions with session_replication_role = replica (logical
+-- replication's apply, or a superuser's restore script) are refused too.
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION stocksync.ledger_append_only() RETURNS trigger
@@ -897,6 +899,8 @@ CREATE TRIGGER ledger_no_update_delete BEFORE UPDATE OR DELETE ON stocksync.ledg
     FOR EACH ROW EXECUTE FUNCTION stocksync.ledger_append_only();
 CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON stocksync.ledger
     FOR EACH STATEMENT EXECUTE FUNCTION stocksync.ledger_append_only();
+ALTER TABLE stocksync.ledger ENABLE ALWAYS TRIGGER ledger_no_update_delete;
+ALTER TABLE stocksync.ledger ENABLE ALWAYS TRIGGER ledger_no_truncate;
 
 -- ---------------------------------------------------------------------------
 -- Stock movements. All SECURITY DEFINER with a pinned search_path: callers
