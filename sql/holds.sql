@@ -38,6 +38,8 @@ SELECT state FROM stocksync.reservation WHERE order_ref = 'O-2';
 -- A return with a reference is retry-safe too.
 SELECT stocksync.return_items('shop', 'O-2', '[{"sku": "A", "qty": 1}]', return_ref => 'RMA-1');
 SELECT stocksync.return_items('shop', 'O-2', '[{"sku": "A", "qty": 1}]', return_ref => 'RMA-1');
+-- The same reference for the same lines into another state is another return.
+SELECT stocksync.return_items('shop', 'O-2', '[{"sku": "A", "qty": 1}]', 'damaged', return_ref => 'RMA-1');
 SELECT stocksync.return_items('shop', 'O-2', '[{"sku": "A", "qty": 5}]', return_ref => 'RMA-2');
 SELECT line_no, qty, fulfilled, returned FROM stocksync.reservation_line WHERE order_ref = 'O-2';
 

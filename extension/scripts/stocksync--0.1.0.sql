@@ -195,12 +195,14 @@ CREATE INDEX reservation_expiry_idx ON stocksync.reservation (expires_at);
 COMMENT ON TABLE stocksync.reservation IS 'One row per (channel, order_ref): the idempotency key of reserve().';
 
 -- Fulfilments and returns given a document reference, so that retrying one is
--- a no-op and reusing the reference for other lines is refused.
+-- a no-op and reusing the reference for other lines (or, for a return, into
+-- another state) is refused.
 CREATE TABLE stocksync.order_document (
     reservation_id bigint NOT NULL,
     kind           text NOT NULL CHECK (kind IN ('FULFILL', 'RETURN')),
     document_ref   text COLLATE "C" NOT NULL,
     lines          jsonb NOT NULL,
+    to_state       text,  -- RETURN: where the units went back to
     created_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (reservation_id, kind, document_ref)
 );

@@ -138,33 +138,37 @@ RequestedUnits(const Reservation &r, FunctionCallInfo fcinfo, int argno, int32 (
 // the same reference with other lines is refused; returns true when this
 // document was already applied.
 bool
-DocumentAlreadyApplied(const Reservation &r, const char *kind, FunctionCallInfo fcinfo, int lines_arg, int ref_arg)
+DocumentAlreadyApplied(const Reservation &r, const char *kind, FunctionCallInfo fcinfo, int lines_arg, int ref_arg,
+					   const char *to_state = nullptr)
 {
 	if (PG_ARGISNULL(ref_arg))
 		return false;
 	static SPIPlanPtr insert_plan = nullptr;
 	static SPIPlanPtr same_plan = nullptr;
-	static const Oid types[] = {INT8OID, TEXTOID, TEXTOID, JSONBOID};
+	static const Oid types[] = {INT8OID, TEXTOID, TEXTOID, JSONBOID, TEXTOID};
 	Datum lines = PG_ARGISNULL(lines_arg)
 					  ? DirectFunctionCall1(jsonb_in, CStringGetDatum("null"))
 					  : PG_GETARG_DATUM(lines_arg);
-	Datum args[] = {Int64GetDatum(r.id), CStringGetTextDatum(kind), PG_GETARG_DATUM(ref_arg), lines};
+	Datum args[] = {Int64GetDatum(r.id), CStringGetTextDatum(kind), PG_GETARG_DATUM(ref_arg), lines,
+					to_state ? CStringGetTextDatum(to_state) : static_cast<Datum>(0)};
+	const char nulls[] = {' ', ' ', ' ', ' ', to_state ? ' ' : 'n'};
 	if (RunPlan(KeptPlan(&insert_plan,
-						   "INSERT INTO stocksync.order_document (reservation_id, kind, document_ref, lines) "
-						   "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-						   4, types),
-				args, nullptr) == 1)
+						   "INSERT INTO stocksync.order_document (reservation_id, kind, document_ref, lines, to_state) "
+						   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+						   5, types),
+				args, nulls) == 1)
 		return false;
 	RunPlan(KeptPlan(&same_plan,
-					   "SELECT lines = $4 FROM stocksync.order_document "
+					   "SELECT lines = $4 AND to_state IS NOT DISTINCT FROM $5 FROM stocksync.order_document "
 					   "WHERE reservation_id = $1 AND kind = $2 AND document_ref = $3",
-					   4, types),
-			args, nullptr);
+					   5, types),
+			args, nulls);
 	if (!DatumGetBool(ColumnDatum(0, 1)))
 		ereport(ERROR,
 				(errcode(kIdempotencyConflict),
-				 errmsg("document \"%s\" of order \"%s\" was already applied with other lines",
-						TextDatumGetCString(PG_GETARG_DATUM(ref_arg)), TextDatumGetCString(r.order_ref)),
+				 errmsg("document \"%s\" of order \"%s\" was already applied with other lines%s",
+						TextDatumGetCString(PG_GETARG_DATUM(ref_arg)), TextDatumGetCString(r.order_ref),
+						to_state ? " or into another state" : ""),
 				 errhint("Use a new reference for a different shipment or return.")));
 	return true;
 }
@@ -319,7 +323,7 @@ stocksync_return_items(PG_FUNCTION_ARGS)
 	if (!AnyFulfilled(r))
 		ReportIllegalTransition(r.channel, r.order_ref, r.state, "return items of");
 	bool retry_of_whole = Is(r, "returned") && PG_ARGISNULL(2) && PG_ARGISNULL(4);
-	if (!retry_of_whole && !DocumentAlreadyApplied(r, "RETURN", fcinfo, 2, 4))
+	if (!retry_of_whole && !DocumentAlreadyApplied(r, "RETURN", fcinfo, 2, 4, StockStateName(to_state)))
 	{
 		int32 *units = RequestedUnits(r, fcinfo, 2, Returnable, Returnable, "return");
 		bool all_back = true;
