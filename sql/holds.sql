@@ -87,5 +87,20 @@ SELECT kind, sku, qty, d_reserved, reason FROM stocksync.ledger WHERE reason = '
 SELECT stocksync.commit('shop', 'O-6');
 SELECT * FROM pg_temp.levels();
 
+-- A shipment of more units than are on hand outside damaged and quality
+-- control (the good ones were counted lost while committed): the units that
+-- left were among the damaged, then the quality-control ones, so neither
+-- stays above on_hand.
+INSERT INTO stocksync.item (sku) VALUES ('CUP');
+SELECT stocksync.receive('CUP', 10);
+SELECT shortage FROM stocksync.reserve('shop', 'O-9', 'CUP', 6);
+SELECT stocksync.commit('shop', 'O-9');
+SELECT stocksync.move('CUP', 3, 'available', 'damaged'), stocksync.move('CUP', 1, 'available', 'quality_control');
+SELECT stocksync.adjust('CUP', -4, 'lost');
+SELECT stocksync.fulfill('shop', 'O-9');
+SELECT kind, qty, d_on_hand, d_committed, d_damaged, d_quality_control FROM stocksync.ledger
+ WHERE sku = 'CUP' AND kind = 'FULFILL';
+SELECT on_hand, committed, damaged, quality_control, available FROM stocksync.stock WHERE sku = 'CUP';
+
 SELECT * FROM stocksync.verify_ledger();
 DROP EXTENSION stocksync CASCADE;

@@ -295,6 +295,9 @@ stocksync_fulfill(PG_FUNCTION_ARGS)
 				Deltas d;
 				d.on_hand = -units[i];
 				AddToHeld(&d, r, -units[i]);
+				// The units shipped exist; beyond the good ones they were
+				// among those counted damaged or in quality control.
+				TakeMissingFromDamagedThenQc(row, row.on_hand - units[i], &d);
 				ApplyMovement("FULFILL", line.sku, line.location, units[i], d, r.id, NoText(),
 							  OptionalTextArg(fcinfo, 3));
 				line.fulfilled += units[i];

@@ -399,6 +399,16 @@ SummedHeldQuantities(Datum sku, Datum location)
 }
 
 void
+TakeMissingFromDamagedThenQc(const StockRow &row, int32 on_hand_after, Deltas *d)
+{
+	int32 excess = row.damaged + row.quality_control - on_hand_after;
+	if (excess <= 0)
+		return;
+	d->damaged = -Min(excess, row.damaged);
+	d->quality_control = -(excess + d->damaged);
+}
+
+void
 ReportInsufficient(Datum sku, Datum location, const char *what, int32 have, int64 wanted)
 {
 	ereport(ERROR,

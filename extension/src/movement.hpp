@@ -133,6 +133,12 @@ int QuantityPastInteger(const StockRow &row, const Deltas &deltas);
 // locks.
 StockRow SummedHeldQuantities(Datum sku, Datum location);
 
+// Units leaving on_hand beyond the good ones (on hand outside damaged and
+// quality_control) were among the damaged, then the quality-control units:
+// takes them out of those in *d, so that neither stays above on_hand and
+// blocks units received later. `on_hand_after` is on_hand after the change.
+void TakeMissingFromDamagedThenQc(const StockRow &row, int32 on_hand_after, Deltas *d);
+
 // Raises SS005 for sku at location (`wanted` is 64-bit: the negation of the
 // most negative delta does not fit an integer).
 void ReportInsufficient(Datum sku, Datum location, const char *what, int32 have, int64 wanted);

@@ -40,10 +40,9 @@ CheckArgsNotNull(FunctionCallInfo fcinfo, int count, const char *const *names)
 
 // Makes on_hand `counted`, a count of what is on the shelf, through an ADJUST
 // of the difference (none when equal); returns the difference. Units found
-// missing beyond the good ones were among the damaged, then the
-// quality-control units (on hand too), so that neither is left above what is
-// on hand and blocks units received later. Safety stock is a setting, not
-// units, and stays.
+// missing beyond the good ones come out of damaged, then quality_control
+// (TakeMissingFromDamagedThenQc). Safety stock is a setting, not units, and
+// stays.
 int32
 ApplyCount(Datum sku, Datum location, const StockRow &row, int32 counted, OptionalText reason,
 		   OptionalText reference)
@@ -52,12 +51,7 @@ ApplyCount(Datum sku, Datum location, const StockRow &row, int32 counted, Option
 	d.on_hand = counted - row.on_hand;
 	if (d.on_hand == 0)
 		return 0;
-	int32 excess = row.damaged + row.quality_control - counted;
-	if (excess > 0)
-	{
-		d.damaged = -Min(excess, row.damaged);
-		d.quality_control = -(excess + d.damaged);
-	}
+	TakeMissingFromDamagedThenQc(row, counted, &d);
 	CheckQuantitiesFit(sku, location, row, d);
 	ApplyMovement("ADJUST", sku, location, d.on_hand < 0 ? -d.on_hand : d.on_hand, d, 0, reason, reference);
 	return d.on_hand;
