@@ -35,11 +35,13 @@ SELECT reservation_id AS first_id FROM stocksync.reserve('shop', 'H-3', 'HOT', 1
 SELECT shortage, reservation_id = :first_id AS same_id FROM stocksync.reserve('shop', 'H-3', 'HOT', 1);
 SELECT sku, reserved, available FROM stocksync.stock WHERE sku = 'HOT';
 
--- A goods receipt and an adjustment take every bucket's unused budget back
--- (their checks are exact against the SKU's total).
+-- A goods receipt only adds units: the buckets keep their budgets. An
+-- adjustment takes every bucket's unused budget back (its checks are exact
+-- against the SKU's total).
 SELECT stocksync.receive('HOT', 10) > 0 AS version_rose;
 SELECT sku, buckets, budget FROM stocksync.hot_sku;
 SELECT stocksync.adjust('HOT', -100, 'damaged in the flood');
+SELECT sku, buckets, budget FROM stocksync.hot_sku;
 SELECT sku, on_hand, reserved, available FROM stocksync.stock WHERE sku = 'HOT';
 
 -- Near the last units: no false refusal, no oversell. 6 available: 4 + 2

@@ -82,7 +82,8 @@ void AddToState(Deltas *deltas, StockState state, int32 units);
 StockRow LockStockRow(Datum sku, Datum location);
 
 // LockStockRow for a change that lowers no available and checks nothing but
-// on_hand, damaged or quality_control (a fulfilment, a return): on a hot SKU
+// on_hand, damaged, quality_control or incoming (a fulfilment, a return, a
+// receipt, a purchase order): on a hot SKU
 // it locks the central row only and leaves the buckets and their budgets to
 // the sessions holding them, so that it never waits for a bucket. A session
 // holding a bucket of the SKU (an earlier commit or release in its
