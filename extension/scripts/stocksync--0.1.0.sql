@@ -1327,6 +1327,8 @@ CREATE TABLE stocksync.inbound_exception (
     resolved_at timestamptz
 );
 CREATE INDEX inbound_exception_open_idx ON stocksync.inbound_exception (received_at) WHERE resolved_at IS NULL;
+-- What is kept for one order (an order's deliveries look for it).
+CREATE INDEX inbound_exception_order_idx ON stocksync.inbound_exception (channel, order_ref);
 COMMENT ON TABLE stocksync.inbound_exception IS 'Webhook content stocksync kept but could not apply: unknown listings, refused deliveries, payments of orders whose hold had expired.';
 
 CREATE VIEW stocksync.unmatched_order_line AS
@@ -1363,6 +1365,33 @@ BEGIN
 END
 $fn$;
 CREATE INDEX listing_channel_sku_idx ON stocksync.listing (channel, sku);
+
+-- Keeps an order's lines for unknown listings once per order, not once per
+-- delivery: its payment, a status change and another subscription carry the
+-- same lines again, and unmatched_order_line must show them once (an
+-- operator reserves what it shows). Lines already kept for the order, open
+-- or resolved, add nothing; other lines (the order was edited) replace the
+-- open ones. Called under the order's advisory lock.
+CREATE FUNCTION stocksync.keep_unmatched_lines(source text, event_id text, topic text, channel text,
+                                               order_ref text, lines jsonb)
+    RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    ch  text COLLATE "C" := keep_unmatched_lines.channel;
+    ref text COLLATE "C" := keep_unmatched_lines.order_ref;
+BEGIN
+    IF EXISTS (SELECT 1 FROM stocksync.inbound_exception e
+                WHERE e.channel = ch AND e.order_ref = ref AND e.reason = 'unknown_listing'
+                  AND e.detail -> 'lines' = keep_unmatched_lines.lines) THEN
+        RETURN;
+    END IF;
+    UPDATE stocksync.inbound_exception e SET resolved_at = pg_catalog.now()
+     WHERE e.channel = ch AND e.order_ref = ref AND e.reason = 'unknown_listing' AND e.resolved_at IS NULL;
+    INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
+    VALUES (keep_unmatched_lines.source, keep_unmatched_lines.event_id, keep_unmatched_lines.topic, ch, ref,
+            'unknown_listing', pg_catalog.jsonb_build_object('lines', keep_unmatched_lines.lines));
+END
+$fn$;
 
 -- Applies one normalized webhook event (built by stocksync-worker, see
 -- docs/webhooks.md) and returns its outcome:
@@ -1446,10 +1475,14 @@ BEGIN
                 END IF;
             END IF;
             IF pg_catalog.jsonb_array_length(unmatched) > 0 THEN
-                INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
-                VALUES (ingest_webhook.source, ingest_webhook.event_id, ingest_webhook.topic, ch, ref, 'unknown_listing',
-                        pg_catalog.jsonb_build_object('lines', unmatched));
+                PERFORM stocksync.keep_unmatched_lines(ingest_webhook.source, ingest_webhook.event_id,
+                                                       ingest_webhook.topic, ch, ref, unmatched);
                 v_outcome := CASE WHEN v_outcome IS NULL THEN 'unmatched' ELSE v_outcome || '_partly_unmatched' END;
+            ELSIF v_outcome IS NOT NULL THEN
+                -- Every line of the order is held now (its listing appeared):
+                -- lines an earlier delivery kept for it are applied.
+                UPDATE stocksync.inbound_exception e SET resolved_at = pg_catalog.now()
+                 WHERE e.channel = ch AND e.order_ref = ref AND e.reason = 'unknown_listing' AND e.resolved_at IS NULL;
             END IF;
             v_outcome := COALESCE(v_outcome, 'empty_order');
         END IF;
@@ -1748,14 +1781,28 @@ BEGIN
     outcomes := ARRAY(SELECT CASE WHEN unmatched_of[p.i] IS NOT NULL AND p.s IN ('reserved', 'committed')
                                   THEN p.s || '_partly_unmatched' ELSE p.s END
                         FROM pg_catalog.unnest(outcomes) WITH ORDINALITY AS p (s, i) ORDER BY p.i);
-    INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
-    SELECT x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic', x.v #>> '{event,channel}', x.v #>> '{event,order_ref}',
-           CASE WHEN outcomes[x.i] = 'paid_after_expiry' THEN 'paid_after_expiry' ELSE 'unknown_listing' END,
-           pg_catalog.jsonb_build_object('lines', CASE WHEN outcomes[x.i] = 'paid_after_expiry'
-                                                       THEN COALESCE(x.v #> '{event,lines}', '[]') ELSE unmatched_of[x.i] END)
-      FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i)
-     WHERE (unmatched_of[x.i] IS NOT NULL AND codes[x.i] IS NULL) OR outcomes[x.i] = 'paid_after_expiry'
-     ORDER BY x.i;
+    -- Orders held with every line: what earlier deliveries kept of them is
+    -- applied (as ingest_webhook() does). Then what this group could not
+    -- apply, delivery by delivery (rare).
+    UPDATE stocksync.inbound_exception e SET resolved_at = pg_catalog.now()
+      FROM ROWS FROM (pg_catalog.unnest(orders_of), pg_catalog.unnest(unmatched_of), pg_catalog.unnest(codes)) AS p (o, u, c)
+     WHERE p.o IS NOT NULL AND p.u IS NULL AND p.c IS NULL
+       AND e.channel = (p.o ->> 'channel') COLLATE "C" AND e.order_ref = (p.o ->> 'order_ref') COLLATE "C"
+       AND e.reason = 'unknown_listing' AND e.resolved_at IS NULL;
+    FOR h IN SELECT p.i FROM ROWS FROM (pg_catalog.unnest(outcomes), pg_catalog.unnest(unmatched_of), pg_catalog.unnest(codes))
+                             WITH ORDINALITY AS p (s, u, c, i)
+              WHERE (p.u IS NOT NULL AND p.c IS NULL) OR p.s = 'paid_after_expiry' ORDER BY p.i LOOP
+        IF outcomes[h] = 'paid_after_expiry' THEN
+            INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
+            VALUES (deliveries -> (h - 1) ->> 'source', deliveries -> (h - 1) ->> 'event_id', deliveries -> (h - 1) ->> 'topic',
+                    deliveries -> (h - 1) #>> '{event,channel}', deliveries -> (h - 1) #>> '{event,order_ref}', 'paid_after_expiry',
+                    pg_catalog.jsonb_build_object('lines', COALESCE(deliveries -> (h - 1) #> '{event,lines}', '[]')));
+        ELSE
+            PERFORM stocksync.keep_unmatched_lines(deliveries -> (h - 1) ->> 'source', deliveries -> (h - 1) ->> 'event_id',
+                                                   deliveries -> (h - 1) ->> 'topic', deliveries -> (h - 1) #>> '{event,channel}',
+                                                   deliveries -> (h - 1) #>> '{event,order_ref}', unmatched_of[h]);
+        END IF;
+    END LOOP;
     INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
     SELECT x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic', outcomes[x.i]
       FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i)
@@ -1771,6 +1818,7 @@ $fn$;
 COMMENT ON FUNCTION stocksync.ingest_webhook_orders IS 'Applies many verified order deliveries in one transaction, each with the outcome ingest_webhook() would give it alone; one row per delivery: an outcome, a refusal''s SQLSTATE, or neither when deferred to ingest_webhook().';
 
 REVOKE ALL ON FUNCTION stocksync.webhook_line_sku(text, jsonb), stocksync.ingest_webhook(text, text, text, jsonb),
+    stocksync.keep_unmatched_lines(text, text, text, text, text, jsonb),
     stocksync.ingest_webhook_orders(jsonb),
     stocksync.record_webhook_refusal(text, text, text, jsonb, text, text),
     stocksync.prune_webhook_receipts(interval) FROM PUBLIC;

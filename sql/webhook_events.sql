@@ -1,0 +1,43 @@
+-- ingest_webhook(): one delivery at a time, orders that arrive again (a
+-- payment, another status, another subscription) and out of order; what an
+-- operator is left to look at in inbound_exception.
+CREATE EXTENSION stocksync;
+INSERT INTO stocksync.item (sku) VALUES ('A'), ('B');
+INSERT INTO stocksync.channel (code, kind) VALUES ('shop', 'shopify');
+INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('shop', 'v-a', 'A');
+SELECT stocksync.receive('A', 10), stocksync.receive('B', 10);
+
+CREATE FUNCTION pg_temp.order_event(ref text, paid boolean, lines jsonb) RETURNS jsonb LANGUAGE sql
+AS $$ SELECT jsonb_build_object('action', 'order', 'channel', 'shop', 'order_ref', ref, 'paid', paid,
+                                'ttl_s', 86400, 'lines', lines) $$;
+CREATE FUNCTION pg_temp.delivery(event_id text, event jsonb) RETURNS jsonb LANGUAGE sql
+AS $$ SELECT jsonb_build_object('source', 'shop', 'event_id', event_id, 'topic', 'orders/paid', 'event', event) $$;
+CREATE FUNCTION pg_temp.line(id text, qty integer, sku text DEFAULT NULL) RETURNS jsonb LANGUAGE sql
+AS $$ SELECT jsonb_build_object('ids', jsonb_build_array(id), 'sku', sku, 'qty', qty) $$;
+
+-- An order with a line for an unknown listing is kept once, however often it
+-- arrives: created, then paid, then the same again under another event id.
+SELECT stocksync.ingest_webhook('shop', 'u-1', 'orders/create', pg_temp.order_event('101', false, jsonb_build_array(pg_temp.line('v-x', 2, 'X'))));
+SELECT stocksync.ingest_webhook('shop', 'u-2', 'orders/paid', pg_temp.order_event('101', true, jsonb_build_array(pg_temp.line('v-x', 2, 'X'))));
+SELECT stocksync.ingest_webhook('shop', 'p-1', 'orders/create', pg_temp.order_event('102', false, jsonb_build_array(pg_temp.line('v-a', 1), pg_temp.line('v-x', 1, 'X'))));
+SELECT stocksync.ingest_webhook('shop', 'p-2', 'orders/paid', pg_temp.order_event('102', true, jsonb_build_array(pg_temp.line('v-a', 1), pg_temp.line('v-x', 1, 'X'))));
+-- The same through a group, twice in it and once more alone.
+SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+    pg_temp.delivery('g-1', pg_temp.order_event('103', false, jsonb_build_array(pg_temp.line('v-x', 3, 'X')))),
+    pg_temp.delivery('g-2', pg_temp.order_event('103', true, jsonb_build_array(pg_temp.line('v-x', 3, 'X')))),
+    pg_temp.delivery('u-3', pg_temp.order_event('101', true, jsonb_build_array(pg_temp.line('v-x', 2, 'X'))))));
+SELECT stocksync.ingest_webhook('shop', 'g-3', 'orders/paid', pg_temp.order_event('103', true, jsonb_build_array(pg_temp.line('v-x', 3, 'X'))));
+SELECT order_ref, channel_sku, qty FROM stocksync.unmatched_order_line ORDER BY order_ref;
+
+-- The listing appears: the order's next delivery reserves it, and its kept
+-- lines are no longer open.
+INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('shop', 'v-x', 'B');
+SELECT stocksync.ingest_webhook('shop', 'u-4', 'orders/paid', pg_temp.order_event('101', true, jsonb_build_array(pg_temp.line('v-x', 2, 'X'))));
+SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+    pg_temp.delivery('g-4', pg_temp.order_event('103', true, jsonb_build_array(pg_temp.line('v-x', 3, 'X'))))));
+SELECT order_ref, channel_sku, qty FROM stocksync.unmatched_order_line ORDER BY order_ref;
+SELECT order_ref, state, skus, quantities FROM stocksync.reservation ORDER BY order_ref;
+DELETE FROM stocksync.listing WHERE external_id = 'v-x';
+SELECT count(*) AS differences FROM stocksync.verify_ledger();
+
+DROP EXTENSION stocksync;
