@@ -40,4 +40,21 @@ SELECT order_ref, state, skus, quantities FROM stocksync.reservation ORDER BY or
 DELETE FROM stocksync.listing WHERE external_id = 'v-x';
 SELECT count(*) AS differences FROM stocksync.verify_ledger();
 
+-- An order paid after its hold expired is kept once, however many of its
+-- paid deliveries follow (WooCommerce: processing, then completed), alone or
+-- in a group.
+SELECT stocksync.ingest_webhook('shop', 'x-1', 'orders/create', pg_temp.order_event('111', false, jsonb_build_array(pg_temp.line('v-a', 1))));
+SELECT stocksync.ingest_webhook('shop', 'y-1', 'orders/create', pg_temp.order_event('112', false, jsonb_build_array(pg_temp.line('v-a', 1))));
+UPDATE stocksync.reservation SET expires_at = now() - interval '1 second' WHERE order_ref IN ('111', '112');
+SELECT stocksync.expire_holds() AS expired;
+SELECT stocksync.ingest_webhook('shop', 'x-2', 'orders/paid', pg_temp.order_event('111', true, jsonb_build_array(pg_temp.line('v-a', 1))));
+SELECT stocksync.ingest_webhook('shop', 'x-3', 'orders/paid', pg_temp.order_event('111', true, jsonb_build_array(pg_temp.line('v-a', 1))));
+SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+    pg_temp.delivery('x-4', pg_temp.order_event('111', true, jsonb_build_array(pg_temp.line('v-a', 1)))),
+    pg_temp.delivery('y-2', pg_temp.order_event('112', true, jsonb_build_array(pg_temp.line('v-a', 1)))),
+    pg_temp.delivery('y-3', pg_temp.order_event('112', true, jsonb_build_array(pg_temp.line('v-a', 1))))));
+SELECT order_ref, count(*) AS kept FROM stocksync.inbound_exception WHERE reason = 'paid_after_expiry'
+ GROUP BY order_ref ORDER BY order_ref;
+SELECT count(*) AS differences FROM stocksync.verify_ledger();
+
 DROP EXTENSION stocksync;

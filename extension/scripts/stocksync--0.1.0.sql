@@ -1393,6 +1393,26 @@ BEGIN
 END
 $fn$;
 
+-- Keeps an order paid after its soft hold expired, once per order: every
+-- later paid delivery of it is the same sale. Called under the order's
+-- advisory lock.
+CREATE FUNCTION stocksync.keep_paid_after_expiry(source text, event_id text, topic text, channel text,
+                                                 order_ref text, lines jsonb)
+    RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    ch  text COLLATE "C" := keep_paid_after_expiry.channel;
+    ref text COLLATE "C" := keep_paid_after_expiry.order_ref;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM stocksync.inbound_exception e
+                    WHERE e.channel = ch AND e.order_ref = ref AND e.reason = 'paid_after_expiry') THEN
+        INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
+        VALUES (keep_paid_after_expiry.source, keep_paid_after_expiry.event_id, keep_paid_after_expiry.topic, ch, ref,
+                'paid_after_expiry', pg_catalog.jsonb_build_object('lines', keep_paid_after_expiry.lines));
+    END IF;
+END
+$fn$;
+
 -- Applies one normalized webhook event (built by stocksync-worker, see
 -- docs/webhooks.md) and returns its outcome:
 --   {"action": "order",  "channel", "order_ref", "paid", "ttl_s", "lines": [{"ids", "sku", "qty"}]}
@@ -1445,10 +1465,12 @@ BEGIN
         ELSIF v_state = 'expired' AND COALESCE((event ->> 'paid')::boolean, false) THEN
             -- Paid after its soft hold expired: the sale stands on the channel
             -- but its units went back to stock. Kept for the operator (the
-            -- order's lines are in the exception), never dropped in silence.
-            INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
-            VALUES (ingest_webhook.source, ingest_webhook.event_id, ingest_webhook.topic, ch, ref, 'paid_after_expiry',
-                    pg_catalog.jsonb_build_object('lines', COALESCE(event -> 'lines', '[]')));
+            -- order's lines are in the exception), never dropped in silence,
+            -- and kept once: a second paid delivery (WooCommerce processing,
+            -- then completed) is the same sale, which an operator must not
+            -- reserve again.
+            PERFORM stocksync.keep_paid_after_expiry(ingest_webhook.source, ingest_webhook.event_id,
+                                                     ingest_webhook.topic, ch, ref, COALESCE(event -> 'lines', '[]'));
             v_outcome := 'paid_after_expiry';
         ELSIF v_state IS NOT NULL AND v_state <> 'reserved' THEN
             -- The same order again (another subscription, a retry) after it was
@@ -1793,10 +1815,10 @@ BEGIN
                              WITH ORDINALITY AS p (s, u, c, i)
               WHERE (p.u IS NOT NULL AND p.c IS NULL) OR p.s = 'paid_after_expiry' ORDER BY p.i LOOP
         IF outcomes[h] = 'paid_after_expiry' THEN
-            INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
-            VALUES (deliveries -> (h - 1) ->> 'source', deliveries -> (h - 1) ->> 'event_id', deliveries -> (h - 1) ->> 'topic',
-                    deliveries -> (h - 1) #>> '{event,channel}', deliveries -> (h - 1) #>> '{event,order_ref}', 'paid_after_expiry',
-                    pg_catalog.jsonb_build_object('lines', COALESCE(deliveries -> (h - 1) #> '{event,lines}', '[]')));
+            PERFORM stocksync.keep_paid_after_expiry(deliveries -> (h - 1) ->> 'source', deliveries -> (h - 1) ->> 'event_id',
+                                                     deliveries -> (h - 1) ->> 'topic', deliveries -> (h - 1) #>> '{event,channel}',
+                                                     deliveries -> (h - 1) #>> '{event,order_ref}',
+                                                     COALESCE(deliveries -> (h - 1) #> '{event,lines}', '[]'));
         ELSE
             PERFORM stocksync.keep_unmatched_lines(deliveries -> (h - 1) ->> 'source', deliveries -> (h - 1) ->> 'event_id',
                                                    deliveries -> (h - 1) ->> 'topic', deliveries -> (h - 1) #>> '{event,channel}',
@@ -1819,6 +1841,7 @@ COMMENT ON FUNCTION stocksync.ingest_webhook_orders IS 'Applies many verified or
 
 REVOKE ALL ON FUNCTION stocksync.webhook_line_sku(text, jsonb), stocksync.ingest_webhook(text, text, text, jsonb),
     stocksync.keep_unmatched_lines(text, text, text, text, text, jsonb),
+    stocksync.keep_paid_after_expiry(text, text, text, text, text, jsonb),
     stocksync.ingest_webhook_orders(jsonb),
     stocksync.record_webhook_refusal(text, text, text, jsonb, text, text),
     stocksync.prune_webhook_receipts(interval) FROM PUBLIC;
