@@ -55,6 +55,15 @@ SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_a
     pg_temp.delivery('y-3', pg_temp.order_event('112', true, jsonb_build_array(pg_temp.line('v-a', 1))))));
 SELECT order_ref, count(*) AS kept FROM stocksync.inbound_exception WHERE reason = 'paid_after_expiry'
  GROUP BY order_ref ORDER BY order_ref;
+
+-- A cancellation closes what was kept of its order for an operator: nothing
+-- is to be reserved for it any more (121: a line for an unknown listing only,
+-- 122: one of two lines).
+SELECT stocksync.ingest_webhook('shop', 'c-1', 'orders/create', pg_temp.order_event('121', false, jsonb_build_array(pg_temp.line('v-x', 1, 'X'))));
+SELECT stocksync.ingest_webhook('shop', 'c-2', 'orders/create', pg_temp.order_event('122', false, jsonb_build_array(pg_temp.line('v-a', 1), pg_temp.line('v-x', 1, 'X'))));
+SELECT stocksync.ingest_webhook('shop', 'c-3', 'orders/cancelled', '{"action": "cancel", "channel": "shop", "order_ref": "121"}'),
+       stocksync.ingest_webhook('shop', 'c-4', 'orders/cancelled', '{"action": "cancel", "channel": "shop", "order_ref": "122"}');
+SELECT order_ref, channel_sku, qty FROM stocksync.unmatched_order_line WHERE order_ref IN ('121', '122');
 SELECT count(*) AS differences FROM stocksync.verify_ledger();
 
 DROP EXTENSION stocksync;

@@ -1520,6 +1520,10 @@ BEGIN
         ELSE
             v_outcome := 'cancel_ignored_' || v_state;  -- already released, expired or shipped
         END IF;
+        -- Nothing is to be held for a cancelled order: its lines kept for
+        -- unknown listings are closed, so that nobody reserves them by hand.
+        UPDATE stocksync.inbound_exception e SET resolved_at = pg_catalog.now()
+         WHERE e.channel = ch AND e.order_ref = ref AND e.reason = 'unknown_listing' AND e.resolved_at IS NULL;
     ELSIF action = 'refund' THEN
         -- The same line matching as for orders; an unmatched line keeps its
         -- own SKU (return_items() refuses it if the order has no such line).
