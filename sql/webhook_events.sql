@@ -64,6 +64,26 @@ SELECT stocksync.ingest_webhook('shop', 'c-2', 'orders/create', pg_temp.order_ev
 SELECT stocksync.ingest_webhook('shop', 'c-3', 'orders/cancelled', '{"action": "cancel", "channel": "shop", "order_ref": "121"}'),
        stocksync.ingest_webhook('shop', 'c-4', 'orders/cancelled', '{"action": "cancel", "channel": "shop", "order_ref": "122"}');
 SELECT order_ref, channel_sku, qty FROM stocksync.unmatched_order_line WHERE order_ref IN ('121', '122');
+
+-- An order cancelled after its hold expired is over: its payment, delivered
+-- late (it was made before the cancellation), is not kept as a sale to hold
+-- stock for (131 alone, 132 in a group), and one kept before the
+-- cancellation arrived (133) is closed by it.
+SELECT stocksync.ingest_webhook('shop', 'd-1', 'orders/create', pg_temp.order_event('131', false, jsonb_build_array(pg_temp.line('v-a', 1)))),
+       stocksync.ingest_webhook('shop', 'd-2', 'orders/create', pg_temp.order_event('132', false, jsonb_build_array(pg_temp.line('v-a', 1)))),
+       stocksync.ingest_webhook('shop', 'd-3', 'orders/create', pg_temp.order_event('133', false, jsonb_build_array(pg_temp.line('v-a', 1))));
+UPDATE stocksync.reservation SET expires_at = now() - interval '1 second' WHERE order_ref IN ('131', '132', '133');
+SELECT stocksync.expire_holds() AS expired;
+SELECT stocksync.ingest_webhook('shop', 'd-4', 'orders/paid', pg_temp.order_event('133', true, jsonb_build_array(pg_temp.line('v-a', 1))));
+SELECT stocksync.ingest_webhook('shop', 'd-5', 'orders/cancelled', '{"action": "cancel", "channel": "shop", "order_ref": "131"}'),
+       stocksync.ingest_webhook('shop', 'd-6', 'orders/cancelled', '{"action": "cancel", "channel": "shop", "order_ref": "132"}'),
+       stocksync.ingest_webhook('shop', 'd-7', 'orders/cancelled', '{"action": "cancel", "channel": "shop", "order_ref": "133"}');
+SELECT stocksync.ingest_webhook('shop', 'd-8', 'orders/paid', pg_temp.order_event('131', true, jsonb_build_array(pg_temp.line('v-a', 1))));
+SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+    pg_temp.delivery('d-9', pg_temp.order_event('132', true, jsonb_build_array(pg_temp.line('v-a', 1))))));
+SELECT order_ref, reason FROM stocksync.inbound_exception
+ WHERE order_ref IN ('131', '132', '133') AND resolved_at IS NULL ORDER BY order_ref;
+SELECT order_ref, state FROM stocksync.reservation WHERE order_ref IN ('131', '132', '133') ORDER BY order_ref;
 SELECT count(*) AS differences FROM stocksync.verify_ledger();
 
 DROP EXTENSION stocksync;

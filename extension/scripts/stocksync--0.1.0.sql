@@ -1302,6 +1302,8 @@ COMMENT ON TABLE stocksync.webhook_receipt IS 'Webhook deliveries already applie
 
 -- A cancellation that arrived before its order. The order, when it comes,
 -- finds the tombstone (both take the same per-order lock) and reserves nothing.
+-- Also left by a cancellation of an order whose hold had expired, so that a
+-- payment delivered after it is not kept as paid after expiry.
 CREATE TABLE stocksync.order_tombstone (
     channel      text COLLATE "C" NOT NULL,
     order_ref    text COLLATE "C" NOT NULL,
@@ -1309,7 +1311,7 @@ CREATE TABLE stocksync.order_tombstone (
     cancelled_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (channel, order_ref)
 );
-COMMENT ON TABLE stocksync.order_tombstone IS 'Orders cancelled before stocksync saw them: a later order webhook reserves nothing.';
+COMMENT ON TABLE stocksync.order_tombstone IS 'Orders cancelled before stocksync saw them, or after their hold expired: a later order webhook reserves nothing and keeps no paid_after_expiry.';
 
 -- What a webhook brought that stocksync could not apply: order lines for
 -- listings it does not know, and deliveries a stocksync function refused
@@ -1461,7 +1463,8 @@ BEGIN
     IF action = 'order' THEN
         SELECT r.state INTO v_state FROM stocksync.reservation r WHERE r.channel = ch AND r.order_ref = ref;
         IF EXISTS (SELECT 1 FROM stocksync.order_tombstone t WHERE t.channel = ch AND t.order_ref = ref) THEN
-            v_outcome := 'cancelled_before_order';
+            -- Cancelled before it came, or (its hold expired) before its payment.
+            v_outcome := CASE WHEN v_state IS NULL THEN 'cancelled_before_order' ELSE 'order_already_cancelled' END;
         ELSIF v_state = 'expired' AND COALESCE((event ->> 'paid')::boolean, false) THEN
             -- Paid after its soft hold expired: the sale stands on the channel
             -- but its units went back to stock. Kept for the operator (the
@@ -1519,11 +1522,20 @@ BEGIN
             v_outcome := 'released';
         ELSE
             v_outcome := 'cancel_ignored_' || v_state;  -- already released, expired or shipped
+            IF v_state = 'expired' THEN
+                -- Its hold is gone, but a payment made before the cancellation
+                -- may still be on its way: the tombstone tells it the order is
+                -- cancelled, not paid after expiry.
+                INSERT INTO stocksync.order_tombstone (channel, order_ref, event_id)
+                VALUES (ch, ref, ingest_webhook.event_id) ON CONFLICT DO NOTHING;
+            END IF;
         END IF;
         -- Nothing is to be held for a cancelled order: its lines kept for
-        -- unknown listings are closed, so that nobody reserves them by hand.
+        -- unknown listings and a payment kept after its hold expired are
+        -- closed, so that nobody reserves them by hand.
         UPDATE stocksync.inbound_exception e SET resolved_at = pg_catalog.now()
-         WHERE e.channel = ch AND e.order_ref = ref AND e.reason = 'unknown_listing' AND e.resolved_at IS NULL;
+         WHERE e.channel = ch AND e.order_ref = ref AND e.reason IN ('unknown_listing', 'paid_after_expiry')
+           AND e.resolved_at IS NULL;
     ELSIF action = 'refund' THEN
         -- The same line matching as for orders; an unmatched line keeps its
         -- own SKU (return_items() refuses it if the order has no such line).
@@ -1703,7 +1715,8 @@ BEGIN
                     WHEN c.state = 'reserved' AND c.paid THEN NULL  -- deferred
                     WHEN c.i <> c.first THEN 'duplicate'
                     WHEN c.ch IS NULL OR COALESCE(c.ref, '') = '' THEN NULL  -- refused: SS009
-                    WHEN c.tombstone THEN 'cancelled_before_order'
+                    WHEN c.tombstone THEN CASE WHEN c.state IS NULL THEN 'cancelled_before_order'
+                                               ELSE 'order_already_cancelled' END
                     WHEN c.state = 'expired' AND c.paid THEN 'paid_after_expiry'  -- as ingest_webhook()
                     WHEN c.state IS NOT NULL AND c.state <> 'reserved' THEN 'order_already_' || c.state
                     WHEN m.matched IS NOT NULL THEN 'pending'
