@@ -1493,13 +1493,30 @@ BEGIN
                                           ttl => pg_catalog.make_interval(secs => COALESCE((event ->> 'ttl_s')::double precision, 900)),
                                           on_shortage => 'record');
                 IF COALESCE((event ->> 'paid')::boolean, false) THEN
-                    PERFORM stocksync.commit(ch, ref);
-                    v_outcome := 'committed';
+                    IF v_state = 'reserved' THEN
+                        -- The payment of a hold an earlier delivery took:
+                        -- expire_holds() (which takes no order lock) may have
+                        -- ended it since the state was read. Lock the order
+                        -- (commit() would, first) and look again.
+                        SELECT r.state INTO v_state FROM stocksync.reservation r
+                         WHERE r.channel = ch AND r.order_ref = ref FOR UPDATE;
+                    END IF;
+                    IF v_state = 'expired' THEN
+                        PERFORM stocksync.keep_paid_after_expiry(ingest_webhook.source, ingest_webhook.event_id,
+                                                                 ingest_webhook.topic, ch, ref,
+                                                                 COALESCE(event -> 'lines', '[]'));
+                        v_outcome := 'paid_after_expiry';
+                    ELSE
+                        PERFORM stocksync.commit(ch, ref);
+                        v_outcome := 'committed';
+                    END IF;
                 ELSE
                     v_outcome := 'reserved';
                 END IF;
             END IF;
-            IF pg_catalog.jsonb_array_length(unmatched) > 0 THEN
+            IF v_outcome = 'paid_after_expiry' THEN
+                NULL;  -- the exception keeps every line of the order
+            ELSIF pg_catalog.jsonb_array_length(unmatched) > 0 THEN
                 PERFORM stocksync.keep_unmatched_lines(ingest_webhook.source, ingest_webhook.event_id,
                                                        ingest_webhook.topic, ch, ref, unmatched);
                 v_outcome := CASE WHEN v_outcome IS NULL THEN 'unmatched' ELSE v_outcome || '_partly_unmatched' END;
