@@ -84,6 +84,27 @@ SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_a
 SELECT order_ref, reason FROM stocksync.inbound_exception
  WHERE order_ref IN ('131', '132', '133') AND resolved_at IS NULL ORDER BY order_ref;
 SELECT order_ref, state FROM stocksync.reservation WHERE order_ref IN ('131', '132', '133') ORDER BY order_ref;
+
+-- A line's quantity must be a positive whole number, whether its listing is
+-- known or not: the delivery is refused with the order named (the worker keeps
+-- it as a refusal) and nothing is written. A line kept with "lots" units made
+-- unmatched_order_line fail for every row.
+CREATE FUNCTION pg_temp.try(call text) RETURNS text LANGUAGE plpgsql
+AS $$ BEGIN EXECUTE call; RETURN 'ok'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+SELECT e.id, pg_temp.try(format('SELECT stocksync.ingest_webhook(%L, %L, %L, %L)', 'shop', e.id, e.topic, e.event)) AS refusal
+  FROM (VALUES ('q-1', 'orders/create', '{"action": "order", "channel": "shop", "order_ref": "201", "paid": true, "lines": [{"ids": ["v-a"], "qty": "two"}]}'),
+               ('q-2', 'orders/create', '{"action": "order", "channel": "shop", "order_ref": "202", "paid": true, "lines": [{"ids": ["v-a"], "qty": 1.5}]}'),
+               ('q-3', 'orders/create', '{"action": "order", "channel": "shop", "order_ref": "203", "paid": true, "lines": [{"ids": ["v-a"], "qty": 1}, {"ids": ["v-x"], "qty": "lots"}]}'),
+               ('q-4', 'orders/create', '{"action": "order", "channel": "shop", "order_ref": "204", "paid": true, "lines": [{"ids": ["v-x"], "qty": -3}]}'),
+               ('q-5', 'orders/create', '{"action": "order", "channel": "shop", "order_ref": "205", "paid": true, "lines": {"ids": ["v-x"], "qty": 1}}'),
+               ('q-6', 'refunds/create', '{"action": "refund", "channel": "shop", "order_ref": "102", "refund_ref": "r-1", "lines": [{"ids": ["v-a"], "qty": "one"}]}'))
+       AS e (id, topic, event) ORDER BY e.id;
+SELECT pg_temp.try($$SELECT * FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+    pg_temp.delivery('q-7', pg_temp.order_event('207', false, jsonb_build_array(pg_temp.line('v-a', 1)))),
+    pg_temp.delivery('q-8', pg_temp.order_event('208', false, '[{"ids": ["v-x"], "qty": "lots"}]'))))$$) AS group_refusal;
+SELECT count(*) AS receipts FROM stocksync.webhook_receipt WHERE event_id LIKE 'q-%';
+SELECT count(*) AS reservations FROM stocksync.reservation WHERE order_ref BETWEEN '201' AND '208';
+SELECT order_ref, channel_sku, qty FROM stocksync.unmatched_order_line ORDER BY order_ref;
 SELECT count(*) AS differences FROM stocksync.verify_ledger();
 
 DROP EXTENSION stocksync;

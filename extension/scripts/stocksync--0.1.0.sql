@@ -1395,6 +1395,53 @@ BEGIN
 END
 $fn$;
 
+-- A webhook line's qty when it is a positive whole number within an integer,
+-- else NULL (a CASE, so that nothing is cast before it is known to fit).
+CREATE FUNCTION stocksync.webhook_line_qty(line jsonb)
+    RETURNS integer LANGUAGE sql IMMUTABLE
+    RETURN CASE WHEN pg_catalog.jsonb_typeof(line -> 'qty') = 'number'
+                     AND (line ->> 'qty') OPERATOR(pg_catalog.~) '^[0-9]{1,10}$'
+                THEN CASE WHEN (line ->> 'qty')::bigint OPERATOR(pg_catalog.<=) 2147483647
+                               AND (line ->> 'qty')::bigint OPERATOR(pg_catalog.>) 0
+                          THEN (line ->> 'qty')::integer END END;
+
+-- Refuses an order event whose lines reserve() could not take, whether their
+-- listings are known or not: lines that are not a JSON array (SS009), a qty
+-- that is not a whole number within an integer (SS009) or not positive
+-- (SS004), the order named as reserve() names it. Lines for unknown listings
+-- are kept as they came, and unmatched_order_line reads their qty as an
+-- integer: one kept with "lots" units made the view fail for every row.
+CREATE FUNCTION stocksync.check_webhook_lines(channel text, order_ref text, lines jsonb)
+    RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    n   bigint;
+    qty jsonb;
+BEGIN
+    IF lines IS NULL THEN
+        RETURN;
+    END IF;
+    IF pg_catalog.jsonb_typeof(lines) <> 'array' THEN
+        RAISE EXCEPTION 'lines of order "%" on channel "%" must be a JSON array', order_ref, channel
+            USING ERRCODE = 'SS009';
+    END IF;
+    SELECT x.n, x.line -> 'qty' INTO n, qty
+      FROM pg_catalog.jsonb_array_elements(lines) WITH ORDINALITY AS x (line, n)
+     WHERE stocksync.webhook_line_qty(x.line) IS NULL
+     ORDER BY x.n LIMIT 1;
+    IF n IS NULL THEN
+        RETURN;
+    ELSIF pg_catalog.jsonb_typeof(qty) = 'number' AND (qty #>> '{}') ~ '^-?[0-9]{1,10}$'
+          AND (qty #>> '{}')::bigint <= 0 THEN
+        RAISE EXCEPTION 'invalid quantity % in line % of order "%" on channel "%"', qty, n, order_ref, channel
+            USING ERRCODE = 'SS004', DETAIL = 'Quantities must be positive.';
+    END IF;
+    RAISE EXCEPTION 'line % of order "%" on channel "%" needs an integer qty, not %', n, order_ref, channel,
+                    COALESCE(qty::text, 'none')
+        USING ERRCODE = 'SS009', HINT = 'A line is {"ids": [...], "sku": "...", "qty": 2} with qty a whole number of units.';
+END
+$fn$;
+
 -- Keeps an order paid after its soft hold expired, once per order: every
 -- later paid delivery of it is the same sale. Called under the order's
 -- advisory lock.
@@ -1436,6 +1483,7 @@ DECLARE
     ref       text COLLATE "C" := event ->> 'order_ref';
     matched   jsonb;
     unmatched jsonb;
+    bad_lines boolean;
     v_state   text;
     v_outcome text;
 BEGIN
@@ -1481,13 +1529,22 @@ BEGIN
             -- still taken through reserve() below, so that payment commits it.
             v_outcome := 'order_already_' || v_state;
         ELSE
-            SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('sku', s.sku, 'qty', (s.line ->> 'qty')::integer))
+            IF pg_catalog.jsonb_typeof(COALESCE(event -> 'lines', '[]')) <> 'array' THEN
+                PERFORM stocksync.check_webhook_lines(ch, ref, event -> 'lines');  -- raises
+            END IF;
+            SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('sku', s.sku, 'qty', s.qty))
                                 FILTER (WHERE s.sku IS NOT NULL), '[]'),
-                   COALESCE(pg_catalog.jsonb_agg(s.line) FILTER (WHERE s.sku IS NULL), '[]')
-              INTO matched, unmatched
-              FROM (SELECT x.line, stocksync.webhook_line_sku(ch, x.line) AS sku
+                   COALESCE(pg_catalog.jsonb_agg(s.line) FILTER (WHERE s.sku IS NULL), '[]'),
+                   COALESCE(pg_catalog.bool_or(s.qty IS NULL), false)
+              INTO matched, unmatched, bad_lines
+              FROM (SELECT x.line, stocksync.webhook_line_sku(ch, x.line) AS sku, stocksync.webhook_line_qty(x.line) AS qty
                       FROM pg_catalog.jsonb_array_elements(COALESCE(event -> 'lines', '[]')) AS x (line)
                     OFFSET 0) s;  -- OFFSET 0: one lookup per line, not one per reference
+            IF bad_lines THEN
+                -- A line reserve() could not take, known listing or not:
+                -- refused with the order named (SS009, SS004).
+                PERFORM stocksync.check_webhook_lines(ch, ref, event -> 'lines');
+            END IF;
             IF pg_catalog.jsonb_array_length(matched) > 0 THEN
                 PERFORM stocksync.reserve(ch, ref, matched,
                                           ttl => pg_catalog.make_interval(secs => COALESCE((event ->> 'ttl_s')::double precision, 900)),
@@ -1556,6 +1613,7 @@ BEGIN
     ELSIF action = 'refund' THEN
         -- The same line matching as for orders; an unmatched line keeps its
         -- own SKU (return_items() refuses it if the order has no such line).
+        PERFORM stocksync.check_webhook_lines(ch, ref, event -> 'lines');
         SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                    'sku', COALESCE(stocksync.webhook_line_sku(ch, x.line), x.line ->> 'sku'),
                    'qty', (x.line ->> 'qty')::integer)), '[]')
@@ -1682,6 +1740,17 @@ BEGIN
                    OR COALESCE(x.v ->> 'source', '') = '' OR COALESCE(x.v ->> 'event_id', '') = ''
                    OR x.v ->> 'topic' IS NULL OR x.v #>> '{event,action}' IS DISTINCT FROM 'order') THEN
         RAISE EXCEPTION 'every delivery needs a source, an event_id, a topic and an order event' USING ERRCODE = 'SS009';
+    END IF;
+
+    -- Lines reserve() could not take (known listings or not) fail the call,
+    -- naming the order, before anything is locked; the worker then applies
+    -- each delivery alone, which refuses that one.
+    IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(deliveries) x (v)
+                WHERE CASE WHEN pg_catalog.jsonb_typeof(COALESCE(x.v #> '{event,lines}', '[]')) <> 'array' THEN true
+                           ELSE EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(COALESCE(x.v #> '{event,lines}', '[]')) l (line)
+                                         WHERE stocksync.webhook_line_qty(l.line) IS NULL) END) THEN
+        PERFORM stocksync.check_webhook_lines(x.v #>> '{event,channel}', x.v #>> '{event,order_ref}', x.v #> '{event,lines}')
+           FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i) ORDER BY x.i;
     END IF;
 
     -- The aggregate takes the locks in the subquery's (hash) order.
@@ -1876,6 +1945,7 @@ COMMENT ON FUNCTION stocksync.ingest_webhook_orders IS 'Applies many verified or
 REVOKE ALL ON FUNCTION stocksync.webhook_line_sku(text, jsonb), stocksync.ingest_webhook(text, text, text, jsonb),
     stocksync.keep_unmatched_lines(text, text, text, text, text, jsonb),
     stocksync.keep_paid_after_expiry(text, text, text, text, text, jsonb),
+    stocksync.check_webhook_lines(text, text, jsonb), stocksync.webhook_line_qty(jsonb),
     stocksync.ingest_webhook_orders(jsonb),
     stocksync.record_webhook_refusal(text, text, text, jsonb, text, text),
     stocksync.prune_webhook_receipts(interval) FROM PUBLIC;
