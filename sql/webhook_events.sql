@@ -105,6 +105,17 @@ SELECT pg_temp.try($$SELECT * FROM stocksync.ingest_webhook_orders(jsonb_build_a
 SELECT count(*) AS receipts FROM stocksync.webhook_receipt WHERE event_id LIKE 'q-%';
 SELECT count(*) AS reservations FROM stocksync.reservation WHERE order_ref BETWEEN '201' AND '208';
 SELECT order_ref, channel_sku, qty FROM stocksync.unmatched_order_line ORDER BY order_ref;
+
+-- An order paid and then delivered unpaid (orders/paid before a late
+-- orders/create) in one group gets the outcomes it gets alone: committed,
+-- then order_already_committed (142 shows them alone).
+SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+    pg_temp.delivery('h-1', pg_temp.order_event('141', true, jsonb_build_array(pg_temp.line('v-a', 1)))),
+    pg_temp.delivery('h-2', pg_temp.order_event('141', false, jsonb_build_array(pg_temp.line('v-a', 1))))));
+SELECT stocksync.ingest_webhook('shop', 'h-3', 'orders/paid', pg_temp.order_event('142', true, jsonb_build_array(pg_temp.line('v-a', 1)))),
+       stocksync.ingest_webhook('shop', 'h-4', 'orders/create', pg_temp.order_event('142', false, jsonb_build_array(pg_temp.line('v-a', 1))));
+SELECT event_id, outcome FROM stocksync.webhook_receipt WHERE event_id LIKE 'h-%' ORDER BY event_id;
+SELECT order_ref, state FROM stocksync.reservation WHERE order_ref IN ('141', '142') ORDER BY order_ref;
 SELECT count(*) AS differences FROM stocksync.verify_ledger();
 
 DROP EXTENSION stocksync;

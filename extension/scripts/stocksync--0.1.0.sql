@@ -1880,10 +1880,12 @@ BEGIN
                 outcomes[h] := NULL;
                 codes[h] := r.sqlstate;
                 messages[h] := r.message;
+            ELSIF r.channel || E'\x1f' || r.order_ref = ANY (committed) THEN
+                -- paid earlier in this group: as alone, any later delivery of
+                -- the order (paid again or a late unpaid one) finds it committed
+                outcomes[h] := 'order_already_committed';
             ELSIF NOT paid_of[h] THEN
                 outcomes[h] := 'reserved';
-            ELSIF r.channel || E'\x1f' || r.order_ref = ANY (committed) THEN
-                outcomes[h] := 'order_already_committed';  -- paid twice in this group
             ELSE
                 committed := committed || (r.channel || E'\x1f' || r.order_ref);
                 commit_ch := commit_ch || r.channel;
