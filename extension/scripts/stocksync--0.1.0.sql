@@ -1586,7 +1586,10 @@ BEGIN
             v_outcome := COALESCE(v_outcome, 'empty_order');
         END IF;
     ELSIF action = 'cancel' THEN
-        SELECT r.state INTO v_state FROM stocksync.reservation r WHERE r.channel = ch AND r.order_ref = ref;
+        -- Locked (release() would lock it first too): expire_holds() takes no
+        -- order lock, and an expiry committed after an unlocked read would be
+        -- taken for a hold to release, leaving no tombstone.
+        SELECT r.state INTO v_state FROM stocksync.reservation r WHERE r.channel = ch AND r.order_ref = ref FOR UPDATE;
         IF NOT FOUND THEN
             INSERT INTO stocksync.order_tombstone (channel, order_ref, event_id)
             VALUES (ch, ref, ingest_webhook.event_id) ON CONFLICT DO NOTHING;
