@@ -1302,6 +1302,8 @@ COMMENT ON TABLE stocksync.webhook_receipt IS 'Webhook deliveries already applie
 
 -- A cancellation that arrived before its order. The order, when it comes,
 -- finds the tombstone (both take the same per-order lock) and reserves nothing.
+-- Also left by a cancellation of an order whose hold had expired, so that a
+-- payment delivered after it is not kept as paid after expiry.
 CREATE TABLE stocksync.order_tombstone (
     channel      text COLLATE "C" NOT NULL,
     order_ref    text COLLATE "C" NOT NULL,
@@ -1309,7 +1311,7 @@ CREATE TABLE stocksync.order_tombstone (
     cancelled_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (channel, order_ref)
 );
-COMMENT ON TABLE stocksync.order_tombstone IS 'Orders cancelled before stocksync saw them: a later order webhook reserves nothing.';
+COMMENT ON TABLE stocksync.order_tombstone IS 'Orders cancelled before stocksync saw them, or after their hold expired: a later order webhook reserves nothing and keeps no paid_after_expiry.';
 
 -- What a webhook brought that stocksync could not apply: order lines for
 -- listings it does not know, and deliveries a stocksync function refused
@@ -1327,6 +1329,8 @@ CREATE TABLE stocksync.inbound_exception (
     resolved_at timestamptz
 );
 CREATE INDEX inbound_exception_open_idx ON stocksync.inbound_exception (received_at) WHERE resolved_at IS NULL;
+-- What is kept for one order (an order's deliveries look for it).
+CREATE INDEX inbound_exception_order_idx ON stocksync.inbound_exception (channel, order_ref);
 COMMENT ON TABLE stocksync.inbound_exception IS 'Webhook content stocksync kept but could not apply: unknown listings, refused deliveries, payments of orders whose hold had expired.';
 
 CREATE VIEW stocksync.unmatched_order_line AS
@@ -1364,6 +1368,100 @@ END
 $fn$;
 CREATE INDEX listing_channel_sku_idx ON stocksync.listing (channel, sku);
 
+-- Keeps an order's lines for unknown listings once per order, not once per
+-- delivery: its payment, a status change and another subscription carry the
+-- same lines again, and unmatched_order_line must show them once (an
+-- operator reserves what it shows). Lines already kept for the order, open
+-- or resolved, add nothing; other lines (the order was edited) replace the
+-- open ones. Called under the order's advisory lock.
+CREATE FUNCTION stocksync.keep_unmatched_lines(source text, event_id text, topic text, channel text,
+                                               order_ref text, lines jsonb)
+    RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    ch  text COLLATE "C" := keep_unmatched_lines.channel;
+    ref text COLLATE "C" := keep_unmatched_lines.order_ref;
+BEGIN
+    IF EXISTS (SELECT 1 FROM stocksync.inbound_exception e
+                WHERE e.channel = ch AND e.order_ref = ref AND e.reason = 'unknown_listing'
+                  AND e.detail -> 'lines' = keep_unmatched_lines.lines) THEN
+        RETURN;
+    END IF;
+    UPDATE stocksync.inbound_exception e SET resolved_at = pg_catalog.now()
+     WHERE e.channel = ch AND e.order_ref = ref AND e.reason = 'unknown_listing' AND e.resolved_at IS NULL;
+    INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
+    VALUES (keep_unmatched_lines.source, keep_unmatched_lines.event_id, keep_unmatched_lines.topic, ch, ref,
+            'unknown_listing', pg_catalog.jsonb_build_object('lines', keep_unmatched_lines.lines));
+END
+$fn$;
+
+-- A webhook line's qty when it is a positive whole number within an integer,
+-- else NULL (a CASE, so that nothing is cast before it is known to fit).
+CREATE FUNCTION stocksync.webhook_line_qty(line jsonb)
+    RETURNS integer LANGUAGE sql IMMUTABLE
+    RETURN CASE WHEN pg_catalog.jsonb_typeof(line -> 'qty') = 'number'
+                     AND (line ->> 'qty') OPERATOR(pg_catalog.~) '^[0-9]{1,10}$'
+                THEN CASE WHEN (line ->> 'qty')::bigint OPERATOR(pg_catalog.<=) 2147483647
+                               AND (line ->> 'qty')::bigint OPERATOR(pg_catalog.>) 0
+                          THEN (line ->> 'qty')::integer END END;
+
+-- Refuses an order event whose lines reserve() could not take, whether their
+-- listings are known or not: lines that are not a JSON array (SS009), a qty
+-- that is not a whole number within an integer (SS009) or not positive
+-- (SS004), the order named as reserve() names it. Lines for unknown listings
+-- are kept as they came, and unmatched_order_line reads their qty as an
+-- integer: one kept with "lots" units made the view fail for every row.
+CREATE FUNCTION stocksync.check_webhook_lines(channel text, order_ref text, lines jsonb)
+    RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    n   bigint;
+    qty jsonb;
+BEGIN
+    IF lines IS NULL THEN
+        RETURN;
+    END IF;
+    IF pg_catalog.jsonb_typeof(lines) <> 'array' THEN
+        RAISE EXCEPTION 'lines of order "%" on channel "%" must be a JSON array', order_ref, channel
+            USING ERRCODE = 'SS009';
+    END IF;
+    SELECT x.n, x.line -> 'qty' INTO n, qty
+      FROM pg_catalog.jsonb_array_elements(lines) WITH ORDINALITY AS x (line, n)
+     WHERE stocksync.webhook_line_qty(x.line) IS NULL
+     ORDER BY x.n LIMIT 1;
+    IF n IS NULL THEN
+        RETURN;
+    ELSIF pg_catalog.jsonb_typeof(qty) = 'number' AND (qty #>> '{}') ~ '^-?[0-9]{1,10}$'
+          AND (qty #>> '{}')::bigint <= 0 THEN
+        RAISE EXCEPTION 'invalid quantity % in line % of order "%" on channel "%"', qty, n, order_ref, channel
+            USING ERRCODE = 'SS004', DETAIL = 'Quantities must be positive.';
+    END IF;
+    RAISE EXCEPTION 'line % of order "%" on channel "%" needs an integer qty, not %', n, order_ref, channel,
+                    COALESCE(qty::text, 'none')
+        USING ERRCODE = 'SS009', HINT = 'A line is {"ids": [...], "sku": "...", "qty": 2} with qty a whole number of units.';
+END
+$fn$;
+
+-- Keeps an order paid after its soft hold expired, once per order: every
+-- later paid delivery of it is the same sale. Called under the order's
+-- advisory lock.
+CREATE FUNCTION stocksync.keep_paid_after_expiry(source text, event_id text, topic text, channel text,
+                                                 order_ref text, lines jsonb)
+    RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    ch  text COLLATE "C" := keep_paid_after_expiry.channel;
+    ref text COLLATE "C" := keep_paid_after_expiry.order_ref;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM stocksync.inbound_exception e
+                    WHERE e.channel = ch AND e.order_ref = ref AND e.reason = 'paid_after_expiry') THEN
+        INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
+        VALUES (keep_paid_after_expiry.source, keep_paid_after_expiry.event_id, keep_paid_after_expiry.topic, ch, ref,
+                'paid_after_expiry', pg_catalog.jsonb_build_object('lines', keep_paid_after_expiry.lines));
+    END IF;
+END
+$fn$;
+
 -- Applies one normalized webhook event (built by stocksync-worker, see
 -- docs/webhooks.md) and returns its outcome:
 --   {"action": "order",  "channel", "order_ref", "paid", "ttl_s", "lines": [{"ids", "sku", "qty"}]}
@@ -1385,6 +1483,7 @@ DECLARE
     ref       text COLLATE "C" := event ->> 'order_ref';
     matched   jsonb;
     unmatched jsonb;
+    bad_lines boolean;
     v_state   text;
     v_outcome text;
 BEGIN
@@ -1412,49 +1511,90 @@ BEGIN
     IF action = 'order' THEN
         SELECT r.state INTO v_state FROM stocksync.reservation r WHERE r.channel = ch AND r.order_ref = ref;
         IF EXISTS (SELECT 1 FROM stocksync.order_tombstone t WHERE t.channel = ch AND t.order_ref = ref) THEN
-            v_outcome := 'cancelled_before_order';
+            -- Cancelled before it came, or (its hold expired) before its payment.
+            v_outcome := CASE WHEN v_state IS NULL THEN 'cancelled_before_order' ELSE 'order_already_cancelled' END;
         ELSIF v_state = 'expired' AND COALESCE((event ->> 'paid')::boolean, false) THEN
             -- Paid after its soft hold expired: the sale stands on the channel
             -- but its units went back to stock. Kept for the operator (the
-            -- order's lines are in the exception), never dropped in silence.
-            INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
-            VALUES (ingest_webhook.source, ingest_webhook.event_id, ingest_webhook.topic, ch, ref, 'paid_after_expiry',
-                    pg_catalog.jsonb_build_object('lines', COALESCE(event -> 'lines', '[]')));
+            -- order's lines are in the exception), never dropped in silence,
+            -- and kept once: a second paid delivery (WooCommerce processing,
+            -- then completed) is the same sale, which an operator must not
+            -- reserve again.
+            PERFORM stocksync.keep_paid_after_expiry(ingest_webhook.source, ingest_webhook.event_id,
+                                                     ingest_webhook.topic, ch, ref, COALESCE(event -> 'lines', '[]'));
             v_outcome := 'paid_after_expiry';
-        ELSIF v_state IS NOT NULL AND v_state <> 'reserved' THEN
+        ELSIF v_state IS NOT NULL AND v_state NOT IN ('reserved', 'committed') THEN
             -- The same order again (another subscription, a retry) after it was
-            -- committed, released or shipped: nothing to do. A soft hold is
-            -- still taken through reserve() below, so that payment commits it.
+            -- released or shipped: nothing to do. A soft hold is still taken
+            -- through reserve() below, so that payment commits it, and so is a
+            -- committed order, so that an edit (other lines) is refused with
+            -- SS006 and kept rather than dropped.
             v_outcome := 'order_already_' || v_state;
         ELSE
-            SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('sku', s.sku, 'qty', (s.line ->> 'qty')::integer))
+            IF pg_catalog.jsonb_typeof(COALESCE(event -> 'lines', '[]')) <> 'array' THEN
+                PERFORM stocksync.check_webhook_lines(ch, ref, event -> 'lines');  -- raises
+            END IF;
+            SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('sku', s.sku, 'qty', s.qty))
                                 FILTER (WHERE s.sku IS NOT NULL), '[]'),
-                   COALESCE(pg_catalog.jsonb_agg(s.line) FILTER (WHERE s.sku IS NULL), '[]')
-              INTO matched, unmatched
-              FROM (SELECT x.line, stocksync.webhook_line_sku(ch, x.line) AS sku
+                   COALESCE(pg_catalog.jsonb_agg(s.line) FILTER (WHERE s.sku IS NULL), '[]'),
+                   COALESCE(pg_catalog.bool_or(s.qty IS NULL), false)
+              INTO matched, unmatched, bad_lines
+              FROM (SELECT x.line, stocksync.webhook_line_sku(ch, x.line) AS sku, stocksync.webhook_line_qty(x.line) AS qty
                       FROM pg_catalog.jsonb_array_elements(COALESCE(event -> 'lines', '[]')) AS x (line)
                     OFFSET 0) s;  -- OFFSET 0: one lookup per line, not one per reference
+            IF bad_lines THEN
+                -- A line reserve() could not take, known listing or not:
+                -- refused with the order named (SS009, SS004).
+                PERFORM stocksync.check_webhook_lines(ch, ref, event -> 'lines');
+            END IF;
             IF pg_catalog.jsonb_array_length(matched) > 0 THEN
                 PERFORM stocksync.reserve(ch, ref, matched,
                                           ttl => pg_catalog.make_interval(secs => COALESCE((event ->> 'ttl_s')::double precision, 900)),
                                           on_shortage => 'record');
-                IF COALESCE((event ->> 'paid')::boolean, false) THEN
-                    PERFORM stocksync.commit(ch, ref);
-                    v_outcome := 'committed';
+                IF v_state = 'committed' THEN
+                    v_outcome := 'order_already_committed';  -- the same lines: a replay
+                ELSIF COALESCE((event ->> 'paid')::boolean, false) THEN
+                    IF v_state = 'reserved' THEN
+                        -- The payment of a hold an earlier delivery took:
+                        -- expire_holds() (which takes no order lock) may have
+                        -- ended it since the state was read. Lock the order
+                        -- (commit() would, first) and look again.
+                        SELECT r.state INTO v_state FROM stocksync.reservation r
+                         WHERE r.channel = ch AND r.order_ref = ref FOR UPDATE;
+                    END IF;
+                    IF v_state = 'expired' THEN
+                        PERFORM stocksync.keep_paid_after_expiry(ingest_webhook.source, ingest_webhook.event_id,
+                                                                 ingest_webhook.topic, ch, ref,
+                                                                 COALESCE(event -> 'lines', '[]'));
+                        v_outcome := 'paid_after_expiry';
+                    ELSE
+                        PERFORM stocksync.commit(ch, ref);
+                        v_outcome := 'committed';
+                    END IF;
                 ELSE
                     v_outcome := 'reserved';
                 END IF;
             END IF;
-            IF pg_catalog.jsonb_array_length(unmatched) > 0 THEN
-                INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
-                VALUES (ingest_webhook.source, ingest_webhook.event_id, ingest_webhook.topic, ch, ref, 'unknown_listing',
-                        pg_catalog.jsonb_build_object('lines', unmatched));
-                v_outcome := CASE WHEN v_outcome IS NULL THEN 'unmatched' ELSE v_outcome || '_partly_unmatched' END;
+            IF v_outcome = 'paid_after_expiry' THEN
+                NULL;  -- the exception keeps every line of the order
+            ELSIF pg_catalog.jsonb_array_length(unmatched) > 0 THEN
+                PERFORM stocksync.keep_unmatched_lines(ingest_webhook.source, ingest_webhook.event_id,
+                                                       ingest_webhook.topic, ch, ref, unmatched);
+                v_outcome := CASE WHEN v_state = 'committed' THEN 'order_already_committed'
+                                  WHEN v_outcome IS NULL THEN 'unmatched' ELSE v_outcome || '_partly_unmatched' END;
+            ELSIF v_outcome IS NOT NULL THEN
+                -- Every line of the order is held now (its listing appeared):
+                -- lines an earlier delivery kept for it are applied.
+                UPDATE stocksync.inbound_exception e SET resolved_at = pg_catalog.now()
+                 WHERE e.channel = ch AND e.order_ref = ref AND e.reason = 'unknown_listing' AND e.resolved_at IS NULL;
             END IF;
             v_outcome := COALESCE(v_outcome, 'empty_order');
         END IF;
     ELSIF action = 'cancel' THEN
-        SELECT r.state INTO v_state FROM stocksync.reservation r WHERE r.channel = ch AND r.order_ref = ref;
+        -- Locked (release() would lock it first too): expire_holds() takes no
+        -- order lock, and an expiry committed after an unlocked read would be
+        -- taken for a hold to release, leaving no tombstone.
+        SELECT r.state INTO v_state FROM stocksync.reservation r WHERE r.channel = ch AND r.order_ref = ref FOR UPDATE;
         IF NOT FOUND THEN
             INSERT INTO stocksync.order_tombstone (channel, order_ref, event_id)
             VALUES (ch, ref, ingest_webhook.event_id) ON CONFLICT DO NOTHING;
@@ -1464,10 +1604,24 @@ BEGIN
             v_outcome := 'released';
         ELSE
             v_outcome := 'cancel_ignored_' || v_state;  -- already released, expired or shipped
+            IF v_state = 'expired' THEN
+                -- Its hold is gone, but a payment made before the cancellation
+                -- may still be on its way: the tombstone tells it the order is
+                -- cancelled, not paid after expiry.
+                INSERT INTO stocksync.order_tombstone (channel, order_ref, event_id)
+                VALUES (ch, ref, ingest_webhook.event_id) ON CONFLICT DO NOTHING;
+            END IF;
         END IF;
+        -- Nothing is to be held for a cancelled order: its lines kept for
+        -- unknown listings and a payment kept after its hold expired are
+        -- closed, so that nobody reserves them by hand.
+        UPDATE stocksync.inbound_exception e SET resolved_at = pg_catalog.now()
+         WHERE e.channel = ch AND e.order_ref = ref AND e.reason IN ('unknown_listing', 'paid_after_expiry')
+           AND e.resolved_at IS NULL;
     ELSIF action = 'refund' THEN
         -- The same line matching as for orders; an unmatched line keeps its
         -- own SKU (return_items() refuses it if the order has no such line).
+        PERFORM stocksync.check_webhook_lines(ch, ref, event -> 'lines');
         SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                    'sku', COALESCE(stocksync.webhook_line_sku(ch, x.line), x.line ->> 'sku'),
                    'qty', (x.line ->> 'qty')::integer)), '[]')
@@ -1545,7 +1699,8 @@ COMMENT ON FUNCTION stocksync.prune_webhook_receipts IS 'Removes webhook receipt
 --     keeps it (outcome 'duplicate' when its refusal was already recorded);
 --   neither: deferred, nothing written: the payment of a hold taken by an
 --     earlier transaction, whose stock rows would be locked outside the
---     batch's sorted order; the caller applies it with ingest_webhook().
+--     batch's sorted order, or a committed order's second delivery in the
+--     group; the caller applies it with ingest_webhook().
 -- Locks are taken class by class as a single delivery takes them, and within
 -- a class in hash order (event ids, then orders, then reserve_batch()'s order
 -- keys and stock rows), so batches and single deliveries never wait on each
@@ -1596,6 +1751,17 @@ BEGIN
         RAISE EXCEPTION 'every delivery needs a source, an event_id, a topic and an order event' USING ERRCODE = 'SS009';
     END IF;
 
+    -- Lines reserve() could not take (known listings or not) fail the call,
+    -- naming the order, before anything is locked; the worker then applies
+    -- each delivery alone, which refuses that one.
+    IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(deliveries) x (v)
+                WHERE CASE WHEN pg_catalog.jsonb_typeof(COALESCE(x.v #> '{event,lines}', '[]')) <> 'array' THEN true
+                           ELSE EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(COALESCE(x.v #> '{event,lines}', '[]')) l (line)
+                                         WHERE stocksync.webhook_line_qty(l.line) IS NULL) END) THEN
+        PERFORM stocksync.check_webhook_lines(x.v #>> '{event,channel}', x.v #>> '{event,order_ref}', x.v #> '{event,lines}')
+           FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i) ORDER BY x.i;
+    END IF;
+
     -- The aggregate takes the locks in the subquery's (hash) order.
     PERFORM pg_catalog.count(pg_catalog.pg_advisory_xact_lock(1937010292, k.h))
        FROM (SELECT DISTINCT pg_catalog.hashtext((x.v ->> 'source') || E'\x1f' || (x.v ->> 'event_id')) AS h
@@ -1614,7 +1780,9 @@ BEGIN
                (x.v #>> '{event,channel}') COLLATE "C" AS ch, (x.v #>> '{event,order_ref}') COLLATE "C" AS ref,
                COALESCE((x.v #>> '{event,paid}')::boolean, false) AS paid,
                COALESCE((x.v #>> '{event,ttl_s}')::double precision, 900) AS ttl,
-               pg_catalog.min(x.i) OVER (PARTITION BY x.v ->> 'source', x.v ->> 'event_id')::integer AS first
+               pg_catalog.min(x.i) OVER (PARTITION BY x.v ->> 'source', x.v ->> 'event_id')::integer AS first,
+               pg_catalog.min(x.i) OVER (PARTITION BY x.v #>> '{event,channel}', x.v #>> '{event,order_ref}')::integer
+                   AS first_of_order
           FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i)),
     c AS (
         -- Scalar subqueries: primary-key probes in any plan (the generic
@@ -1636,7 +1804,7 @@ BEGIN
                      FROM pg_catalog.jsonb_array_elements(COALESCE(c.event -> 'lines', '[]')) WITH ORDINALITY AS l (line, n)
                    OFFSET 0) s  -- OFFSET 0: one lookup per line, not one per reference
          WHERE c.ch IS NOT NULL AND COALESCE(c.ref, '') <> '' AND NOT c.receipt AND c.i = c.first AND NOT c.tombstone
-           AND (c.state IS NULL OR (c.state = 'reserved' AND NOT c.paid))
+           AND (c.state IS NULL OR (c.state = 'reserved' AND NOT c.paid) OR (c.state = 'committed' AND c.i = c.first_of_order))
          GROUP BY c.i),
     o AS (
         SELECT c.i, c.paid, c.ttl, c.state, m.unmatched,
@@ -1644,10 +1812,18 @@ BEGIN
                     WHEN c.state = 'reserved' AND c.paid THEN NULL  -- deferred
                     WHEN c.i <> c.first THEN 'duplicate'
                     WHEN c.ch IS NULL OR COALESCE(c.ref, '') = '' THEN NULL  -- refused: SS009
-                    WHEN c.tombstone THEN 'cancelled_before_order'
+                    WHEN c.tombstone THEN CASE WHEN c.state IS NULL THEN 'cancelled_before_order'
+                                               ELSE 'order_already_cancelled' END
                     WHEN c.state = 'expired' AND c.paid THEN 'paid_after_expiry'  -- as ingest_webhook()
-                    WHEN c.state IS NOT NULL AND c.state <> 'reserved' THEN 'order_already_' || c.state
+                    WHEN c.state IS NOT NULL AND c.state NOT IN ('reserved', 'committed') THEN 'order_already_' || c.state
+                    -- a committed order delivered again in this group: alone,
+                    -- each compares with the stored lines, not with another
+                    -- delivery's (which reserve_batch() would do)
+                    WHEN c.state = 'committed' AND c.i <> c.first_of_order THEN NULL  -- deferred
+                    -- a committed order's lines go through reserve_batch() too
+                    -- (a replay, or SS006 for an edit), as ingest_webhook() does
                     WHEN m.matched IS NOT NULL THEN 'pending'
+                    WHEN c.state = 'committed' THEN 'order_already_committed'
                     WHEN m.unmatched IS NOT NULL THEN 'unmatched'
                     ELSE 'empty_order' END AS outcome,
                CASE WHEN NOT c.receipt AND c.i = c.first AND (c.ch IS NULL OR COALESCE(c.ref, '') = '') THEN 'SS009' END AS code,
@@ -1722,10 +1898,12 @@ BEGIN
                 outcomes[h] := NULL;
                 codes[h] := r.sqlstate;
                 messages[h] := r.message;
+            ELSIF state_of[h] = 'committed' OR r.channel || E'\x1f' || r.order_ref = ANY (committed) THEN
+                -- committed before or paid earlier in this group: as alone, any later delivery of
+                -- the order (paid again or a late unpaid one) finds it committed
+                outcomes[h] := 'order_already_committed';
             ELSIF NOT paid_of[h] THEN
                 outcomes[h] := 'reserved';
-            ELSIF r.channel || E'\x1f' || r.order_ref = ANY (committed) THEN
-                outcomes[h] := 'order_already_committed';  -- paid twice in this group
             ELSE
                 committed := committed || (r.channel || E'\x1f' || r.order_ref);
                 commit_ch := commit_ch || r.channel;
@@ -1748,14 +1926,28 @@ BEGIN
     outcomes := ARRAY(SELECT CASE WHEN unmatched_of[p.i] IS NOT NULL AND p.s IN ('reserved', 'committed')
                                   THEN p.s || '_partly_unmatched' ELSE p.s END
                         FROM pg_catalog.unnest(outcomes) WITH ORDINALITY AS p (s, i) ORDER BY p.i);
-    INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
-    SELECT x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic', x.v #>> '{event,channel}', x.v #>> '{event,order_ref}',
-           CASE WHEN outcomes[x.i] = 'paid_after_expiry' THEN 'paid_after_expiry' ELSE 'unknown_listing' END,
-           pg_catalog.jsonb_build_object('lines', CASE WHEN outcomes[x.i] = 'paid_after_expiry'
-                                                       THEN COALESCE(x.v #> '{event,lines}', '[]') ELSE unmatched_of[x.i] END)
-      FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i)
-     WHERE (unmatched_of[x.i] IS NOT NULL AND codes[x.i] IS NULL) OR outcomes[x.i] = 'paid_after_expiry'
-     ORDER BY x.i;
+    -- Orders held with every line: what earlier deliveries kept of them is
+    -- applied (as ingest_webhook() does). Then what this group could not
+    -- apply, delivery by delivery (rare).
+    UPDATE stocksync.inbound_exception e SET resolved_at = pg_catalog.now()
+      FROM ROWS FROM (pg_catalog.unnest(orders_of), pg_catalog.unnest(unmatched_of), pg_catalog.unnest(codes)) AS p (o, u, c)
+     WHERE p.o IS NOT NULL AND p.u IS NULL AND p.c IS NULL
+       AND e.channel = (p.o ->> 'channel') COLLATE "C" AND e.order_ref = (p.o ->> 'order_ref') COLLATE "C"
+       AND e.reason = 'unknown_listing' AND e.resolved_at IS NULL;
+    FOR h IN SELECT p.i FROM ROWS FROM (pg_catalog.unnest(outcomes), pg_catalog.unnest(unmatched_of), pg_catalog.unnest(codes))
+                             WITH ORDINALITY AS p (s, u, c, i)
+              WHERE (p.u IS NOT NULL AND p.c IS NULL) OR p.s = 'paid_after_expiry' ORDER BY p.i LOOP
+        IF outcomes[h] = 'paid_after_expiry' THEN
+            PERFORM stocksync.keep_paid_after_expiry(deliveries -> (h - 1) ->> 'source', deliveries -> (h - 1) ->> 'event_id',
+                                                     deliveries -> (h - 1) ->> 'topic', deliveries -> (h - 1) #>> '{event,channel}',
+                                                     deliveries -> (h - 1) #>> '{event,order_ref}',
+                                                     COALESCE(deliveries -> (h - 1) #> '{event,lines}', '[]'));
+        ELSE
+            PERFORM stocksync.keep_unmatched_lines(deliveries -> (h - 1) ->> 'source', deliveries -> (h - 1) ->> 'event_id',
+                                                   deliveries -> (h - 1) ->> 'topic', deliveries -> (h - 1) #>> '{event,channel}',
+                                                   deliveries -> (h - 1) #>> '{event,order_ref}', unmatched_of[h]);
+        END IF;
+    END LOOP;
     INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
     SELECT x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic', outcomes[x.i]
       FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i)
@@ -1771,6 +1963,9 @@ $fn$;
 COMMENT ON FUNCTION stocksync.ingest_webhook_orders IS 'Applies many verified order deliveries in one transaction, each with the outcome ingest_webhook() would give it alone; one row per delivery: an outcome, a refusal''s SQLSTATE, or neither when deferred to ingest_webhook().';
 
 REVOKE ALL ON FUNCTION stocksync.webhook_line_sku(text, jsonb), stocksync.ingest_webhook(text, text, text, jsonb),
+    stocksync.keep_unmatched_lines(text, text, text, text, text, jsonb),
+    stocksync.keep_paid_after_expiry(text, text, text, text, text, jsonb),
+    stocksync.check_webhook_lines(text, text, jsonb), stocksync.webhook_line_qty(jsonb),
     stocksync.ingest_webhook_orders(jsonb),
     stocksync.record_webhook_refusal(text, text, text, jsonb, text, text),
     stocksync.prune_webhook_receipts(interval) FROM PUBLIC;
