@@ -180,7 +180,20 @@ void OrderStore::apply_one(const std::string &channel, const PolledOrder &o, App
     // Reserved on an earlier round (or by another path): only payment moves it on.
     if (o.status == OrderStatus::paid && *state == "reserved") {
       auto err = guarded("commit", [&] { conn_.query("SELECT stocksync.commit($1, $2)", {channel, o.order_ref}); });
-      ++(err ? counts.skipped : counts.committed);
+      if (!err) {
+        ++counts.committed;
+        return;
+      }
+      // The hold expired between the read and the commit: kept as below.
+      keep_unmatched(channel, o, {}, *err);
+      ++counts.unmatched;
+    } else if (o.status == OrderStatus::paid && *state == "expired") {
+      // Paid after its soft hold expired: the sale stands on the channel but
+      // its units went back to stock and may have been sold again. Kept for
+      // the operator, as a webhook delivery keeps it (paid_after_expiry),
+      // never skipped in silence.
+      keep_unmatched(channel, o, {}, "paid after its hold expired");
+      ++counts.unmatched;
     } else {
       ++counts.skipped;
     }
