@@ -26,6 +26,11 @@ SELECT stocksync.published_quantity('amzn', 'A') AS soft_cap;
 INSERT INTO stocksync.channel_rule (channel, pool_percent, pool_mode) VALUES ('shop', 80, 'hard');
 UPDATE stocksync.channel_rule SET pool_percent = 15, pool_mode = 'hard', buffer_min = 0 WHERE channel = 'amzn';
 SELECT channel, pool_cap, published, limited_by FROM stocksync.channel_sku_target WHERE sku = 'A' ORDER BY channel;
+-- A channel with a hard pool over 50 % can be renamed: its rule follows the
+-- new code and is not counted twice.
+UPDATE stocksync.channel SET code = 'own' WHERE code = 'shop';
+SELECT channel, pool_percent, pool_mode FROM stocksync.channel_rule ORDER BY channel;
+UPDATE stocksync.channel SET code = 'shop' WHERE code = 'own';
 INSERT INTO stocksync.channel_rule (channel, pool_percent, pool_mode) VALUES ('ebay', 3, 'soft');
 SELECT channel, pool_cap, published FROM stocksync.channel_sku_target WHERE sku = 'A' AND channel = 'ebay';
 \set VERBOSITY terse

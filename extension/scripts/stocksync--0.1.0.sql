@@ -573,8 +573,13 @@ DECLARE
 BEGIN
     IF NEW.pool_mode = 'hard' AND NEW.pool_percent IS NOT NULL THEN
         PERFORM pg_catalog.pg_advisory_xact_lock('stocksync.channel_rule'::pg_catalog.regclass::oid::integer, 0);
+        -- Every other channel's hard pool, without the row this update
+        -- replaces: it still carries the old code while a channel is renamed
+        -- (ON UPDATE CASCADE), and counting it too refused the rename.
         SELECT COALESCE(pg_catalog.sum(pool_percent), 0) + NEW.pool_percent INTO total
-          FROM stocksync.channel_rule WHERE pool_mode = 'hard' AND channel <> NEW.channel;
+          FROM stocksync.channel_rule
+         WHERE pool_mode = 'hard' AND channel <> NEW.channel
+           AND (TG_OP = 'INSERT' OR channel <> OLD.channel);
         IF total > 100 THEN
             RAISE EXCEPTION 'hard allocation pools would add up to % %%', total
                 USING ERRCODE = 'SS014',
