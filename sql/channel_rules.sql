@@ -33,6 +33,13 @@ SELECT channel, pool_percent, pool_mode FROM stocksync.channel_rule ORDER BY cha
 UPDATE stocksync.channel SET code = 'shop' WHERE code = 'own';
 INSERT INTO stocksync.channel_rule (channel, pool_percent, pool_mode) VALUES ('ebay', 3, 'soft');
 SELECT channel, pool_cap, published FROM stocksync.channel_sku_target WHERE sku = 'A' AND channel = 'ebay';
+-- The 5 % are eBay's hard pool: its 2-unit buffer comes out of them, and a
+-- soft cap above them (50 %) shows what no cap shows, 5 - 2 = 3.
+UPDATE stocksync.channel_rule SET pool_percent = 50, buffer_min = 2 WHERE channel = 'ebay';
+SELECT channel, pool_cap, buffer, published, limited_by FROM stocksync.channel_sku_target WHERE sku = 'A' AND channel = 'ebay';
+UPDATE stocksync.channel_rule SET pool_percent = NULL WHERE channel = 'ebay';
+SELECT channel, pool_cap, buffer, published, limited_by FROM stocksync.channel_sku_target WHERE sku = 'A' AND channel = 'ebay';
+UPDATE stocksync.channel_rule SET pool_percent = 3, buffer_min = 0 WHERE channel = 'ebay';
 \set VERBOSITY terse
 UPDATE stocksync.channel_rule SET pool_percent = 10, pool_mode = 'hard' WHERE channel = 'ebay';
 \set VERBOSITY default

@@ -730,18 +730,23 @@ COMMENT ON FUNCTION stocksync.sales_velocity IS 'Units of sku reserved per secon
 --   pool_cap  = floor(available * pool_percent / 100)   (NULL: no pool)
 --   once any channel has a hard pool, the stock is a partition: a channel
 --   without a hard pool of its own has a hard pool of what the hard pools
---   leave (100 - their sum), or its soft cap if that is smaller
---   hard pool: published = max(0, min(available, pool_cap) - buffer)
+--   leave (share = 100 - their sum), which its soft cap, if it has one, may
+--   only lower (pool_cap = the smaller of the two)
+--   hard pool: published = max(0, min(min(available, share_cap) - buffer, pool_cap))
+--              (share_cap = pool_cap for a channel's own hard pool)
 --   soft cap:  published = max(0, min(available - buffer, pool_cap))
 -- and 0 for a paused channel, a paused or discontinued SKU or component.
 CREATE VIEW stocksync.channel_sku_target AS
 SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.listing_split,
        v.available, b.buffer, p.pool_cap,
        CASE WHEN x.blocked IS NOT NULL THEN 0
-            WHEN r.pool_mode = 'hard' THEN GREATEST(0, LEAST(v.available, COALESCE(p.pool_cap, v.available)) - b.buffer)
+            WHEN r.pool_mode = 'hard' THEN GREATEST(0, LEAST(LEAST(v.available, COALESCE(p.share_cap, v.available)) - b.buffer,
+                                                             COALESCE(p.pool_cap, v.available)))
             ELSE GREATEST(0, LEAST(v.available - b.buffer, COALESCE(p.pool_cap, v.available))) END AS published,
        CASE WHEN x.blocked IS NOT NULL THEN x.blocked
             WHEN v.available <= 0 THEN 'nothing available'
+            WHEN p.pool_cap IS NOT NULL AND r.pool_mode = 'hard'
+                 AND p.pool_cap < LEAST(v.available, COALESCE(p.share_cap, v.available)) - b.buffer THEN 'pool cap'
             WHEN p.pool_cap IS NOT NULL AND r.pool_mode = 'hard' THEN 'hard pool less buffer'
             WHEN p.pool_cap IS NOT NULL AND p.pool_cap < v.available - b.buffer THEN 'pool cap'
             WHEN b.buffer > 0 THEN 'available less buffer'
@@ -756,7 +761,12 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
  CROSS JOIN LATERAL (SELECT (SELECT pg_catalog.sum(h.pool_percent) FROM stocksync.channel_rule h
                               WHERE h.pool_mode = 'hard' AND h.pool_percent IS NOT NULL) AS total) hp
  CROSS JOIN LATERAL (
-      SELECT CASE WHEN cr.pool_percent IS NULL AND hp.total IS NOT NULL THEN 'hard'
+      -- Under a partition every channel's share is a hard pool: its own, or
+      -- what the hard pools leave, from which its buffer is taken; a soft cap
+      -- of its own only lowers what it shows of that share (pool_percent). A
+      -- soft cap treated as a soft cap here took the buffer from all that is
+      -- available instead, and showed more than no cap at all.
+      SELECT CASE WHEN hp.total IS NOT NULL THEN 'hard'
                   ELSE COALESCE(cr.pool_mode, 'soft') END AS pool_mode,
              COALESCE(cr.listing_split, 'shared') AS listing_split,
              COALESCE(sr.buffer_percent, cr.buffer_percent, 0) AS buffer_percent,
@@ -764,7 +774,9 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
              cr.velocity_window, COALESCE(cr.protection_window, 2 * cr.push_lag_p99) AS protection_window,
              CASE WHEN cr.pool_mode = 'hard' AND cr.pool_percent IS NOT NULL THEN cr.pool_percent
                   WHEN hp.total IS NOT NULL THEN LEAST(COALESCE(cr.pool_percent, 100), 100 - hp.total)
-                  ELSE cr.pool_percent END AS pool_percent) r
+                  ELSE cr.pool_percent END AS pool_percent,
+             CASE WHEN cr.pool_mode = 'hard' AND cr.pool_percent IS NOT NULL THEN cr.pool_percent
+                  WHEN hp.total IS NOT NULL THEN 100 - hp.total END AS share_percent) r
  -- A simple SKU's stock versions rise with each of its changes; a bundle has
  -- no stock rows (0 here), its changes raise its item.version (the cascade).
  CROSS JOIN LATERAL (
@@ -796,7 +808,8 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
                            ELSE 0 END) AS buffer
       OFFSET 0) b
  CROSS JOIN LATERAL (
-      SELECT pg_catalog.floor(v.available * r.pool_percent / 100)::integer AS pool_cap) p
+      SELECT pg_catalog.floor(v.available * r.pool_percent / 100)::integer AS pool_cap,
+             pg_catalog.floor(v.available * r.share_percent / 100)::integer AS share_cap) p
  CROSS JOIN LATERAL (
       SELECT CASE WHEN c.mode = 'paused' THEN 'channel paused'
                   WHEN i.status <> 'active' THEN 'sku ' || i.status
