@@ -113,4 +113,19 @@ UPDATE stocksync.item SET status = 'paused' WHERE sku = 'C';
 SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
 SELECT external_id, available, desired_qty, limited_by FROM stocksync.listing_target ORDER BY 1;
 
+-- A component's kind: a bundle without a bill of materials adds no leaves;
+-- once simple it is a leaf with no stock, and its bundles make up 0. Either
+-- way its bundles are raised.
+UPDATE stocksync.item SET status = 'active' WHERE sku = 'C';
+INSERT INTO stocksync.item (sku, kind) VALUES ('PART', 'bundle');
+INSERT INTO stocksync.bom VALUES ('KIT', 'PART', 1);
+SELECT external_id, desired_qty FROM stocksync.listing_target ORDER BY 1;
+TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;
+UPDATE stocksync.item SET kind = 'simple' WHERE sku = 'PART';
+SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
+SELECT external_id, desired_qty FROM stocksync.listing_target ORDER BY 1;
+TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;
+UPDATE stocksync.item SET kind = 'bundle' WHERE sku = 'PART';
+SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
+
 DROP EXTENSION stocksync CASCADE;

@@ -501,15 +501,19 @@ END $$;
 CREATE TRIGGER item_check BEFORE UPDATE ON stocksync.item
     FOR EACH ROW EXECUTE FUNCTION stocksync.item_check();
 
--- A paused or discontinued component makes its bundles show 0.
+-- A paused or discontinued component makes its bundles show 0. A component's
+-- kind counts too: a bundle's leaves are its simple SKUs, so a component
+-- bundle without a bill of materials that becomes simple (or a simple one
+-- without stock that becomes a bundle) changes what its bundles make up.
 CREATE FUNCTION stocksync.item_cascade() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM stocksync.raise_bundle_versions(NEW.sku);
     RETURN NULL;
 END $$;
-CREATE TRIGGER item_cascade AFTER UPDATE OF status ON stocksync.item
-    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION stocksync.item_cascade();
+CREATE TRIGGER item_cascade AFTER UPDATE OF status, kind ON stocksync.item
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.kind IS DISTINCT FROM NEW.kind)
+    EXECUTE FUNCTION stocksync.item_cascade();
 
 -- ---------------------------------------------------------------------------
 -- Rule changes raise the versions the worker reads.
