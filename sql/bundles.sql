@@ -128,4 +128,11 @@ TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;
 UPDATE stocksync.item SET kind = 'bundle' WHERE sku = 'PART';
 SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
 
+-- A nested bundle is a component too: GIFT contains KIT, so a discontinued
+-- KIT makes GIFT show 0 (and raises it), though KIT's own components are active.
+TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;
+UPDATE stocksync.item SET status = 'discontinued' WHERE sku = 'KIT';
+SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
+SELECT external_id, desired_qty, limited_by FROM stocksync.listing_target ORDER BY 1;
+
 DROP EXTENSION stocksync CASCADE;

@@ -704,6 +704,29 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION stocksync.channel_available IS 'Units of sku (simple or bundle) available to a channel: its locations only; a bundle as min over components of floor(available / qty).';
 
+-- A component of the bundle, nested bundles themselves included, that is not
+-- active (the first in byte order), or NULL: the bundle then shows 0. Its
+-- leaves alone (bundle_leaves) let a gift set sell a paused kit's contents.
+-- PL/pgSQL for the kept plan, as bundle_leaves; not SECURITY DEFINER: its
+-- callers (channel_sku_target's readers) read bom and item themselves.
+CREATE FUNCTION stocksync.bundle_inactive_component(bundle text)
+    RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (
+        WITH RECURSIVE down (sku) AS (
+            SELECT b.component_sku FROM stocksync.bom b WHERE b.bundle_sku = bundle_inactive_component.bundle
+            UNION
+            SELECT b.component_sku FROM down CROSS JOIN LATERAL (
+                   SELECT x.component_sku FROM stocksync.bom x WHERE x.bundle_sku = down.sku OFFSET 0) b)
+        -- The status as a correlated probe, as bundle_leaves reads the kind:
+        -- joined, the planner hashed a sequential scan of all items per call.
+        SELECT down.sku::text FROM down
+         WHERE (SELECT ci.status FROM stocksync.item ci WHERE ci.sku = down.sku) <> 'active'
+         ORDER BY down.sku LIMIT 1);
+END $$;
+COMMENT ON FUNCTION stocksync.bundle_inactive_component IS 'A component of the bundle (nested bundles included) that is not active, or NULL.';
+
 -- Units sold (reserved) of sku per second over `span`; a bundle's velocity is
 -- the fastest any of its components is consumed, in bundles.
 CREATE FUNCTION stocksync.sales_velocity(sku text, span interval)
@@ -817,10 +840,8 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
  CROSS JOIN LATERAL (
       SELECT CASE WHEN c.mode = 'paused' THEN 'channel paused'
                   WHEN i.status <> 'active' THEN 'sku ' || i.status
-                  WHEN i.kind = 'bundle' AND EXISTS (
-                           SELECT 1 FROM stocksync.bundle_leaves(i.sku) lv
-                            WHERE lv.component_sku IN (SELECT ci.sku FROM stocksync.item ci
-                                                        WHERE ci.status <> 'active')) THEN 'component not active'
+                  WHEN i.kind = 'bundle' AND stocksync.bundle_inactive_component(i.sku) IS NOT NULL
+                       THEN 'component not active'
                   END AS blocked
       OFFSET 0) x;
 COMMENT ON VIEW stocksync.channel_sku_target IS 'Per channel and SKU: available to the channel, buffer, pool cap, the quantity it may publish, what limits it, and the version of its inputs.';
@@ -1114,6 +1135,7 @@ GRANT EXECUTE ON FUNCTION
 GRANT INSERT, UPDATE, DELETE ON stocksync.bom, stocksync.channel_location, stocksync.channel_rule,
     stocksync.channel_sku_rule TO stocksync_writer;
 GRANT EXECUTE ON FUNCTION stocksync.bundle_leaves(text), stocksync.bundle_ancestors(text),
+    stocksync.bundle_inactive_component(text),
     stocksync.channel_available(text, text), stocksync.sales_velocity(text, interval),
     stocksync.published_quantity(text, text) TO stocksync_reader;
 
