@@ -125,4 +125,22 @@ SELECT version AS shop_version FROM stocksync.channel WHERE code = 'shop';
 SELECT stocksync.report_push_lag('shop', '3 seconds');
 SELECT version AS shop_version FROM stocksync.channel WHERE code = 'shop';
 
+-- Two locations of 2147483647 units each add up past an integer: what a
+-- channel may show stops at 2147483647 (the split shop's buffer of 1 taken)
+-- instead of every listing's target failing with 22003; a velocity buffer
+-- past an integer likewise stops there.
+INSERT INTO stocksync.item (sku) VALUES ('BIG');
+SELECT stocksync.receive('BIG', 2147483647), stocksync.receive('BIG', 2147483647, 'east');
+INSERT INTO stocksync.listing VALUES ('shop', 'shop-big', 'BIG');
+SELECT external_id, available, buffer, desired_qty FROM stocksync.listing_target WHERE sku = 'BIG';
+SELECT stocksync.channel_available('shop', 'BIG') AS channel_available, stocksync.available('BIG') AS available;
+BEGIN;
+INSERT INTO stocksync.item (sku) VALUES ('FAST');
+INSERT INTO stocksync.listing VALUES ('shop', 'shop-fast', 'FAST');
+SELECT stocksync.receive('FAST', 2100000000);
+SELECT shortage FROM stocksync.reserve('shop', 'FAST-1', 'FAST', 2000000000);
+UPDATE stocksync.channel_rule SET velocity_window = '1 second', protection_window = '10 seconds' WHERE channel = 'shop';
+SELECT external_id, available, buffer, desired_qty FROM stocksync.listing_target WHERE sku = 'FAST';
+ROLLBACK;
+
 DROP EXTENSION stocksync CASCADE;

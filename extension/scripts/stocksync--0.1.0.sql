@@ -700,7 +700,9 @@ BEGIN
               FROM places p CROSS JOIN leaves lv
               LEFT JOIN stocksync.stock_level s ON s.sku = lv.component_sku AND s.location = p.code
              GROUP BY p.code)
-        SELECT COALESCE(pg_catalog.sum(units), 0)::integer FROM per_place);
+        -- Locations add up past an integer (each holds up to 2147483647):
+        -- no channel can be shown more, so the sum stops there.
+        SELECT LEAST(COALESCE(pg_catalog.sum(units), 0), 2147483647)::integer FROM per_place);
 END $$;
 COMMENT ON FUNCTION stocksync.channel_available IS 'Units of sku (simple or bundle) available to a channel: its locations only; a bundle as min over components of floor(available / qty).';
 
@@ -808,7 +810,8 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
  -- no stock rows (0 here), its changes raise its item.version (the cascade).
  CROSS JOIN LATERAL (
       SELECT COALESCE(pg_catalog.sum(sl.version), 0) AS stock_version,
-             COALESCE(pg_catalog.sum(GREATEST(sl.available, 0)), 0)::integer AS everywhere
+             -- at most an integer, as channel_available() counts it
+             LEAST(COALESCE(pg_catalog.sum(GREATEST(sl.available, 0)), 0), 2147483647)::integer AS everywhere
         -- Per location; a hot SKU's buckets added (only probed when it has some).
         FROM (SELECT x.version + CASE WHEN x.buckets > 0 THEN (
                          SELECT pg_catalog.sum(b.version) FROM stocksync.stock_bucket b
@@ -830,8 +833,8 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
       SELECT GREATEST(r.buffer_min,
                       pg_catalog.ceil(v.available * r.buffer_percent / 100)::integer,
                       CASE WHEN r.velocity_window IS NOT NULL AND r.protection_window IS NOT NULL
-                           THEN pg_catalog.ceil(stocksync.sales_velocity(i.sku, r.velocity_window)
-                                                * EXTRACT(epoch FROM r.protection_window))::integer
+                           THEN LEAST(pg_catalog.ceil(stocksync.sales_velocity(i.sku, r.velocity_window)
+                                                      * EXTRACT(epoch FROM r.protection_window)), 2147483647)::integer
                            ELSE 0 END) AS buffer
       OFFSET 0) b
  CROSS JOIN LATERAL (
