@@ -27,6 +27,13 @@ INSERT INTO stocksync.bom VALUES ('KIT', 'KIT', 1);
 INSERT INTO stocksync.bom VALUES ('A', 'B', 1);
 INSERT INTO stocksync.bom VALUES ('KIT', 'C', 0);
 UPDATE stocksync.bom SET component_sku = 'GIFT' WHERE bundle_sku = 'KIT' AND component_sku = 'B';
+-- More than an integer of one component per bundle, nested quantities
+-- multiplied out and added up over paths: 2147483647 is the most (EMPTY), 1.1
+-- billion KITs of 2 A each and 2147483647 + 3 C per GIFT are refused.
+INSERT INTO stocksync.bom VALUES ('EMPTY', 'A', 2147483647);
+DELETE FROM stocksync.bom WHERE bundle_sku = 'EMPTY';
+UPDATE stocksync.bom SET qty = 1100000000 WHERE bundle_sku = 'GIFT' AND component_sku = 'KIT';
+INSERT INTO stocksync.bom VALUES ('KIT', 'C', 2147483647);
 -- A bundle holds no stock; one without a bill of materials cannot be sold.
 SELECT stocksync.receive('KIT', 1);
 SELECT stocksync.reserve('shop', 'O-EMPTY', 'EMPTY', 1);

@@ -419,11 +419,46 @@ CREATE TRIGGER bom_check BEFORE INSERT OR UPDATE ON stocksync.bom
     FOR EACH ROW EXECUTE FUNCTION stocksync.bom_check();
 
 -- A BOM change changes the bundle and every bundle containing it.
+-- A row that makes some bundle need more than an integer of units of one
+-- component per bundle (quantities multiply down nested bundles and add up
+-- over paths) is refused: bundle_leaves() would fail with 22003 for that
+-- bundle, and with it every listing_target read that includes one of its
+-- listings, so no channel's listing in the same read would be pushed.
+-- jit = off: the walk's recursive estimate (millions of rows for a few)
+-- crossed jit_above_cost, and compiling it cost about 0.35 s per BOM row.
 CREATE FUNCTION stocksync.bom_cascade() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     b text;
+    too_many record;
 BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        WITH RECURSIVE tops (sku) AS (
+            SELECT NEW.bundle_sku
+            UNION
+            SELECT x.bundle_sku FROM tops CROSS JOIN LATERAL (
+                   SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku = tops.sku OFFSET 0) x),
+        -- Index probes per step (OFFSET 0), as in bundle_leaves: joined, the
+        -- planner scanned the whole table for every row of a bulk load.
+        walk (top, sku, qty) AS (
+            SELECT t.sku, x.component_sku, x.qty::numeric
+              FROM tops t CROSS JOIN LATERAL (
+                   SELECT b.component_sku, b.qty FROM stocksync.bom b WHERE b.bundle_sku = t.sku OFFSET 0) x
+            UNION ALL
+            SELECT w.top, x.component_sku, w.qty * x.qty
+              FROM walk w CROSS JOIN LATERAL (
+                   SELECT b.component_sku, b.qty FROM stocksync.bom b WHERE b.bundle_sku = w.sku OFFSET 0) x)
+        SELECT w.top, w.sku, pg_catalog.sum(w.qty) AS units INTO too_many
+          FROM walk w GROUP BY w.top, w.sku HAVING pg_catalog.sum(w.qty) > 2147483647
+         ORDER BY 1, 2 LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'bundle "%" would need % units of "%" per bundle', too_many.top, too_many.units, too_many.sku
+                USING ERRCODE = 'SS012',
+                      DETAIL = pg_catalog.format('Bill of materials row ("%s", "%s", %s): units per bundle multiply down nested bundles and may not pass 2147483647.',
+                                                 NEW.bundle_sku, NEW.component_sku, NEW.qty),
+                      HINT = 'Check the quantity: it is the units of the component in one bundle.';
+        END IF;
+    END IF;
     FOR b IN SELECT DISTINCT x FROM (SELECT NEW.bundle_sku UNION ALL SELECT OLD.bundle_sku) AS s (x)
               WHERE x IS NOT NULL ORDER BY x LOOP
         UPDATE stocksync.item SET version = version + 1 WHERE sku = b;
