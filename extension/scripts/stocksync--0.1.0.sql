@@ -413,6 +413,24 @@ BEGIN
             USING ERRCODE = 'SS012',
                   DETAIL = 'A bundle may contain other bundles, but never itself, directly or nested.';
     END IF;
+    -- Under REPEATABLE READ or SERIALIZABLE the walk above reads the
+    -- transaction's snapshot, which misses a row another session committed
+    -- after it (the lock only orders the checks): B in A committed there and
+    -- A in B here closed a cycle, and bundle_leaves() then never returned.
+    -- That row's bom_cascade raised the version of its bundle, which is the
+    -- component here or one of its components: locking them FOR SHARE fails
+    -- with 40001 when one changed after the snapshot, as an UPDATE would.
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        PERFORM 1 FROM stocksync.item i
+          WHERE i.sku = ANY (ARRAY(
+                    WITH RECURSIVE down (sku) AS (
+                        SELECT NEW.component_sku::text
+                        UNION
+                        SELECT b.component_sku FROM down CROSS JOIN LATERAL (
+                               SELECT x.component_sku FROM stocksync.bom x WHERE x.bundle_sku = down.sku OFFSET 0) b)
+                    SELECT down.sku FROM down))
+          ORDER BY i.sku FOR SHARE;
+    END IF;
     RETURN NEW;
 END $$;
 CREATE TRIGGER bom_check BEFORE INSERT OR UPDATE ON stocksync.bom
