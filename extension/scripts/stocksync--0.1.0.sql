@@ -706,15 +706,29 @@ CREATE TRIGGER listing_deleted AFTER DELETE ON stocksync.listing
 
 -- stocksync-worker reports the p99 of its commit-to-acknowledgement lag per
 -- channel; the dynamic buffer protects twice that by default.
+-- An unknown channel, a missing or negative lag are refused with stocksync's
+-- codes (they failed on channel_rule's constraints: 23503, 23502, 23514).
 CREATE FUNCTION stocksync.report_push_lag(channel text, p99 interval)
     RETURNS void
-    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
-        INSERT INTO stocksync.channel_rule AS r (channel, push_lag_p99)
-        VALUES (report_push_lag.channel, report_push_lag.p99)
-        ON CONFLICT (channel) DO UPDATE SET push_lag_p99 = EXCLUDED.push_lag_p99
-         WHERE r.push_lag_p99 IS DISTINCT FROM EXCLUDED.push_lag_p99;
-    END;
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF report_push_lag.channel IS NULL OR report_push_lag.p99 IS NULL THEN
+        RAISE EXCEPTION '% must not be null', CASE WHEN report_push_lag.channel IS NULL THEN 'channel' ELSE 'p99' END
+            USING ERRCODE = 'SS009';
+    END IF;
+    IF report_push_lag.p99 < interval '0' THEN
+        RAISE EXCEPTION 'push lag of channel "%" must not be negative: %', report_push_lag.channel, report_push_lag.p99
+            USING ERRCODE = 'SS009';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = report_push_lag.channel) THEN
+        RAISE EXCEPTION 'unknown channel "%"', report_push_lag.channel
+            USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
+    END IF;
+    INSERT INTO stocksync.channel_rule AS r (channel, push_lag_p99)
+    VALUES (report_push_lag.channel, report_push_lag.p99)
+    ON CONFLICT ON CONSTRAINT channel_rule_pkey DO UPDATE SET push_lag_p99 = EXCLUDED.push_lag_p99
+     WHERE r.push_lag_p99 IS DISTINCT FROM EXCLUDED.push_lag_p99;
+END $$;
 COMMENT ON FUNCTION stocksync.report_push_lag IS 'Records a channel''s observed p99 push lag, the default protection window of its dynamic buffer (twice that).';
 
 -- ---------------------------------------------------------------------------
@@ -976,16 +990,26 @@ SELECT t.channel, t.external_id, t.sku, t.channel_mode, t.desired_qty, st.acked_
   LEFT JOIN stocksync.listing_state st ON st.channel = t.channel AND st.external_id = t.external_id;
 COMMENT ON VIEW stocksync.sync_status IS 'Per listing: desired and acknowledged quantity, push state, attempts and the last error.';
 
+-- An unknown channel is refused rather than answered with 0, so that a typo
+-- does not read as "nothing was dead".
 CREATE FUNCTION stocksync.retry_dead(channel text)
-    RETURNS integer LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
-        WITH revived AS (
-            UPDATE stocksync.listing_state s
-               SET state = 'pending', attempts = 0, retry_at = NULL, updated_at = pg_catalog.now()
-             WHERE s.channel = retry_dead.channel AND s.state = 'dead'
-            RETURNING 1)
-        SELECT pg_catalog.count(*)::integer FROM revived;
-    END;
+    RETURNS integer LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    revived integer;
+BEGIN
+    IF retry_dead.channel IS NULL THEN
+        RAISE EXCEPTION 'channel must not be null' USING ERRCODE = 'SS009';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = retry_dead.channel) THEN
+        RAISE EXCEPTION 'unknown channel "%"', retry_dead.channel
+            USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
+    END IF;
+    UPDATE stocksync.listing_state s
+       SET state = 'pending', attempts = 0, retry_at = NULL, updated_at = pg_catalog.now()
+     WHERE s.channel = retry_dead.channel AND s.state = 'dead';
+    GET DIAGNOSTICS revived = ROW_COUNT;
+    RETURN revived;
+END $$;
 COMMENT ON FUNCTION stocksync.retry_dead IS 'Brings a channel''s dead listings back to pending so the worker pushes them again. Returns how many.';
 
 -- ---------------------------------------------------------------------------
