@@ -739,11 +739,25 @@ COMMENT ON FUNCTION stocksync.report_push_lag IS 'Records a channel''s observed 
 -- it names none); a bundle per location the minimum over its components of
 -- floor(available / units per bundle), summed over locations. A location never
 -- counts below 0.
+-- An unknown channel would read as one that names no locations (all the
+-- stock) and an unknown SKU as one without stock (0): both are refused, the
+-- SKU only when the answer is 0, so that channel_sku_target, which asks
+-- about rows that exist, pays one probe a call.
 CREATE FUNCTION stocksync.channel_available(channel text, sku text)
     RETURNS integer
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    units integer;
 BEGIN
-    RETURN (
+    IF channel_available.channel IS NULL OR channel_available.sku IS NULL THEN
+        RAISE EXCEPTION '% must not be null', CASE WHEN channel_available.channel IS NULL THEN 'channel' ELSE 'sku' END
+            USING ERRCODE = 'SS009';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = channel_available.channel) THEN
+        RAISE EXCEPTION 'unknown channel "%"', channel_available.channel
+            USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
+    END IF;
+    units := (
         WITH places AS (
             SELECT l.code FROM stocksync.location l
              WHERE NOT EXISTS (SELECT 1 FROM stocksync.channel_location cl WHERE cl.channel = channel_available.channel)
@@ -769,7 +783,11 @@ BEGIN
              GROUP BY p.code)
         -- Locations add up past an integer (each holds up to 2147483647):
         -- no channel can be shown more, so the sum stops there.
-        SELECT LEAST(COALESCE(pg_catalog.sum(units), 0), 2147483647)::integer FROM per_place);
+        SELECT LEAST(COALESCE(pg_catalog.sum(per_place.units), 0), 2147483647)::integer FROM per_place);
+    IF units = 0 AND NOT EXISTS (SELECT 1 FROM stocksync.item i WHERE i.sku = channel_available.sku) THEN
+        RAISE EXCEPTION 'unknown sku "%"', channel_available.sku USING ERRCODE = 'SS001';
+    END IF;
+    RETURN units;
 END $$;
 COMMENT ON FUNCTION stocksync.channel_available IS 'Units of sku (simple or bundle) available to a channel: its locations only; a bundle as min over components of floor(available / qty).';
 
@@ -916,13 +934,28 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
       OFFSET 0) x;
 COMMENT ON VIEW stocksync.channel_sku_target IS 'Per channel and SKU: available to the channel, buffer, pool cap, the quantity it may publish, what limits it, and the version of its inputs.';
 
+-- No row answers NULL: an unknown channel or SKU is refused instead.
 CREATE FUNCTION stocksync.published_quantity(channel text, sku text)
     RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
-        SELECT t.published FROM stocksync.channel_sku_target t
-         WHERE t.channel = published_quantity.channel AND t.sku = published_quantity.sku;
-    END;
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    published integer;
+BEGIN
+    SELECT t.published INTO published FROM stocksync.channel_sku_target t
+     WHERE t.channel = published_quantity.channel AND t.sku = published_quantity.sku;
+    IF NOT FOUND THEN
+        IF published_quantity.channel IS NULL OR published_quantity.sku IS NULL THEN
+            RAISE EXCEPTION '% must not be null', CASE WHEN published_quantity.channel IS NULL THEN 'channel' ELSE 'sku' END
+                USING ERRCODE = 'SS009';
+        ELSIF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = published_quantity.channel) THEN
+            RAISE EXCEPTION 'unknown channel "%"', published_quantity.channel
+                USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
+        ELSE
+            RAISE EXCEPTION 'unknown sku "%"', published_quantity.sku USING ERRCODE = 'SS001';
+        END IF;
+    END IF;
+    RETURN published;
+END $$;
 COMMENT ON FUNCTION stocksync.published_quantity IS 'The quantity channel may show of sku (before dividing it among split listings): never below 0, 0 when paused or discontinued.';
 
 -- ---------------------------------------------------------------------------
