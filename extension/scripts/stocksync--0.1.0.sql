@@ -638,7 +638,7 @@ BEGIN
          WHERE pool_mode = 'hard' AND channel <> NEW.channel
            AND (TG_OP = 'INSERT' OR channel <> OLD.channel);
         IF total > 100 THEN
-            RAISE EXCEPTION 'hard allocation pools would add up to % %%', total
+            RAISE EXCEPTION 'hard allocation pools would add up to % %% with channel "%"', total, NEW.channel
                 USING ERRCODE = 'SS014',
                       DETAIL = pg_catalog.format('Channel "%s" asks for %s %%; hard pools partition the stock.',
                                                  NEW.channel, NEW.pool_percent),
