@@ -27,6 +27,13 @@ INSERT INTO stocksync.bom VALUES ('KIT', 'KIT', 1);
 INSERT INTO stocksync.bom VALUES ('A', 'B', 1);
 INSERT INTO stocksync.bom VALUES ('KIT', 'C', 0);
 UPDATE stocksync.bom SET component_sku = 'GIFT' WHERE bundle_sku = 'KIT' AND component_sku = 'B';
+-- More than an integer of one component per bundle, nested quantities
+-- multiplied out and added up over paths: 2147483647 is the most (EMPTY), 1.1
+-- billion KITs of 2 A each and 2147483647 + 3 C per GIFT are refused.
+INSERT INTO stocksync.bom VALUES ('EMPTY', 'A', 2147483647);
+DELETE FROM stocksync.bom WHERE bundle_sku = 'EMPTY';
+UPDATE stocksync.bom SET qty = 1100000000 WHERE bundle_sku = 'GIFT' AND component_sku = 'KIT';
+INSERT INTO stocksync.bom VALUES ('KIT', 'C', 2147483647);
 -- A bundle holds no stock; one without a bill of materials cannot be sold.
 SELECT stocksync.receive('KIT', 1);
 SELECT stocksync.reserve('shop', 'O-EMPTY', 'EMPTY', 1);
@@ -112,5 +119,27 @@ TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;
 UPDATE stocksync.item SET status = 'paused' WHERE sku = 'C';
 SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
 SELECT external_id, available, desired_qty, limited_by FROM stocksync.listing_target ORDER BY 1;
+
+-- A component's kind: a bundle without a bill of materials adds no leaves;
+-- once simple it is a leaf with no stock, and its bundles make up 0. Either
+-- way its bundles are raised.
+UPDATE stocksync.item SET status = 'active' WHERE sku = 'C';
+INSERT INTO stocksync.item (sku, kind) VALUES ('PART', 'bundle');
+INSERT INTO stocksync.bom VALUES ('KIT', 'PART', 1);
+SELECT external_id, desired_qty FROM stocksync.listing_target ORDER BY 1;
+TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;
+UPDATE stocksync.item SET kind = 'simple' WHERE sku = 'PART';
+SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
+SELECT external_id, desired_qty FROM stocksync.listing_target ORDER BY 1;
+TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;
+UPDATE stocksync.item SET kind = 'bundle' WHERE sku = 'PART';
+SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
+
+-- A nested bundle is a component too: GIFT contains KIT, so a discontinued
+-- KIT makes GIFT show 0 (and raises it), though KIT's own components are active.
+TRUNCATE before; INSERT INTO before SELECT sku, version FROM stocksync.item;
+UPDATE stocksync.item SET status = 'discontinued' WHERE sku = 'KIT';
+SELECT i.sku, i.version - b.version AS raised FROM stocksync.item i JOIN before b USING (sku) ORDER BY 1;
+SELECT external_id, desired_qty, limited_by FROM stocksync.listing_target ORDER BY 1;
 
 DROP EXTENSION stocksync CASCADE;

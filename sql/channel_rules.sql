@@ -26,8 +26,20 @@ SELECT stocksync.published_quantity('amzn', 'A') AS soft_cap;
 INSERT INTO stocksync.channel_rule (channel, pool_percent, pool_mode) VALUES ('shop', 80, 'hard');
 UPDATE stocksync.channel_rule SET pool_percent = 15, pool_mode = 'hard', buffer_min = 0 WHERE channel = 'amzn';
 SELECT channel, pool_cap, published, limited_by FROM stocksync.channel_sku_target WHERE sku = 'A' ORDER BY channel;
+-- A channel with a hard pool over 50 % can be renamed: its rule follows the
+-- new code and is not counted twice.
+UPDATE stocksync.channel SET code = 'own' WHERE code = 'shop';
+SELECT channel, pool_percent, pool_mode FROM stocksync.channel_rule ORDER BY channel;
+UPDATE stocksync.channel SET code = 'shop' WHERE code = 'own';
 INSERT INTO stocksync.channel_rule (channel, pool_percent, pool_mode) VALUES ('ebay', 3, 'soft');
 SELECT channel, pool_cap, published FROM stocksync.channel_sku_target WHERE sku = 'A' AND channel = 'ebay';
+-- The 5 % are eBay's hard pool: its 2-unit buffer comes out of them, and a
+-- soft cap above them (50 %) shows what no cap shows, 5 - 2 = 3.
+UPDATE stocksync.channel_rule SET pool_percent = 50, buffer_min = 2 WHERE channel = 'ebay';
+SELECT channel, pool_cap, buffer, published, limited_by FROM stocksync.channel_sku_target WHERE sku = 'A' AND channel = 'ebay';
+UPDATE stocksync.channel_rule SET pool_percent = NULL WHERE channel = 'ebay';
+SELECT channel, pool_cap, buffer, published, limited_by FROM stocksync.channel_sku_target WHERE sku = 'A' AND channel = 'ebay';
+UPDATE stocksync.channel_rule SET pool_percent = 3, buffer_min = 0 WHERE channel = 'ebay';
 \set VERBOSITY terse
 UPDATE stocksync.channel_rule SET pool_percent = 10, pool_mode = 'hard' WHERE channel = 'ebay';
 \set VERBOSITY default
@@ -112,5 +124,23 @@ SELECT t.external_id, t.inputs_version > s.inputs_version AS raised
 SELECT version AS shop_version FROM stocksync.channel WHERE code = 'shop';
 SELECT stocksync.report_push_lag('shop', '3 seconds');
 SELECT version AS shop_version FROM stocksync.channel WHERE code = 'shop';
+
+-- Two locations of 2147483647 units each add up past an integer: what a
+-- channel may show stops at 2147483647 (the split shop's buffer of 1 taken)
+-- instead of every listing's target failing with 22003; a velocity buffer
+-- past an integer likewise stops there.
+INSERT INTO stocksync.item (sku) VALUES ('BIG');
+SELECT stocksync.receive('BIG', 2147483647), stocksync.receive('BIG', 2147483647, 'east');
+INSERT INTO stocksync.listing VALUES ('shop', 'shop-big', 'BIG');
+SELECT external_id, available, buffer, desired_qty FROM stocksync.listing_target WHERE sku = 'BIG';
+SELECT stocksync.channel_available('shop', 'BIG') AS channel_available, stocksync.available('BIG') AS available;
+BEGIN;
+INSERT INTO stocksync.item (sku) VALUES ('FAST');
+INSERT INTO stocksync.listing VALUES ('shop', 'shop-fast', 'FAST');
+SELECT stocksync.receive('FAST', 2100000000);
+SELECT shortage FROM stocksync.reserve('shop', 'FAST-1', 'FAST', 2000000000);
+UPDATE stocksync.channel_rule SET velocity_window = '1 second', protection_window = '10 seconds' WHERE channel = 'shop';
+SELECT external_id, available, buffer, desired_qty FROM stocksync.listing_target WHERE sku = 'FAST';
+ROLLBACK;
 
 DROP EXTENSION stocksync CASCADE;

@@ -27,6 +27,15 @@ SELECT pg_temp.try($$ SELECT stocksync.receive('A', 1, 'mars') $$);
 SELECT pg_temp.try($$ SELECT stocksync.available('A', 'mars') $$);
 SELECT pg_temp.try($$ SELECT stocksync.transfer('A', 1, 'default', 'mars') $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('nowhere', 'o', 'A', 1) $$);
+-- ... also when reading what a channel may show (an unknown channel read as one
+-- selling from every location, an unknown SKU as 0 or NULL)
+SELECT pg_temp.try($$ SELECT stocksync.channel_available('nowhere', 'A') $$);
+SELECT pg_temp.try($$ SELECT stocksync.channel_available('shop', 'NOPE') $$);
+SELECT pg_temp.try($$ SELECT stocksync.channel_available(NULL, 'A') $$);
+SELECT pg_temp.try($$ SELECT stocksync.published_quantity('nowhere', 'A') $$);
+SELECT pg_temp.try($$ SELECT stocksync.published_quantity('shop', 'NOPE') $$);
+SELECT pg_temp.try($$ SELECT stocksync.published_quantity('shop', NULL) $$);
+SELECT stocksync.channel_available('shop', 'A') AS a_on_shop, stocksync.published_quantity('shop', 'KIT') AS kit_on_shop;
 -- SS004 invalid quantity
 SELECT pg_temp.try($$ SELECT stocksync.receive('A', 0) $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', -1) $$);

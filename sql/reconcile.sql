@@ -26,6 +26,22 @@ SELECT stocksync.reconcile(NULL);
 SELECT pg_temp.try($$ SELECT stocksync.reconcile('nowhere') $$) AS unknown_channel,
        pg_temp.try($$ SELECT stocksync.reconcile(NULL) $$) AS null_channel;
 
+-- retry_dead() and report_push_lag() refuse an unknown channel or a null the
+-- same way (retry_dead answered 0 to a typo, report_push_lag failed with
+-- 23503/23502/23514 from channel_rule's constraints).
+\set VERBOSITY terse
+SELECT stocksync.retry_dead('nowhere');
+SELECT stocksync.report_push_lag('nowhere', '1 second');
+SELECT stocksync.report_push_lag('eb', '-1 second');
+\set VERBOSITY default
+SELECT pg_temp.try($$ SELECT stocksync.retry_dead('nowhere') $$) AS retry_unknown,
+       pg_temp.try($$ SELECT stocksync.retry_dead(NULL) $$) AS retry_null,
+       pg_temp.try($$ SELECT stocksync.report_push_lag('nowhere', '1 second') $$) AS lag_unknown,
+       pg_temp.try($$ SELECT stocksync.report_push_lag(NULL, '1 second') $$) AS lag_null,
+       pg_temp.try($$ SELECT stocksync.report_push_lag('eb', NULL) $$) AS lag_null_p99,
+       pg_temp.try($$ SELECT stocksync.report_push_lag('eb', '-1 second') $$) AS lag_negative;
+SELECT stocksync.retry_dead('eb') AS revived;
+
 -- What the worker writes, and what the views show.
 INSERT INTO stocksync.reconcile_run (channel, trigger, finished_at, listings, in_agreement, drifted, corrected, escalated, accuracy)
 VALUES ('eb', 'request', now(), 2, 0, 2, 1, 1, 0);

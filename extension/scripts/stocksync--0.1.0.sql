@@ -413,17 +413,70 @@ BEGIN
             USING ERRCODE = 'SS012',
                   DETAIL = 'A bundle may contain other bundles, but never itself, directly or nested.';
     END IF;
+    -- Under REPEATABLE READ or SERIALIZABLE the walk above reads the
+    -- transaction's snapshot, which misses a row another session committed
+    -- after it (the lock only orders the checks): B in A committed there and
+    -- A in B here closed a cycle, and bundle_leaves() then never returned.
+    -- That row's bom_cascade raised the version of its bundle, which is the
+    -- component here or one of its components: locking them FOR SHARE fails
+    -- with 40001 when one changed after the snapshot, as an UPDATE would.
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        PERFORM 1 FROM stocksync.item i
+          WHERE i.sku = ANY (ARRAY(
+                    WITH RECURSIVE down (sku) AS (
+                        SELECT NEW.component_sku::text
+                        UNION
+                        SELECT b.component_sku FROM down CROSS JOIN LATERAL (
+                               SELECT x.component_sku FROM stocksync.bom x WHERE x.bundle_sku = down.sku OFFSET 0) b)
+                    SELECT down.sku FROM down))
+          ORDER BY i.sku FOR SHARE;
+    END IF;
     RETURN NEW;
 END $$;
 CREATE TRIGGER bom_check BEFORE INSERT OR UPDATE ON stocksync.bom
     FOR EACH ROW EXECUTE FUNCTION stocksync.bom_check();
 
 -- A BOM change changes the bundle and every bundle containing it.
+-- A row that makes some bundle need more than an integer of units of one
+-- component per bundle (quantities multiply down nested bundles and add up
+-- over paths) is refused: bundle_leaves() would fail with 22003 for that
+-- bundle, and with it every listing_target read that includes one of its
+-- listings, so no channel's listing in the same read would be pushed.
+-- jit = off: the walk's recursive estimate (millions of rows for a few)
+-- crossed jit_above_cost, and compiling it cost about 0.35 s per BOM row.
 CREATE FUNCTION stocksync.bom_cascade() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     b text;
+    too_many record;
 BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        WITH RECURSIVE tops (sku) AS (
+            SELECT NEW.bundle_sku
+            UNION
+            SELECT x.bundle_sku FROM tops CROSS JOIN LATERAL (
+                   SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku = tops.sku OFFSET 0) x),
+        -- Index probes per step (OFFSET 0), as in bundle_leaves: joined, the
+        -- planner scanned the whole table for every row of a bulk load.
+        walk (top, sku, qty) AS (
+            SELECT t.sku, x.component_sku, x.qty::numeric
+              FROM tops t CROSS JOIN LATERAL (
+                   SELECT b.component_sku, b.qty FROM stocksync.bom b WHERE b.bundle_sku = t.sku OFFSET 0) x
+            UNION ALL
+            SELECT w.top, x.component_sku, w.qty * x.qty
+              FROM walk w CROSS JOIN LATERAL (
+                   SELECT b.component_sku, b.qty FROM stocksync.bom b WHERE b.bundle_sku = w.sku OFFSET 0) x)
+        SELECT w.top, w.sku, pg_catalog.sum(w.qty) AS units INTO too_many
+          FROM walk w GROUP BY w.top, w.sku HAVING pg_catalog.sum(w.qty) > 2147483647
+         ORDER BY 1, 2 LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'bundle "%" would need % units of "%" per bundle', too_many.top, too_many.units, too_many.sku
+                USING ERRCODE = 'SS012',
+                      DETAIL = pg_catalog.format('Bill of materials row ("%s", "%s", %s): units per bundle multiply down nested bundles and may not pass 2147483647.',
+                                                 NEW.bundle_sku, NEW.component_sku, NEW.qty),
+                      HINT = 'Check the quantity: it is the units of the component in one bundle.';
+        END IF;
+    END IF;
     FOR b IN SELECT DISTINCT x FROM (SELECT NEW.bundle_sku UNION ALL SELECT OLD.bundle_sku) AS s (x)
               WHERE x IS NOT NULL ORDER BY x LOOP
         UPDATE stocksync.item SET version = version + 1 WHERE sku = b;
@@ -501,15 +554,19 @@ END $$;
 CREATE TRIGGER item_check BEFORE UPDATE ON stocksync.item
     FOR EACH ROW EXECUTE FUNCTION stocksync.item_check();
 
--- A paused or discontinued component makes its bundles show 0.
+-- A paused or discontinued component makes its bundles show 0. A component's
+-- kind counts too: a bundle's leaves are its simple SKUs, so a component
+-- bundle without a bill of materials that becomes simple (or a simple one
+-- without stock that becomes a bundle) changes what its bundles make up.
 CREATE FUNCTION stocksync.item_cascade() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM stocksync.raise_bundle_versions(NEW.sku);
     RETURN NULL;
 END $$;
-CREATE TRIGGER item_cascade AFTER UPDATE OF status ON stocksync.item
-    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION stocksync.item_cascade();
+CREATE TRIGGER item_cascade AFTER UPDATE OF status, kind ON stocksync.item
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.kind IS DISTINCT FROM NEW.kind)
+    EXECUTE FUNCTION stocksync.item_cascade();
 
 -- ---------------------------------------------------------------------------
 -- Rule changes raise the versions the worker reads.
@@ -573,10 +630,15 @@ DECLARE
 BEGIN
     IF NEW.pool_mode = 'hard' AND NEW.pool_percent IS NOT NULL THEN
         PERFORM pg_catalog.pg_advisory_xact_lock('stocksync.channel_rule'::pg_catalog.regclass::oid::integer, 0);
+        -- Every other channel's hard pool, without the row this update
+        -- replaces: it still carries the old code while a channel is renamed
+        -- (ON UPDATE CASCADE), and counting it too refused the rename.
         SELECT COALESCE(pg_catalog.sum(pool_percent), 0) + NEW.pool_percent INTO total
-          FROM stocksync.channel_rule WHERE pool_mode = 'hard' AND channel <> NEW.channel;
+          FROM stocksync.channel_rule
+         WHERE pool_mode = 'hard' AND channel <> NEW.channel
+           AND (TG_OP = 'INSERT' OR channel <> OLD.channel);
         IF total > 100 THEN
-            RAISE EXCEPTION 'hard allocation pools would add up to % %%', total
+            RAISE EXCEPTION 'hard allocation pools would add up to % %% with channel "%"', total, NEW.channel
                 USING ERRCODE = 'SS014',
                       DETAIL = pg_catalog.format('Channel "%s" asks for %s %%; hard pools partition the stock.',
                                                  NEW.channel, NEW.pool_percent),
@@ -644,15 +706,29 @@ CREATE TRIGGER listing_deleted AFTER DELETE ON stocksync.listing
 
 -- stocksync-worker reports the p99 of its commit-to-acknowledgement lag per
 -- channel; the dynamic buffer protects twice that by default.
+-- An unknown channel, a missing or negative lag are refused with stocksync's
+-- codes (they failed on channel_rule's constraints: 23503, 23502, 23514).
 CREATE FUNCTION stocksync.report_push_lag(channel text, p99 interval)
     RETURNS void
-    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
-        INSERT INTO stocksync.channel_rule AS r (channel, push_lag_p99)
-        VALUES (report_push_lag.channel, report_push_lag.p99)
-        ON CONFLICT (channel) DO UPDATE SET push_lag_p99 = EXCLUDED.push_lag_p99
-         WHERE r.push_lag_p99 IS DISTINCT FROM EXCLUDED.push_lag_p99;
-    END;
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF report_push_lag.channel IS NULL OR report_push_lag.p99 IS NULL THEN
+        RAISE EXCEPTION '% must not be null', CASE WHEN report_push_lag.channel IS NULL THEN 'channel' ELSE 'p99' END
+            USING ERRCODE = 'SS009';
+    END IF;
+    IF report_push_lag.p99 < interval '0' THEN
+        RAISE EXCEPTION 'push lag of channel "%" must not be negative: %', report_push_lag.channel, report_push_lag.p99
+            USING ERRCODE = 'SS009';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = report_push_lag.channel) THEN
+        RAISE EXCEPTION 'unknown channel "%"', report_push_lag.channel
+            USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
+    END IF;
+    INSERT INTO stocksync.channel_rule AS r (channel, push_lag_p99)
+    VALUES (report_push_lag.channel, report_push_lag.p99)
+    ON CONFLICT ON CONSTRAINT channel_rule_pkey DO UPDATE SET push_lag_p99 = EXCLUDED.push_lag_p99
+     WHERE r.push_lag_p99 IS DISTINCT FROM EXCLUDED.push_lag_p99;
+END $$;
 COMMENT ON FUNCTION stocksync.report_push_lag IS 'Records a channel''s observed p99 push lag, the default protection window of its dynamic buffer (twice that).';
 
 -- ---------------------------------------------------------------------------
@@ -663,11 +739,25 @@ COMMENT ON FUNCTION stocksync.report_push_lag IS 'Records a channel''s observed 
 -- it names none); a bundle per location the minimum over its components of
 -- floor(available / units per bundle), summed over locations. A location never
 -- counts below 0.
+-- An unknown channel would read as one that names no locations (all the
+-- stock) and an unknown SKU as one without stock (0): both are refused, the
+-- SKU only when the answer is 0, so that channel_sku_target, which asks
+-- about rows that exist, pays one probe a call.
 CREATE FUNCTION stocksync.channel_available(channel text, sku text)
     RETURNS integer
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    units integer;
 BEGIN
-    RETURN (
+    IF channel_available.channel IS NULL OR channel_available.sku IS NULL THEN
+        RAISE EXCEPTION '% must not be null', CASE WHEN channel_available.channel IS NULL THEN 'channel' ELSE 'sku' END
+            USING ERRCODE = 'SS009';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = channel_available.channel) THEN
+        RAISE EXCEPTION 'unknown channel "%"', channel_available.channel
+            USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
+    END IF;
+    units := (
         WITH places AS (
             SELECT l.code FROM stocksync.location l
              WHERE NOT EXISTS (SELECT 1 FROM stocksync.channel_location cl WHERE cl.channel = channel_available.channel)
@@ -691,9 +781,38 @@ BEGIN
               FROM places p CROSS JOIN leaves lv
               LEFT JOIN stocksync.stock_level s ON s.sku = lv.component_sku AND s.location = p.code
              GROUP BY p.code)
-        SELECT COALESCE(pg_catalog.sum(units), 0)::integer FROM per_place);
+        -- Locations add up past an integer (each holds up to 2147483647):
+        -- no channel can be shown more, so the sum stops there.
+        SELECT LEAST(COALESCE(pg_catalog.sum(per_place.units), 0), 2147483647)::integer FROM per_place);
+    IF units = 0 AND NOT EXISTS (SELECT 1 FROM stocksync.item i WHERE i.sku = channel_available.sku) THEN
+        RAISE EXCEPTION 'unknown sku "%"', channel_available.sku USING ERRCODE = 'SS001';
+    END IF;
+    RETURN units;
 END $$;
 COMMENT ON FUNCTION stocksync.channel_available IS 'Units of sku (simple or bundle) available to a channel: its locations only; a bundle as min over components of floor(available / qty).';
+
+-- A component of the bundle, nested bundles themselves included, that is not
+-- active (the first in byte order), or NULL: the bundle then shows 0. Its
+-- leaves alone (bundle_leaves) let a gift set sell a paused kit's contents.
+-- PL/pgSQL for the kept plan, as bundle_leaves; not SECURITY DEFINER: its
+-- callers (channel_sku_target's readers) read bom and item themselves.
+CREATE FUNCTION stocksync.bundle_inactive_component(bundle text)
+    RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (
+        WITH RECURSIVE down (sku) AS (
+            SELECT b.component_sku FROM stocksync.bom b WHERE b.bundle_sku = bundle_inactive_component.bundle
+            UNION
+            SELECT b.component_sku FROM down CROSS JOIN LATERAL (
+                   SELECT x.component_sku FROM stocksync.bom x WHERE x.bundle_sku = down.sku OFFSET 0) b)
+        -- The status as a correlated probe, as bundle_leaves reads the kind:
+        -- joined, the planner hashed a sequential scan of all items per call.
+        SELECT down.sku::text FROM down
+         WHERE (SELECT ci.status FROM stocksync.item ci WHERE ci.sku = down.sku) <> 'active'
+         ORDER BY down.sku LIMIT 1);
+END $$;
+COMMENT ON FUNCTION stocksync.bundle_inactive_component IS 'A component of the bundle (nested bundles included) that is not active, or NULL.';
 
 -- Units sold (reserved) of sku per second over `span`; a bundle's velocity is
 -- the fastest any of its components is consumed, in bundles.
@@ -725,18 +844,23 @@ COMMENT ON FUNCTION stocksync.sales_velocity IS 'Units of sku reserved per secon
 --   pool_cap  = floor(available * pool_percent / 100)   (NULL: no pool)
 --   once any channel has a hard pool, the stock is a partition: a channel
 --   without a hard pool of its own has a hard pool of what the hard pools
---   leave (100 - their sum), or its soft cap if that is smaller
---   hard pool: published = max(0, min(available, pool_cap) - buffer)
+--   leave (share = 100 - their sum), which its soft cap, if it has one, may
+--   only lower (pool_cap = the smaller of the two)
+--   hard pool: published = max(0, min(min(available, share_cap) - buffer, pool_cap))
+--              (share_cap = pool_cap for a channel's own hard pool)
 --   soft cap:  published = max(0, min(available - buffer, pool_cap))
 -- and 0 for a paused channel, a paused or discontinued SKU or component.
 CREATE VIEW stocksync.channel_sku_target AS
 SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.listing_split,
        v.available, b.buffer, p.pool_cap,
        CASE WHEN x.blocked IS NOT NULL THEN 0
-            WHEN r.pool_mode = 'hard' THEN GREATEST(0, LEAST(v.available, COALESCE(p.pool_cap, v.available)) - b.buffer)
+            WHEN r.pool_mode = 'hard' THEN GREATEST(0, LEAST(LEAST(v.available, COALESCE(p.share_cap, v.available)) - b.buffer,
+                                                             COALESCE(p.pool_cap, v.available)))
             ELSE GREATEST(0, LEAST(v.available - b.buffer, COALESCE(p.pool_cap, v.available))) END AS published,
        CASE WHEN x.blocked IS NOT NULL THEN x.blocked
             WHEN v.available <= 0 THEN 'nothing available'
+            WHEN p.pool_cap IS NOT NULL AND r.pool_mode = 'hard'
+                 AND p.pool_cap < LEAST(v.available, COALESCE(p.share_cap, v.available)) - b.buffer THEN 'pool cap'
             WHEN p.pool_cap IS NOT NULL AND r.pool_mode = 'hard' THEN 'hard pool less buffer'
             WHEN p.pool_cap IS NOT NULL AND p.pool_cap < v.available - b.buffer THEN 'pool cap'
             WHEN b.buffer > 0 THEN 'available less buffer'
@@ -751,7 +875,12 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
  CROSS JOIN LATERAL (SELECT (SELECT pg_catalog.sum(h.pool_percent) FROM stocksync.channel_rule h
                               WHERE h.pool_mode = 'hard' AND h.pool_percent IS NOT NULL) AS total) hp
  CROSS JOIN LATERAL (
-      SELECT CASE WHEN cr.pool_percent IS NULL AND hp.total IS NOT NULL THEN 'hard'
+      -- Under a partition every channel's share is a hard pool: its own, or
+      -- what the hard pools leave, from which its buffer is taken; a soft cap
+      -- of its own only lowers what it shows of that share (pool_percent). A
+      -- soft cap treated as a soft cap here took the buffer from all that is
+      -- available instead, and showed more than no cap at all.
+      SELECT CASE WHEN hp.total IS NOT NULL THEN 'hard'
                   ELSE COALESCE(cr.pool_mode, 'soft') END AS pool_mode,
              COALESCE(cr.listing_split, 'shared') AS listing_split,
              COALESCE(sr.buffer_percent, cr.buffer_percent, 0) AS buffer_percent,
@@ -759,12 +888,15 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
              cr.velocity_window, COALESCE(cr.protection_window, 2 * cr.push_lag_p99) AS protection_window,
              CASE WHEN cr.pool_mode = 'hard' AND cr.pool_percent IS NOT NULL THEN cr.pool_percent
                   WHEN hp.total IS NOT NULL THEN LEAST(COALESCE(cr.pool_percent, 100), 100 - hp.total)
-                  ELSE cr.pool_percent END AS pool_percent) r
+                  ELSE cr.pool_percent END AS pool_percent,
+             CASE WHEN cr.pool_mode = 'hard' AND cr.pool_percent IS NOT NULL THEN cr.pool_percent
+                  WHEN hp.total IS NOT NULL THEN 100 - hp.total END AS share_percent) r
  -- A simple SKU's stock versions rise with each of its changes; a bundle has
  -- no stock rows (0 here), its changes raise its item.version (the cascade).
  CROSS JOIN LATERAL (
       SELECT COALESCE(pg_catalog.sum(sl.version), 0) AS stock_version,
-             COALESCE(pg_catalog.sum(GREATEST(sl.available, 0)), 0)::integer AS everywhere
+             -- at most an integer, as channel_available() counts it
+             LEAST(COALESCE(pg_catalog.sum(GREATEST(sl.available, 0)), 0), 2147483647)::integer AS everywhere
         -- Per location; a hot SKU's buckets added (only probed when it has some).
         FROM (SELECT x.version + CASE WHEN x.buckets > 0 THEN (
                          SELECT pg_catalog.sum(b.version) FROM stocksync.stock_bucket b
@@ -786,30 +918,44 @@ SELECT c.code AS channel, i.sku, i.kind AS sku_kind, c.mode AS channel_mode, r.l
       SELECT GREATEST(r.buffer_min,
                       pg_catalog.ceil(v.available * r.buffer_percent / 100)::integer,
                       CASE WHEN r.velocity_window IS NOT NULL AND r.protection_window IS NOT NULL
-                           THEN pg_catalog.ceil(stocksync.sales_velocity(i.sku, r.velocity_window)
-                                                * EXTRACT(epoch FROM r.protection_window))::integer
+                           THEN LEAST(pg_catalog.ceil(stocksync.sales_velocity(i.sku, r.velocity_window)
+                                                      * EXTRACT(epoch FROM r.protection_window)), 2147483647)::integer
                            ELSE 0 END) AS buffer
       OFFSET 0) b
  CROSS JOIN LATERAL (
-      SELECT pg_catalog.floor(v.available * r.pool_percent / 100)::integer AS pool_cap) p
+      SELECT pg_catalog.floor(v.available * r.pool_percent / 100)::integer AS pool_cap,
+             pg_catalog.floor(v.available * r.share_percent / 100)::integer AS share_cap) p
  CROSS JOIN LATERAL (
       SELECT CASE WHEN c.mode = 'paused' THEN 'channel paused'
                   WHEN i.status <> 'active' THEN 'sku ' || i.status
-                  WHEN i.kind = 'bundle' AND EXISTS (
-                           SELECT 1 FROM stocksync.bundle_leaves(i.sku) lv
-                            WHERE lv.component_sku IN (SELECT ci.sku FROM stocksync.item ci
-                                                        WHERE ci.status <> 'active')) THEN 'component not active'
+                  WHEN i.kind = 'bundle' AND stocksync.bundle_inactive_component(i.sku) IS NOT NULL
+                       THEN 'component not active'
                   END AS blocked
       OFFSET 0) x;
 COMMENT ON VIEW stocksync.channel_sku_target IS 'Per channel and SKU: available to the channel, buffer, pool cap, the quantity it may publish, what limits it, and the version of its inputs.';
 
+-- No row answers NULL: an unknown channel or SKU is refused instead.
 CREATE FUNCTION stocksync.published_quantity(channel text, sku text)
     RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
-        SELECT t.published FROM stocksync.channel_sku_target t
-         WHERE t.channel = published_quantity.channel AND t.sku = published_quantity.sku;
-    END;
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    published integer;
+BEGIN
+    SELECT t.published INTO published FROM stocksync.channel_sku_target t
+     WHERE t.channel = published_quantity.channel AND t.sku = published_quantity.sku;
+    IF NOT FOUND THEN
+        IF published_quantity.channel IS NULL OR published_quantity.sku IS NULL THEN
+            RAISE EXCEPTION '% must not be null', CASE WHEN published_quantity.channel IS NULL THEN 'channel' ELSE 'sku' END
+                USING ERRCODE = 'SS009';
+        ELSIF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = published_quantity.channel) THEN
+            RAISE EXCEPTION 'unknown channel "%"', published_quantity.channel
+                USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
+        ELSE
+            RAISE EXCEPTION 'unknown sku "%"', published_quantity.sku USING ERRCODE = 'SS001';
+        END IF;
+    END IF;
+    RETURN published;
+END $$;
 COMMENT ON FUNCTION stocksync.published_quantity IS 'The quantity channel may show of sku (before dividing it among split listings): never below 0, 0 when paused or discontinued.';
 
 -- ---------------------------------------------------------------------------
@@ -877,16 +1023,26 @@ SELECT t.channel, t.external_id, t.sku, t.channel_mode, t.desired_qty, st.acked_
   LEFT JOIN stocksync.listing_state st ON st.channel = t.channel AND st.external_id = t.external_id;
 COMMENT ON VIEW stocksync.sync_status IS 'Per listing: desired and acknowledged quantity, push state, attempts and the last error.';
 
+-- An unknown channel is refused rather than answered with 0, so that a typo
+-- does not read as "nothing was dead".
 CREATE FUNCTION stocksync.retry_dead(channel text)
-    RETURNS integer LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
-        WITH revived AS (
-            UPDATE stocksync.listing_state s
-               SET state = 'pending', attempts = 0, retry_at = NULL, updated_at = pg_catalog.now()
-             WHERE s.channel = retry_dead.channel AND s.state = 'dead'
-            RETURNING 1)
-        SELECT pg_catalog.count(*)::integer FROM revived;
-    END;
+    RETURNS integer LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    revived integer;
+BEGIN
+    IF retry_dead.channel IS NULL THEN
+        RAISE EXCEPTION 'channel must not be null' USING ERRCODE = 'SS009';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = retry_dead.channel) THEN
+        RAISE EXCEPTION 'unknown channel "%"', retry_dead.channel
+            USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
+    END IF;
+    UPDATE stocksync.listing_state s
+       SET state = 'pending', attempts = 0, retry_at = NULL, updated_at = pg_catalog.now()
+     WHERE s.channel = retry_dead.channel AND s.state = 'dead';
+    GET DIAGNOSTICS revived = ROW_COUNT;
+    RETURN revived;
+END $$;
 COMMENT ON FUNCTION stocksync.retry_dead IS 'Brings a channel''s dead listings back to pending so the worker pushes them again. Returns how many.';
 
 -- ---------------------------------------------------------------------------
@@ -1092,6 +1248,7 @@ GRANT EXECUTE ON FUNCTION
 GRANT INSERT, UPDATE, DELETE ON stocksync.bom, stocksync.channel_location, stocksync.channel_rule,
     stocksync.channel_sku_rule TO stocksync_writer;
 GRANT EXECUTE ON FUNCTION stocksync.bundle_leaves(text), stocksync.bundle_ancestors(text),
+    stocksync.bundle_inactive_component(text),
     stocksync.channel_available(text, text), stocksync.sales_velocity(text, interval),
     stocksync.published_quantity(text, text) TO stocksync_reader;
 

@@ -44,7 +44,7 @@ BundleAvailable(Datum sku, bool location_isnull, Datum location)
 	Datum args[] = {sku, location};
 	char nulls[] = {' ', location_isnull ? 'n' : ' '};
 	RunPlan(KeptPlan(&plan,
-					 "SELECT COALESCE(pg_catalog.sum(p.units), 0)::integer FROM ("
+					 "SELECT LEAST(COALESCE(pg_catalog.sum(p.units), 0), 2147483647)::integer FROM ("
 					 "  SELECT pg_catalog.min(pg_catalog.div(GREATEST(COALESCE(s.units, 0), 0), lv.qty)) AS units"
 					 "    FROM stocksync.location l CROSS JOIN stocksync.bundle_leaves($1) lv"
 					 "    LEFT JOIN LATERAL (SELECT pg_catalog.sum(r.on_hand - r.reserved - r.committed - r.damaged"
@@ -74,10 +74,14 @@ stocksync_available(PG_FUNCTION_ARGS)
 	static const Oid types[] = {TEXTOID, TEXTOID};
 	Datum args[] = {sku, location};
 	char nulls[] = {' ', location_isnull ? 'n' : ' '};
+	// Over several locations the sum may pass an integer either way (each
+	// location's available is one): it stops at the bounds. NULL stays NULL:
+	// no stock rows at all.
 	RunPlan(KeptPlan(&plan,
-					   "SELECT pg_catalog.sum(on_hand - reserved - committed - damaged - quality_control "
-					   "- safety_stock)::integer FROM stocksync.stock_rows "
-					   "WHERE sku = $1 AND ($2::text IS NULL OR location = $2)",
+					   "SELECT CASE WHEN s > 2147483647 THEN 2147483647 WHEN s < -2147483648 THEN -2147483648 "
+					   "ELSE s END::integer FROM (SELECT pg_catalog.sum(on_hand - reserved - committed - damaged "
+					   "- quality_control - safety_stock) AS s FROM stocksync.stock_rows "
+					   "WHERE sku = $1 AND ($2::text IS NULL OR location = $2)) q",
 					   2, types),
 			args, nulls);
 	bool none = ColumnIsNull(0, 1);
