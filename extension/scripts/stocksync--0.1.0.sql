@@ -704,6 +704,23 @@ CREATE TRIGGER listing_updated AFTER UPDATE ON stocksync.listing
 CREATE TRIGGER listing_deleted AFTER DELETE ON stocksync.listing
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stocksync.sku_rules_changed();
 
+-- Refuses a NULL channel (SS009) and one that is not a row of
+-- stocksync.channel (SS003): functions that take a channel name refuse a typo
+-- instead of answering as if the channel had nothing or named no locations.
+CREATE FUNCTION stocksync.check_channel_known(channel text)
+    RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF check_channel_known.channel IS NULL THEN
+        RAISE EXCEPTION 'channel must not be null' USING ERRCODE = 'SS009';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = check_channel_known.channel) THEN
+        RAISE EXCEPTION 'unknown channel "%"', check_channel_known.channel
+            USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
+    END IF;
+END $$;
+REVOKE ALL ON FUNCTION stocksync.check_channel_known(text) FROM PUBLIC;
+
 -- stocksync-worker reports the p99 of its commit-to-acknowledgement lag per
 -- channel; the dynamic buffer protects twice that by default.
 -- An unknown channel, a missing or negative lag are refused with stocksync's
@@ -720,10 +737,7 @@ BEGIN
         RAISE EXCEPTION 'push lag of channel "%" must not be negative: %', report_push_lag.channel, report_push_lag.p99
             USING ERRCODE = 'SS009';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = report_push_lag.channel) THEN
-        RAISE EXCEPTION 'unknown channel "%"', report_push_lag.channel
-            USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
-    END IF;
+    PERFORM stocksync.check_channel_known(report_push_lag.channel);
     INSERT INTO stocksync.channel_rule AS r (channel, push_lag_p99)
     VALUES (report_push_lag.channel, report_push_lag.p99)
     ON CONFLICT ON CONSTRAINT channel_rule_pkey DO UPDATE SET push_lag_p99 = EXCLUDED.push_lag_p99
@@ -753,6 +767,7 @@ BEGIN
         RAISE EXCEPTION '% must not be null', CASE WHEN channel_available.channel IS NULL THEN 'channel' ELSE 'sku' END
             USING ERRCODE = 'SS009';
     END IF;
+    -- check_channel_known() inlined: channel_sku_target calls this once per row.
     IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = channel_available.channel) THEN
         RAISE EXCEPTION 'unknown channel "%"', channel_available.channel
             USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
@@ -944,15 +959,11 @@ BEGIN
     SELECT t.published INTO published FROM stocksync.channel_sku_target t
      WHERE t.channel = published_quantity.channel AND t.sku = published_quantity.sku;
     IF NOT FOUND THEN
-        IF published_quantity.channel IS NULL OR published_quantity.sku IS NULL THEN
-            RAISE EXCEPTION '% must not be null', CASE WHEN published_quantity.channel IS NULL THEN 'channel' ELSE 'sku' END
-                USING ERRCODE = 'SS009';
-        ELSIF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = published_quantity.channel) THEN
-            RAISE EXCEPTION 'unknown channel "%"', published_quantity.channel
-                USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
-        ELSE
-            RAISE EXCEPTION 'unknown sku "%"', published_quantity.sku USING ERRCODE = 'SS001';
+        PERFORM stocksync.check_channel_known(published_quantity.channel);
+        IF published_quantity.sku IS NULL THEN
+            RAISE EXCEPTION 'sku must not be null' USING ERRCODE = 'SS009';
         END IF;
+        RAISE EXCEPTION 'unknown sku "%"', published_quantity.sku USING ERRCODE = 'SS001';
     END IF;
     RETURN published;
 END $$;
@@ -1030,13 +1041,7 @@ CREATE FUNCTION stocksync.retry_dead(channel text)
 DECLARE
     revived integer;
 BEGIN
-    IF retry_dead.channel IS NULL THEN
-        RAISE EXCEPTION 'channel must not be null' USING ERRCODE = 'SS009';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = retry_dead.channel) THEN
-        RAISE EXCEPTION 'unknown channel "%"', retry_dead.channel
-            USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
-    END IF;
+    PERFORM stocksync.check_channel_known(retry_dead.channel);
     UPDATE stocksync.listing_state s
        SET state = 'pending', attempts = 0, retry_at = NULL, updated_at = pg_catalog.now()
      WHERE s.channel = retry_dead.channel AND s.state = 'dead';
@@ -1402,13 +1407,7 @@ CREATE FUNCTION stocksync.reconcile(channel text)
 DECLARE
     request_id bigint;
 BEGIN
-    IF reconcile.channel IS NULL THEN
-        RAISE EXCEPTION 'channel must not be null' USING ERRCODE = 'SS009';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = reconcile.channel) THEN
-        RAISE EXCEPTION 'unknown channel "%"', reconcile.channel
-            USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
-    END IF;
+    PERFORM stocksync.check_channel_known(reconcile.channel);
     INSERT INTO stocksync.reconcile_request (channel) VALUES (reconcile.channel)
         RETURNING id INTO request_id;
     PERFORM pg_catalog.pg_notify('stocksync_reconcile', reconcile.channel);
