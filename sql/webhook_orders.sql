@@ -101,4 +101,16 @@ SELECT count(*) AS receipts FROM stocksync.webhook_receipt;
 SELECT * FROM stocksync.ingest_webhook_orders((SELECT jsonb_agg(pg_temp.order_event('shop', 'n-' || g, 'n-' || g, false, '[]'))
                                                 FROM generate_series(1, 1001) g));
 SELECT count(*) AS n FROM stocksync.ingest_webhook_orders('[]');
+
+-- prune_webhook_receipts(keep) ends the replay window: receipts and
+-- tombstones older than keep go; a window that is not positive (which would
+-- forget every delivery at once) or NULL is refused.
+SELECT stocksync.prune_webhook_receipts('0 seconds');
+SELECT stocksync.prune_webhook_receipts('-1 hour');
+SELECT stocksync.prune_webhook_receipts(NULL);
+SELECT count(*) AS receipts, (SELECT count(*) FROM stocksync.order_tombstone) AS tombstones FROM stocksync.webhook_receipt;
+UPDATE stocksync.webhook_receipt SET received_at = now() - interval '4 days'
+ WHERE event_id = (SELECT min(event_id) FROM stocksync.webhook_receipt);
+SELECT stocksync.prune_webhook_receipts() AS removed;
+SELECT count(*) AS receipts FROM stocksync.webhook_receipt;
 DROP EXTENSION stocksync;

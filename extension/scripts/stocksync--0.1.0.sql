@@ -1837,6 +1837,13 @@ AS $fn$
 DECLARE
     n integer;
 BEGIN
+    -- A window that is not positive would forget every delivery at once, and
+    -- a replay would then be applied as new.
+    IF keep IS NULL OR keep <= interval '0' THEN
+        RAISE EXCEPTION 'keep must be a positive interval, got %', COALESCE(keep::text, 'null')
+            USING ERRCODE = 'SS009',
+                  HINT = 'keep is the replay window: a delivery repeated within it is recognised (default 72 hours).';
+    END IF;
     DELETE FROM stocksync.webhook_receipt r WHERE r.received_at < pg_catalog.now() - keep;
     GET DIAGNOSTICS n = ROW_COUNT;
     DELETE FROM stocksync.order_tombstone t WHERE t.cancelled_at < pg_catalog.now() - keep;
