@@ -11,18 +11,7 @@ cat >"$WORK/scenario.toml" <<TOML
 [sim]
 seed = 1
 time_scale = 1.0
-[[channels]]
-name = "amz"
-kind = "amazon"
-processing_delay_min_s = 0
-processing_delay_max_s = 0
-orders_visibility_lag_s = 1
-  [[channels.listings]]
-  id = "SKU-1"
-  sku = "SKU-1"
-  quantity = 0
-  [channels.buyers]
-  pending_s = 8
+$(amazon_polled_scenario amz 8)
 TOML
 start_sim "$WORK/scenario.toml"
 sql "INSERT INTO stocksync.item (sku) VALUES ('SKU-1');

@@ -13,18 +13,7 @@ cat >"$WORK/scenario.toml" <<TOML
 [sim]
 seed = 1
 time_scale = 1.0
-[[channels]]
-name = "amz"
-kind = "amazon"
-processing_delay_min_s = 0
-processing_delay_max_s = 0
-orders_visibility_lag_s = 1
-  [[channels.listings]]
-  id = "SKU-1"
-  sku = "SKU-1"
-  quantity = 0
-  [channels.buyers]
-  pending_s = 4
+$(amazon_polled_scenario amz 4)
 $(erp_scenario)
 TOML
 start_sim "$WORK/scenario.toml"

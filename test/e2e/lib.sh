@@ -260,6 +260,16 @@ amazon_scenario() {
   return 0
 }
 
+# amazon_polled_scenario NAME PENDING_S: the simulator's [[channels]] for an
+# Amazon seller with listing SKU-1 (quantity 0) whose orders getOrders shows
+# after 1 s (not Amazon's 2 minutes) and that stay Pending (unpaid) for
+# PENDING_S seconds before they turn Unshipped.
+amazon_polled_scenario() {
+  printf '[[channels]]\nname = "%s"\nkind = "amazon"\nprocessing_delay_min_s = 0\nprocessing_delay_max_s = 0\n' "$1"
+  printf 'orders_visibility_lag_s = 1\n  [[channels.listings]]\n  id = "SKU-1"\n  sku = "SKU-1"\n  quantity = 0\n'
+  printf '  [channels.buyers]\n  pending_s = %s\n' "$2"
+}
+
 # amazon_channel_config NAME: the worker's [channels.NAME] for a simulated
 # Amazon seller (the simulator's default LWA credentials and seller id).
 amazon_channel_config() {
