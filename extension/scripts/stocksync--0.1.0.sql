@@ -1276,6 +1276,12 @@ SELECT pg_catalog.pg_extension_config_dump('stocksync.bom', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.channel_location', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.channel_rule', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.channel_sku_rule', '');
+-- Their identity sequences too: pg_dump leaves out an extension's sequences
+-- unless they are marked, and a restored database would then hand out ids it
+-- has already used (every movement refused on the ledger's primary key, and
+-- two reservations sharing an id).
+SELECT pg_catalog.pg_extension_config_dump('stocksync.ledger_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.reservation_id_seq', '');
 
 -- ===========================================================================
 -- Orders in by polling, and reconciliation of channel drift.
@@ -1430,6 +1436,9 @@ SELECT pg_catalog.pg_extension_config_dump('stocksync.unmatched_order', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.reconcile_request', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.reconcile_run', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.drift', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.reconcile_request_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.reconcile_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.drift_id_seq', '');
 
 -- ===========================================================================
 -- Inbound webhooks (stocksync-worker's webhook server; docs/webhooks.md).
@@ -2142,6 +2151,7 @@ GRANT EXECUTE ON FUNCTION stocksync.ingest_webhook(text, text, text, jsonb),
 SELECT pg_catalog.pg_extension_config_dump('stocksync.webhook_receipt', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.order_tombstone', '');
 SELECT pg_catalog.pg_extension_config_dump('stocksync.inbound_exception', '');
+SELECT pg_catalog.pg_extension_config_dump('stocksync.inbound_exception_id_seq', '');
 
 -- ===========================================================================
 -- Hot SKUs and batched reservations (docs/hot-skus.md).
