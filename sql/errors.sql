@@ -90,6 +90,20 @@ SELECT pg_temp.try($$ SELECT stocksync.move('A', 1, 'available', 'sold') $$);
 SELECT pg_temp.try($$ SELECT stocksync.transfer('A', 1, 'default', 'default') $$);
 SELECT pg_temp.try($$ SELECT stocksync.return_items('shop', 'DONE', to_state => 'safety_stock') $$);
 SELECT pg_temp.try($$ SELECT stocksync.expire_holds(0) $$);
+-- A ttl so long that the expiry is past PostgreSQL's last timestamp.
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, ttl => '100000000 years') $$);
+SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[{"sku": "A", "qty": 1}]', ttl => '101 years') $$);
+SELECT pg_temp.try($$ SELECT stocksync.extend('shop', 'DONE', '100000000 years') $$);
+-- References are index keys, whose entries hold at most 2,704 bytes: one of
+-- more than 1,000 bytes is refused up front, naming its first bytes (32
+-- characters of hex: long, and too random to compress).
+\set long_ref '(SELECT string_agg(md5(i::text), \'\') FROM generate_series(1, 100) i)'
+SELECT pg_temp.try(format($$ SELECT stocksync.reserve('shop', %L, 'A', 1) $$, :long_ref));
+SELECT pg_temp.try(format($$ SELECT stocksync.reserve('shop', %L, '[{"sku": "A", "qty": 1}]') $$, :long_ref));
+SELECT pg_temp.try(format($$ SELECT stocksync.reserve('shop', %L, 'A', 1, strategy => 'optimistic') $$, :long_ref));
+SELECT pg_temp.try(format($$ SELECT stocksync.fulfill('shop', 'DONE', NULL, %L) $$, :long_ref));
+SELECT pg_temp.try(format($$ SELECT stocksync.return_items('shop', 'DONE', NULL, 'available', %L) $$, :long_ref));
+SELECT pg_temp.try(format($$ SELECT stocksync.set_on_hand('A', 3, %L, 1) $$, :long_ref));
 -- SS011 the ledger is append-only, even for its owner
 SELECT pg_temp.try($$ UPDATE stocksync.ledger SET qty = 0 $$);
 SELECT pg_temp.try($$ DELETE FROM stocksync.ledger $$);

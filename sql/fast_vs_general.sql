@@ -48,7 +48,7 @@ INSERT INTO calls VALUES
     (24, 'shop', 'component', 'PART', 1, '15 minutes', 'default', 'reject'),
     (25, 'shop', 'discontinued', 'OLD', 1, '15 minutes', 'default', 'reject'),
     (26, 'shop', 'bad-mode', 'A', 1, '15 minutes', 'default', 'sometimes'),
-    (27, 'shop', repeat('long', 500), 'A', 1, '15 minutes', 'default', 'reject'),
+    (27, 'shop', repeat('long', 249), 'A', 1, '15 minutes', 'default', 'reject'),
     (28, 'shop', 'hour', 'A', 1, '1 hour', 'default', 'reject'),
     (29, 'shop', 'hot', 'HOT', 3, '15 minutes', 'default', 'reject'),
     (30, 'shop', 'hot', 'HOT', 3, '15 minutes', 'default', 'reject'),

@@ -108,4 +108,14 @@ SELECT ord, order_ref, status, shortage, sqlstate, message FROM stocksync.reserv
 SELECT order_ref, quantities, shortages FROM stocksync.reservation WHERE order_ref ~ '^(big-6|hot|small-2)' ORDER BY order_ref;
 SELECT sku, reserved, available FROM stocksync.stock WHERE sku IN ('B', 'C', 'HOTB') ORDER BY sku;
 SELECT * FROM stocksync.verify_ledger();
+-- An order_ref longer than an index entry holds is refused on its own (SS009,
+-- naming its first bytes), not the whole batch; 1,000 bytes is still accepted.
+SELECT ord, status, sqlstate, message FROM stocksync.reserve_batch(pg_catalog.jsonb_build_array(
+    pg_catalog.jsonb_build_object('channel', 'shop', 'order_ref',
+        (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 100) i), 'sku', 'C', 'qty', 1),
+    pg_catalog.jsonb_build_object('channel', 'shop', 'order_ref', repeat('é', 500), 'sku', 'C', 'qty', 1),
+    pg_catalog.jsonb_build_object('channel', 'shop', 'order_ref', 'small-3', 'sku', 'C', 'qty', 1)));
+SELECT octet_length(order_ref) AS order_ref_bytes, quantities FROM stocksync.reservation
+ WHERE octet_length(order_ref) > 100 OR order_ref = 'small-3' ORDER BY 1;
+SELECT * FROM stocksync.verify_ledger();
 DROP EXTENSION stocksync;

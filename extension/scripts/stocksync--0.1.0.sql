@@ -3,7 +3,10 @@
 --
 -- Identifiers (sku, location and channel codes, order references) are text
 -- COLLATE "C": compared byte by byte, which is both what an identifier means
--- and the lock order every stocksync function uses.
+-- and the lock order every stocksync function uses. Codes are at most 500
+-- bytes and references at most 1,000 (checked by the functions, SS009), so
+-- that every key made of them fits a btree entry (2,704 bytes): a longer one
+-- would fail inside an index with 54000 instead of being refused.
 --
 -- Everything is created inside the schema stocksync, which CREATE EXTENSION
 -- creates (control file: schema = stocksync). Nothing uses CREATE OR REPLACE or
@@ -44,7 +47,7 @@ $guard$;
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE stocksync.item (
-    sku        text COLLATE "C" PRIMARY KEY CHECK (sku <> ''),
+    sku        text COLLATE "C" PRIMARY KEY CHECK (sku <> '' AND pg_catalog.octet_length(sku) <= 500),
     kind       text NOT NULL DEFAULT 'simple' CHECK (kind IN ('simple', 'bundle')),
     status     text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'discontinued')),
     title      text,
@@ -53,7 +56,7 @@ CREATE TABLE stocksync.item (
 COMMENT ON TABLE stocksync.item IS 'Every SKU stocksync keeps stock for (simple) or computes stock for (bundle).';
 
 CREATE TABLE stocksync.location (
-    code       text COLLATE "C" PRIMARY KEY CHECK (code <> ''),
+    code       text COLLATE "C" PRIMARY KEY CHECK (code <> '' AND pg_catalog.octet_length(code) <= 500),
     name       text,
     created_at timestamptz NOT NULL DEFAULT now()
 );
@@ -61,7 +64,7 @@ COMMENT ON TABLE stocksync.location IS 'Warehouses, stores and 3PLs that hold st
 INSERT INTO stocksync.location (code, name) VALUES ('default', 'Default location');
 
 CREATE TABLE stocksync.channel (
-    code       text COLLATE "C" PRIMARY KEY CHECK (code <> ''),
+    code       text COLLATE "C" PRIMARY KEY CHECK (code <> '' AND pg_catalog.octet_length(code) <= 500),
     kind       text NOT NULL CHECK (kind IN ('shopify', 'amazon', 'ebay', 'woocommerce', 'webhook')),
     mode       text NOT NULL DEFAULT 'live' CHECK (mode IN ('live', 'shadow', 'paused')),
     created_at timestamptz NOT NULL DEFAULT now()

@@ -186,6 +186,11 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 				Refuse(o, kInvalidArgument, psprintf("order %d needs a channel and a non-empty order_ref", o->ord));
 				continue;
 			}
+			if (char *too_long = ReferenceTooLongMessage("order_ref", ColumnDatum(r, 4)))
+			{
+				Refuse(o, kInvalidArgument, too_long);
+				continue;
+			}
 			o->channel = ColumnDatum(r, 3);
 			o->order_ref = ColumnDatum(r, 4);
 			const char *ref = TextDatumGetCString(o->order_ref);

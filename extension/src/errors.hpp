@@ -63,4 +63,37 @@ CheckNotNull(bool isnull, const char *argument)
 				 errmsg("argument \"%s\" must not be null", argument)));
 }
 
+// Order and document references, and sources, are keys of btree indexes,
+// whose entries hold at most 2,704 bytes (a third of a page) together with
+// the channel or SKU beside them. A longer reference is refused up front
+// with SS009, so that the caller is told which argument and reserve_batch
+// refuses that one order, instead of PostgreSQL's 54000 from inside the
+// index failing the whole call. Catalog codes are at most 500 bytes (the
+// install script's CHECKs), so a key of codes and a reference always fits.
+constexpr int kMaxReferenceBytes = 1000;
+
+// The message for a reference longer than kMaxReferenceBytes, or nullptr.
+// It names the reference by its first characters (whole ones).
+inline char *
+ReferenceTooLongMessage(const char *argument, Datum value)
+{
+	text *t = DatumGetTextPP(value);
+	int bytes = VARSIZE_ANY_EXHDR(t);
+	if (bytes <= kMaxReferenceBytes)
+		return nullptr;
+	const char *data = VARDATA_ANY(t);
+	int shown = pg_mbcliplen(data, bytes, 32);
+	return psprintf("%s \"%.*s...\" is %d bytes long, more than %d", argument, shown, data, bytes,
+					kMaxReferenceBytes);
+}
+
+inline void
+CheckReferenceLength(const char *argument, Datum value)
+{
+	if (char *message = ReferenceTooLongMessage(argument, value))
+		ereport(ERROR, (errcode(kInvalidArgument), errmsg_internal("%s", message),
+						errhint("Pass a reference of at most %d bytes, for example a hash of a longer one.",
+								kMaxReferenceBytes)));
+}
+
 }  // namespace stocksync

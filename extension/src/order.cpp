@@ -121,6 +121,15 @@ CheckedTtl(FunctionCallInfo fcinfo, int argno)
 	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, ttl, IntervalPGetDatum(zero))) <= 0)
 		ereport(ERROR, (errcode(kInvalidArgument), errmsg("ttl must be positive"),
 						errhint("A soft hold needs a time to live, for example interval '15 minutes'.")));
+	// Bounded, so that now() + ttl is a timestamp: past year 294276 it is
+	// PostgreSQL's 22008 from inside the insert, and no soft hold is meant
+	// to outlive its checkout by a century (commit() makes a hold that
+	// does not expire).
+	Interval *longest = static_cast<Interval *>(palloc0(sizeof(Interval)));
+	longest->month = 100 * MONTHS_PER_YEAR;
+	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, ttl, IntervalPGetDatum(longest))) > 0)
+		ereport(ERROR, (errcode(kInvalidArgument), errmsg("ttl must be at most 100 years"),
+						errhint("Commit the order for a hold that does not expire.")));
 	return ttl;
 }
 
