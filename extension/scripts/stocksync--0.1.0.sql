@@ -1499,6 +1499,23 @@ CREATE TABLE stocksync.inbound_exception (
 CREATE INDEX inbound_exception_open_idx ON stocksync.inbound_exception (received_at) WHERE resolved_at IS NULL;
 -- What is kept for one order (an order's deliveries look for it).
 CREATE INDEX inbound_exception_order_idx ON stocksync.inbound_exception (channel, order_ref);
+
+-- A channel renamed: its orders are keyed by (channel, order_ref) without a
+-- foreign key (one more check on every reservation), so the new code is
+-- carried into them here, as ON UPDATE CASCADE carries it into listings and
+-- rules. Otherwise a delivery under the new code would hold a replayed order
+-- a second time, and a cancellation under it would find no order to release.
+CREATE FUNCTION stocksync.channel_renamed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE stocksync.reservation SET channel = NEW.code WHERE channel = OLD.code;
+    UPDATE stocksync.order_tombstone SET channel = NEW.code WHERE channel = OLD.code;
+    UPDATE stocksync.inbound_exception SET channel = NEW.code WHERE channel = OLD.code;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER channel_renamed AFTER UPDATE OF code ON stocksync.channel
+    FOR EACH ROW WHEN (OLD.code IS DISTINCT FROM NEW.code) EXECUTE FUNCTION stocksync.channel_renamed();
+REVOKE ALL ON FUNCTION stocksync.channel_renamed() FROM PUBLIC;
 COMMENT ON TABLE stocksync.inbound_exception IS 'Webhook content stocksync kept but could not apply: unknown listings, refused deliveries, payments of orders whose hold had expired.';
 
 CREATE VIEW stocksync.unmatched_order_line AS
