@@ -143,4 +143,17 @@ UPDATE stocksync.channel_rule SET velocity_window = '1 second', protection_windo
 SELECT external_id, available, buffer, desired_qty FROM stocksync.listing_target WHERE sku = 'FAST';
 ROLLBACK;
 
+-- A window past what a timestamp can reach back or forward (now() minus
+-- '10000 years' is before 4713 BC) is refused when it is stored, instead of
+-- every listing's target failing with 22008 from then on; so is a reported
+-- lag whose protection window (twice it) no interval holds.
+\set VERBOSITY terse
+UPDATE stocksync.channel_rule SET velocity_window = '10000 years' WHERE channel = 'shop';
+UPDATE stocksync.channel_rule SET protection_window = '101 years' WHERE channel = 'shop';
+SELECT stocksync.report_push_lag('shop', '100000000 years');
+SELECT stocksync.sales_velocity('A', '10000 years');
+\set VERBOSITY default
+SELECT count(*) AS listings FROM stocksync.listing_target;
+SELECT stocksync.published_quantity('shop', 'A') >= 0 AS published;
+
 DROP EXTENSION stocksync CASCADE;

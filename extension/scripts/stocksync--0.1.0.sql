@@ -305,10 +305,13 @@ CREATE TABLE stocksync.channel_rule (
     buffer_percent    numeric NOT NULL DEFAULT 0 CHECK (buffer_percent BETWEEN 0 AND 100),
     buffer_min        integer NOT NULL DEFAULT 0 CHECK (buffer_min >= 0),
     -- The dynamic buffer: sales over velocity_window (NULL: off) times the
-    -- protection window (NULL: twice the observed p99 push lag).
-    velocity_window   interval CHECK (velocity_window > interval '0'),
-    protection_window interval CHECK (protection_window >= interval '0'),
-    push_lag_p99      interval CHECK (push_lag_p99 >= interval '0'),
+    -- protection window (NULL: twice the observed p99 push lag). At most 100
+    -- years each: now() - velocity_window must stay a timestamp (4713 BC is
+    -- the first), and twice the lag an interval, or every listing's target
+    -- would fail (22008) as long as the rule is stored.
+    velocity_window   interval CHECK (velocity_window > interval '0' AND velocity_window <= interval '100 years'),
+    protection_window interval CHECK (protection_window >= interval '0' AND protection_window <= interval '100 years'),
+    push_lag_p99      interval CHECK (push_lag_p99 >= interval '0' AND push_lag_p99 <= interval '100 years'),
     -- Allocation pool: the share of available this channel may show (NULL: all).
     pool_percent      numeric CHECK (pool_percent BETWEEN 0 AND 100),
     pool_mode         text NOT NULL DEFAULT 'soft' CHECK (pool_mode IN ('hard', 'soft')),
@@ -740,6 +743,10 @@ BEGIN
         RAISE EXCEPTION 'push lag of channel "%" must not be negative: %', report_push_lag.channel, report_push_lag.p99
             USING ERRCODE = 'SS009';
     END IF;
+    IF report_push_lag.p99 > interval '100 years' THEN
+        RAISE EXCEPTION 'push lag of channel "%" must be at most 100 years: %', report_push_lag.channel, report_push_lag.p99
+            USING ERRCODE = 'SS009';
+    END IF;
     PERFORM stocksync.check_channel_known(report_push_lag.channel);
     INSERT INTO stocksync.channel_rule AS r (channel, push_lag_p99)
     VALUES (report_push_lag.channel, report_push_lag.p99)
@@ -838,6 +845,10 @@ CREATE FUNCTION stocksync.sales_velocity(sku text, span interval)
     RETURNS double precision
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- As for channel_rule.velocity_window: now() - span must be a timestamp.
+    IF sales_velocity.span > interval '100 years' THEN
+        RAISE EXCEPTION 'span must be at most 100 years: %', sales_velocity.span USING ERRCODE = 'SS009';
+    END IF;
     RETURN (
         WITH leaves AS (
             SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves(sales_velocity.sku) b
