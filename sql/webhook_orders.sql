@@ -111,6 +111,8 @@ SELECT stocksync.prune_webhook_receipts(NULL);
 SELECT count(*) AS receipts, (SELECT count(*) FROM stocksync.order_tombstone) AS tombstones FROM stocksync.webhook_receipt;
 UPDATE stocksync.webhook_receipt SET received_at = now() - interval '4 days'
  WHERE event_id = (SELECT min(event_id) FROM stocksync.webhook_receipt);
+-- A window longer than a timestamp reaches back (4713 BC) keeps everything.
+SELECT stocksync.prune_webhook_receipts('10000 years') AS removed;
 SELECT stocksync.prune_webhook_receipts() AS removed;
 SELECT count(*) AS receipts FROM stocksync.webhook_receipt;
 DROP EXTENSION stocksync;

@@ -1884,6 +1884,11 @@ BEGIN
             USING ERRCODE = 'SS009',
                   HINT = 'keep is the replay window: a delivery repeated within it is recognised (default 72 hours).';
     END IF;
+    -- A window longer than any receipt can be old keeps them all; now() -
+    -- keep would otherwise fall before 4713 BC (22008) for one over ~6,700 years.
+    IF keep > interval '100 years' THEN
+        RETURN 0;
+    END IF;
     DELETE FROM stocksync.webhook_receipt r WHERE r.received_at < pg_catalog.now() - keep;
     GET DIAGNOSTICS n = ROW_COUNT;
     DELETE FROM stocksync.order_tombstone t WHERE t.cancelled_at < pg_catalog.now() - keep;
