@@ -11,6 +11,7 @@
 #include "spi.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "storage/proc.h"
 #include "utils/memutils.h"
 
@@ -82,12 +83,25 @@ ReadBundleLeaves(Datum bundle)
 // component in one transaction raise each bundle once per commit. Kept in
 // TopTransactionContext: freed with the transaction, recognised by its
 // local transaction id.
+//
+// Each entry keeps the transaction id that raised the bundles' versions: the
+// trigger may fire before the commit (SET CONSTRAINTS ALL IMMEDIATE) inside
+// a savepoint or an exception block that is then rolled back, taking the
+// raise with it. An entry counts only while that id is still part of this
+// transaction (a rolled-back subtransaction's is not), so a later change of
+// the component raises the bundles again.
+struct Cascaded
+{
+	char *sku;
+	TransactionId xid;
+};
 List *cascaded = NIL;
 LocalTransactionId cascaded_lxid = InvalidLocalTransactionId;
 
-// True the first time sku is seen in this transaction.
+// Whether the bundles containing sku were raised by this transaction, in a
+// part of it that still stands.
 bool
-FirstCascadeOf(Datum sku)
+CascadedAlready(Datum sku)
 {
 	if (cascaded_lxid != MyProc->lxid)
 	{
@@ -97,12 +111,24 @@ FirstCascadeOf(Datum sku)
 	const char *name = TextDatumGetCString(sku);
 	ListCell *cell;
 	foreach (cell, cascaded)
-		if (strcmp(static_cast<const char *>(lfirst(cell)), name) == 0)
-			return false;
+	{
+		const Cascaded *c = static_cast<const Cascaded *>(lfirst(cell));
+		if (strcmp(c->sku, name) == 0 && TransactionIdIsCurrentTransactionId(c->xid))
+			return true;
+	}
+	return false;
+}
+
+// Records that the (sub)transaction running now raised sku's bundles.
+void
+RememberCascade(Datum sku)
+{
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-	cascaded = lappend(cascaded, pstrdup(name));
+	Cascaded *c = static_cast<Cascaded *>(palloc(sizeof(Cascaded)));
+	c->sku = TextDatumGetCString(sku);
+	c->xid = GetCurrentTransactionIdIfAny();
+	cascaded = lappend(cascaded, c);
 	MemoryContextSwitchTo(old);
-	return true;
 }
 
 bool
@@ -207,7 +233,7 @@ stocksync_stock_level_bundle_cascade(PG_FUNCTION_ARGS)
 	bool isnull;
 	// Column 1 of stock_level is sku.
 	Datum sku = heap_getattr(row, 1, RelationGetDescr(trigger->tg_relation), &isnull);
-	if (isnull || !stocksync::IsBundleComponent(sku) || !stocksync::FirstCascadeOf(sku))
+	if (isnull || !stocksync::IsBundleComponent(sku) || stocksync::CascadedAlready(sku))
 		return PointerGetDatum(nullptr);
 	// stocksync.raise_bundle_versions() as a kept plan: a SQL function's body
 	// would be planned again at every commit. The bundles' rows are locked in
@@ -228,5 +254,6 @@ stocksync_stock_level_bundle_cascade(PG_FUNCTION_ARGS)
 										   1, types),
 					   args, nullptr);
 	SPI_finish();
+	stocksync::RememberCascade(sku);
 	return PointerGetDatum(nullptr);
 }
