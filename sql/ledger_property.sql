@@ -222,3 +222,8 @@ SELECT count(*) FILTER (WHERE state = 'returned') > 0 AS returned, count(*) FILT
 -- the violations, the first of each kind
 SELECT min(step) AS first_step, count(*), min(what) AS example
   FROM violation GROUP BY split_part(what, ':', 1) ORDER BY 1;
+
+DROP PROCEDURE run_property(int);
+DROP FUNCTION violations();
+DROP TABLE counted, violation;
+DROP EXTENSION stocksync CASCADE;
