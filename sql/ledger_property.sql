@@ -86,6 +86,10 @@ CREATE FUNCTION violations() RETURNS SETOF text LANGUAGE sql AS $$
             (SELECT FROM stocksync.reservation_line r WHERE r.reservation_id = l.reservation_id
                 AND r.sku = l.sku AND r.location = l.location))
   UNION ALL
+  -- an order that shipped units is never shown as merely expired
+  SELECT 'expired with shipped units: ' || order_ref FROM stocksync.reservation_line
+   WHERE state = 'expired' AND fulfilled > 0
+  UNION ALL
   -- 7. a ledger row changes something, and a state never goes negative
   SELECT 'empty ledger row ' || id FROM stocksync.ledger
    WHERE qty <= 0 OR (d_on_hand, d_reserved, d_committed, d_damaged, d_quality_control, d_safety_stock, d_incoming)
