@@ -247,8 +247,13 @@ stocksync_transfer(PG_FUNCTION_ARGS)
 	Deltas in;
 	in.on_hand = qty;
 	CheckQuantitiesFit(sku, to, target, in);
-	ApplyMovement("TRANSFER", sku, from, qty, out, 0, NoText(), reference);
-	ApplyMovement("TRANSFER", sku, to, qty, in, 0, NoText(), reference);
+	// Each row names the other location: the two pair up for an auditor even
+	// without a reference, when one transaction makes several transfers.
+	ApplyMovement("TRANSFER", sku, from, qty, out, 0,
+				  OptionalText{CStringGetTextDatum(psprintf("to %s", TextDatumGetCString(to))), false}, reference);
+	ApplyMovement("TRANSFER", sku, to, qty, in, 0,
+				  OptionalText{CStringGetTextDatum(psprintf("from %s", TextDatumGetCString(from))), false},
+				  reference);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
