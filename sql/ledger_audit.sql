@@ -13,9 +13,10 @@ SELECT stocksync.transfer('A', 1, 'east', 'default');
 SELECT kind, location, qty, d_on_hand, reason, reference FROM stocksync.ledger WHERE kind = 'TRANSFER' ORDER BY id;
 COMMIT;
 
--- A hold that expires after part of it shipped ends like a release after a
--- partial shipment: the order is fulfilled (its shipped units can still come
--- back, and then it is returned), not expired as if nothing had shipped.
+-- A hold that expires after part of it shipped is 'expired' (a release
+-- would leave it 'fulfilled'), so that a payment arriving later is kept as a
+-- payment after expiry for an operator to hold the released units again; its shipped
+-- units can still come back, and the ledger explains each step.
 SELECT shortage FROM stocksync.reserve('web', 'o1', 'A', 2, ttl => '1 millisecond');
 SELECT stocksync.fulfill('web', 'o1', '[{"sku": "A", "qty": 1}]', 'ship-1');
 SELECT shortage FROM stocksync.reserve('web', 'o2', 'A', 2, ttl => '1 millisecond');

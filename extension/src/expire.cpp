@@ -108,9 +108,6 @@ stocksync_expire_holds(PG_FUNCTION_ARGS)
 		}
 	}
 
-	// An order that shipped part of its units before its hold expired ends
-	// as release() leaves it: fulfilled (its shipped units can come back, and
-	// it is then returned), not expired as if nothing had left the shelf.
 	if (orders > 0)
 	{
 		static SPIPlanPtr mark_plan = nullptr;
@@ -119,8 +116,7 @@ stocksync_expire_holds(PG_FUNCTION_ARGS)
 			PointerGetDatum(construct_array(channels, orders, TEXTOID, -1, false, TYPALIGN_INT)),
 			PointerGetDatum(construct_array(order_refs, orders, TEXTOID, -1, false, TYPALIGN_INT))};
 		RunPlan(KeptPlan(&mark_plan,
-						   "UPDATE stocksync.reservation r SET state = CASE WHEN 0 < ANY (r.fulfilled) THEN 'fulfilled' "
-						   "ELSE 'expired' END, expires_at = NULL, updated_at = pg_catalog.now() "
+						   "UPDATE stocksync.reservation r SET state = 'expired', expires_at = NULL, updated_at = pg_catalog.now() "
 						   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k (channel, order_ref) "
 						   "WHERE r.channel = k.channel AND r.order_ref = k.order_ref",
 						   2, mark_types),
