@@ -108,7 +108,7 @@ RequestedUnits(const Reservation &r, FunctionCallInfo fcinfo, int argno, int32 (
 	}
 	const char *order_ref = TextDatumGetCString(r.order_ref);
 	int count;
-	OrderLine *wanted = ParseLines(PG_GETARG_JSONB_P(argno), order_ref, true, &count);
+	OrderLine *wanted = ParseLines(PG_GETARG_JSONB_P(argno), order_ref, (Datum) 0, &count);
 	// A bundle named here means its components, as reserve() held them.
 	wanted = ExpandBundleLines(wanted, &count);
 	for (int w = 0; w < count; w++)

@@ -1,0 +1,46 @@
+-- A retailer with several warehouses: orders, transfers and channels that
+-- sell from some of them.
+CREATE EXTENSION stocksync;
+INSERT INTO stocksync.item (sku) VALUES ('A'), ('B'), ('H');
+INSERT INTO stocksync.location (code) VALUES ('east'), ('west');
+INSERT INTO stocksync.channel (code, kind) VALUES ('shop', 'shopify'), ('amzn', 'amazon'), ('ebay', 'ebay');
+INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('shop', 'v-a', 'A'), ('shop', 'v-h', 'H');
+SELECT stocksync.receive('A', 10, 'east'), stocksync.receive('A', 10, 'west'), stocksync.receive('B', 10, 'west');
+SELECT stocksync.receive('H', 40, 'east'), stocksync.set_hot('H', 4, 'east');
+
+-- A channel that sells from east only: an order line that names no location
+-- (every webhook and polled order) is held at east, where the channel's
+-- listings take their units from, not at 'default', where nothing is.
+INSERT INTO stocksync.channel_location VALUES ('shop', 'east');
+SELECT external_id, available, desired_qty FROM stocksync.listing_target ORDER BY 1;
+SELECT stocksync.ingest_webhook('shop', 'e-1', 'orders/paid', jsonb_build_object('action', 'order', 'channel', 'shop',
+       'order_ref', '900', 'paid', true, 'lines', jsonb_build_array(jsonb_build_object('ids', jsonb_build_array('v-a'), 'qty', 2))));
+SELECT reservation_id, shortage FROM stocksync.reserve('shop', '901', '[{"sku": "A", "qty": 1}]');
+SELECT reservation_id, shortage FROM stocksync.reserve('shop', '901', '[{"sku": "A", "qty": 1, "location": "east"}]');
+SELECT ord, status, shortage, sqlstate FROM stocksync.reserve_batch('[{"channel": "shop", "order_ref": "902", "sku": "A", "qty": 1}]');
+-- A group of webhook orders, a hot SKU among them (its buckets at east).
+SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+       jsonb_build_object('source', 'shop', 'event_id', 'g-1', 'topic', 'orders/create', 'event', jsonb_build_object(
+           'action', 'order', 'channel', 'shop', 'order_ref', '903', 'lines',
+           jsonb_build_array(jsonb_build_object('ids', jsonb_build_array('v-h'), 'qty', 3)))),
+       jsonb_build_object('source', 'shop', 'event_id', 'g-2', 'topic', 'orders/create', 'event', jsonb_build_object(
+           'action', 'order', 'channel', 'shop', 'order_ref', '904', 'lines',
+           jsonb_build_array(jsonb_build_object('ids', jsonb_build_array('v-a'), 'qty', 1))))));
+SELECT order_ref, sku, location, qty, shortage FROM stocksync.reservation_line WHERE channel = 'shop' ORDER BY 1, 2;
+SELECT * FROM stocksync.oversold;
+SELECT sku, location, on_hand, reserved, committed, available FROM stocksync.stock ORDER BY 1, 2;
+SELECT external_id, available, desired_qty FROM stocksync.listing_target ORDER BY 1;
+-- A line that names its location is held there, also one the channel does
+-- not sell from (the caller ships it from there).
+SELECT shortage FROM stocksync.reserve('shop', '905', '[{"sku": "A", "qty": 1, "location": "west"}]');
+-- Several locations: 'default' among them holds there as before; without
+-- it, a line must name its location (SS009, naming the order and SKU).
+INSERT INTO stocksync.channel_location VALUES ('amzn', 'east'), ('amzn', 'default'), ('ebay', 'east'), ('ebay', 'west');
+SELECT shortage FROM stocksync.reserve('amzn', 'a-1', '[{"sku": "B", "qty": 1}]', on_shortage => 'record');
+SELECT * FROM stocksync.reserve('ebay', 'b-1', '[{"sku": "B", "qty": 1}]');
+SELECT ord, status, sqlstate, message FROM stocksync.reserve_batch('[{"channel": "ebay", "order_ref": "b-2", "lines": [{"sku": "B", "qty": 1, "location": "west"}, {"sku": "A", "qty": 1}]}]');
+SELECT shortage FROM stocksync.reserve('ebay', 'b-3', '[{"sku": "B", "qty": 1, "location": "west"}]');
+SELECT channel, order_ref, sku, location, qty FROM stocksync.reservation_line WHERE channel <> 'shop' ORDER BY 1, 2;
+SELECT * FROM stocksync.verify_ledger();
+
+DROP EXTENSION stocksync CASCADE;
