@@ -41,6 +41,19 @@ SELECT * FROM stocksync.reserve('ebay', 'b-1', '[{"sku": "B", "qty": 1}]');
 SELECT ord, status, sqlstate, message FROM stocksync.reserve_batch('[{"channel": "ebay", "order_ref": "b-2", "lines": [{"sku": "B", "qty": 1, "location": "west"}, {"sku": "A", "qty": 1}]}]');
 SELECT shortage FROM stocksync.reserve('ebay', 'b-3', '[{"sku": "B", "qty": 1, "location": "west"}]');
 SELECT channel, order_ref, sku, location, qty FROM stocksync.reservation_line WHERE channel <> 'shop' ORDER BY 1, 2;
+-- An order with the same SKU at two locations: fulfil and return lines that
+-- name a location take that line's units only, and a refusal names the
+-- location (the order has units of the SKU left elsewhere).
+SELECT reservation_id FROM stocksync.reserve('shop', '906', '[{"sku": "A", "qty": 2, "location": "east"}, {"sku": "A", "qty": 3, "location": "west"}]');
+SELECT stocksync.commit('shop', '906');
+SELECT stocksync.fulfill('shop', '906', '[{"sku": "A", "qty": 1, "location": "west"}]', 's-1');
+SELECT stocksync.fulfill('shop', '906', '[{"sku": "A", "qty": 3, "location": "east"}]', 's-2');
+SELECT stocksync.fulfill('shop', '906', '[{"sku": "A", "qty": 5}]', 's-3');
+SELECT stocksync.fulfill('shop', '906', '[{"sku": "A", "qty": 2, "location": "east"}]', 's-4');
+SELECT stocksync.return_items('shop', '906', '[{"sku": "A", "qty": 2, "location": "west"}]', 'damaged', 'r-1');
+SELECT stocksync.return_items('shop', '906', '[{"sku": "A", "qty": 1, "location": "west"}]', 'damaged', 'r-2');
+SELECT stocksync.release('shop', '906');
+SELECT location, qty, fulfilled, returned FROM stocksync.reservation_line WHERE order_ref = '906' ORDER BY 1;
 SELECT * FROM stocksync.verify_ledger();
 
 DROP EXTENSION stocksync CASCADE;
