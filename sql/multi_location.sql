@@ -54,6 +54,33 @@ SELECT stocksync.return_items('shop', '906', '[{"sku": "A", "qty": 2, "location"
 SELECT stocksync.return_items('shop', '906', '[{"sku": "A", "qty": 1, "location": "west"}]', 'damaged', 'r-2');
 SELECT stocksync.release('shop', '906');
 SELECT location, qty, fulfilled, returned FROM stocksync.reservation_line WHERE order_ref = '906' ORDER BY 1;
+-- A location without stock that a channel sells from: deleting it is
+-- refused (23503); renaming it carries over to channel_location and raises
+-- the channel's version, so its listings are pushed again.
+INSERT INTO stocksync.location (code) VALUES ('north');
+INSERT INTO stocksync.channel_location VALUES ('ebay', 'north');
+SELECT version AS ebay_version FROM stocksync.channel WHERE code = 'ebay' \gset
+DELETE FROM stocksync.location WHERE code = 'north';
+UPDATE stocksync.location SET code = 'nord' WHERE code = 'north';
+SELECT location FROM stocksync.channel_location WHERE channel = 'ebay' ORDER BY 1;
+SELECT version > :ebay_version AS raised FROM stocksync.channel WHERE code = 'ebay';
+-- transfer: only available units leave (held and incoming ones stay), a hot
+-- SKU's buckets at either end are counted, a location without a stock row
+-- gets one; the same location and a bundle are refused. (Guards: all were
+-- correct.)
+SELECT stocksync.expect('B', 4, 'west');
+SELECT stocksync.transfer('B', 11, 'west', 'east');
+SELECT stocksync.transfer('B', 9, 'west', 'east');
+SELECT stocksync.transfer('H', 30, 'east', 'west');
+SELECT stocksync.set_hot('H', 2, 'west');
+SELECT stocksync.transfer('H', 5, 'west', 'east');
+SELECT stocksync.transfer('A', 1, 'east', 'east');
+INSERT INTO stocksync.item (sku, kind) VALUES ('K', 'bundle');
+SELECT stocksync.transfer('K', 1, 'east', 'west');
+SELECT sku, location, on_hand, reserved, committed, incoming, available FROM stocksync.stock
+ WHERE sku IN ('B', 'H') ORDER BY 1, 2;
+SELECT stocksync.available('H') AS everywhere, stocksync.available('H', 'east') AS east, stocksync.available('H', 'west') AS west;
+SELECT location, on_hand, reserved FROM stocksync.stock_at('H', now()) ORDER BY 1;
 SELECT * FROM stocksync.verify_ledger();
 
 DROP EXTENSION stocksync CASCADE;
