@@ -759,6 +759,21 @@ COMMENT ON FUNCTION stocksync.report_push_lag IS 'Records a channel''s observed 
 -- What a channel may show of a SKU.
 -- ---------------------------------------------------------------------------
 
+-- Where an order line of the channel that names no location is held: a
+-- webhook or polled order says which listing sold, never which warehouse.
+-- 'default' when the channel sells from every location or from 'default'; its
+-- one location when it sells from exactly one (held at 'default', the units
+-- would stay in the stock the channel shows, and it would oversell); NULL
+-- when it sells from several others: the caller refuses the line.
+CREATE FUNCTION stocksync.order_line_location(channel text)
+    RETURNS text
+    LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN pg_catalog.count(*) = 0 OR pg_catalog.bool_or(cl.location = 'default') THEN 'default'
+                WHEN pg_catalog.count(*) = 1 THEN pg_catalog.min(cl.location) END
+      FROM stocksync.channel_location cl WHERE cl.channel = $1
+$$;
+COMMENT ON FUNCTION stocksync.order_line_location IS 'Where a line of the channel''s order that names no location is held: default, the channel''s only location, or NULL (refused) when it sells from several.';
+
 -- Sellable units of sku for a channel: over the channel's locations (all when
 -- it names none); a bundle per location the minimum over its components of
 -- floor(available / units per bundle), summed over locations. A location never
@@ -2066,8 +2081,11 @@ BEGIN
                            -- key lookups (subqueries), whatever the estimates
                            pg_catalog.bool_or((SELECT it.kind FROM stocksync.item it WHERE it.sku = x.sku)
                                                   IS DISTINCT FROM 'simple'
+                                              -- at the location reserve() holds the line (it names none)
                                               OR (SELECT sl.buckets FROM stocksync.stock_level sl
-                                                   WHERE sl.sku = x.sku AND sl.location = 'default') IS DISTINCT FROM 0) AS special
+                                                   WHERE sl.sku = x.sku
+                                                     AND sl.location = stocksync.order_line_location(p.o ->> 'channel'))
+                                                 IS DISTINCT FROM 0) AS special
                       FROM ROWS FROM (pg_catalog.unnest(outcomes), pg_catalog.unnest(orders_of)) WITH ORDINALITY AS p (s, o, i)
                            CROSS JOIN LATERAL (SELECT (e.l ->> 'sku') COLLATE "C" AS sku
                                                  FROM pg_catalog.jsonb_array_elements(p.o -> 'lines') AS e (l)) x

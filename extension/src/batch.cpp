@@ -149,11 +149,12 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 		KeptPlan(&plan,
 				 "SELECT e.ord::integer, pg_catalog.jsonb_typeof(e.v) = 'object', e.v->>'channel', e.v->>'order_ref', "
 				 "  e.v->>'on_shortage', ln.l IS NOT NULL, ln.l->>'sku', "
-				 "  COALESCE(ln.l->>'location', 'default'), "
+				 "  COALESCE(ln.l->>'location', stocksync.order_line_location(e.v->>'channel')), "
 				 "  " STOCKSYNC_SQL_LINE_QTY("ln.l") ", "
 				 "  EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = e.v->>'channel'), "
 				 "  (SELECT i.kind FROM stocksync.item i WHERE i.sku = ln.l->>'sku'), "
-				 "  EXISTS (SELECT 1 FROM stocksync.location x WHERE x.code = COALESCE(ln.l->>'location', 'default')), "
+				 "  EXISTS (SELECT 1 FROM stocksync.location x "
+				 "          WHERE x.code = COALESCE(ln.l->>'location', stocksync.order_line_location(e.v->>'channel'))), "
 				 "  EXISTS (SELECT 1 FROM stocksync.bom m WHERE m.bundle_sku = ln.l->>'sku') "
 				 "FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e (v, ord) "
 				 "LEFT JOIN LATERAL pg_catalog.jsonb_array_elements(CASE "
@@ -224,6 +225,11 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 			Refuse(o, kInvalidQuantity, psprintf("quantity for sku \"%s\" must be positive, got %d", sku, qty));
 		else if (ColumnIsNull(r, 11))
 			Refuse(o, kUnknownSku, psprintf("unknown sku \"%s\"", sku));
+		else if (ColumnIsNull(r, 8))	// as reserve() refuses it (ParseLines)
+			Refuse(o, kInvalidArgument,
+				   psprintf("line %d of order \"%s\" (sku \"%s\") names no location, and channel \"%s\" sells "
+							"from several",
+							o->count + 1, ref, sku, TextDatumGetCString(o->channel)));
 		else if (!DatumGetBool(ColumnDatum(r, 12)))
 			Refuse(o, kUnknownLocation,
 				   psprintf("unknown location \"%s\"", TextDatumGetCString(ColumnDatum(r, 8))));

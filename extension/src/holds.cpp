@@ -108,7 +108,7 @@ RequestedUnits(const Reservation &r, FunctionCallInfo fcinfo, int argno, int32 (
 	}
 	const char *order_ref = TextDatumGetCString(r.order_ref);
 	int count;
-	OrderLine *wanted = ParseLines(PG_GETARG_JSONB_P(argno), order_ref, true, &count);
+	OrderLine *wanted = ParseLines(PG_GETARG_JSONB_P(argno), order_ref, (Datum) 0, &count);
 	// A bundle named here means its components, as reserve() held them.
 	wanted = ExpandBundleLines(wanted, &count);
 	for (int w = 0; w < count; w++)
@@ -124,6 +124,15 @@ RequestedUnits(const Reservation &r, FunctionCallInfo fcinfo, int argno, int32 (
 			units[i] += take;
 			left -= take;
 		}
+		// A line that names a location takes units there only: the order
+		// may have more of the SKU left at its other locations.
+		if (left > 0 && wanted[w].location != (Datum) 0)
+			ereport(ERROR,
+					(errcode(kInvalidQuantity),
+					 errmsg("cannot %s %d more units of sku \"%s\" at location \"%s\" for order \"%s\"", action,
+							left, TextDatumGetCString(wanted[w].sku), TextDatumGetCString(wanted[w].location),
+							order_ref),
+					 errdetail("The order has fewer units of that SKU left to %s at that location.", action)));
 		if (left > 0)
 			ereport(ERROR,
 					(errcode(kInvalidQuantity),

@@ -154,23 +154,28 @@ NormalizeLines(OrderLine *lines, int count, Datum *too_large)
 }
 
 OrderLine *
-ParseLines(Jsonb *json, const char *order_ref, bool any_location, int *count)
+ParseLines(Jsonb *json, const char *order_ref, Datum channel, int *count)
 {
 	if (!JB_ROOT_IS_ARRAY(json) || JB_ROOT_IS_SCALAR(json) || JB_ROOT_COUNT(json) == 0)
 		ereport(ERROR,
 				(errcode(kInvalidArgument), errmsg("lines of order \"%s\" must be a non-empty JSON array", order_ref),
 				 errhint("Pass lines as [{\"sku\": \"A-1\", \"qty\": 2, \"location\": \"default\"}].")));
 	static SPIPlanPtr plan = nullptr;
-	static const Oid types[] = {JSONBOID};
-	Datum args[] = {JsonbPGetDatum(json)};
+	static const Oid types[] = {JSONBOID, TEXTOID};
+	bool any_location = channel == (Datum) 0;
+	Datum args[] = {JsonbPGetDatum(json), channel};
+	const char nulls[] = {' ', any_location ? 'n' : ' '};
 	// A line that is not an object reads as NULLs, refused with SS009 below
-	// like a qty that is not an integer.
+	// like a qty that is not an integer. The channel's location is asked only
+	// for a line that names none (COALESCE stops at the first value).
 	uint64 rows = RunPlan(KeptPlan(&plan,
-									 "SELECT e.v->>'sku', e.v->>'location', " STOCKSYNC_SQL_LINE_QTY("e.v") " "
+									 "SELECT e.v->>'sku', CASE WHEN $2 IS NULL THEN e.v->>'location' "
+									 "  ELSE COALESCE(e.v->>'location', stocksync.order_line_location($2)) END, "
+									 STOCKSYNC_SQL_LINE_QTY("e.v") " "
 									 "FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e (v, n) "
 									 "ORDER BY e.n",
-									 1, types),
-						  args, nullptr);
+									 2, types),
+						  args, nulls);
 	OrderLine *lines = static_cast<OrderLine *>(palloc0(sizeof(OrderLine) * rows));
 	for (uint64 i = 0; i < rows; i++)
 	{
@@ -183,8 +188,14 @@ ParseLines(Jsonb *json, const char *order_ref, bool any_location, int *count)
 		lines[i].sku = ColumnDatum(i, 1);
 		if (!ColumnIsNull(i, 2))
 			lines[i].location = ColumnDatum(i, 2);
-		else
-			lines[i].location = any_location ? (Datum) 0 : CStringGetTextDatum("default");
+		else if (!any_location)
+			ereport(ERROR,
+					(errcode(kInvalidArgument),
+					 errmsg("line %d of order \"%s\" (sku \"%s\") names no location, and channel \"%s\" sells "
+							"from several",
+							static_cast<int>(i + 1), order_ref, TextDatumGetCString(lines[i].sku),
+							TextDatumGetCString(channel)),
+					 errhint("Name the line's location, one of the channel's rows in stocksync.channel_location.")));
 		lines[i].qty = ColumnInt32(i, 3);
 		CheckPositiveQuantity(lines[i].qty, TextDatumGetCString(lines[i].sku));
 	}

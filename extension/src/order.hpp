@@ -60,10 +60,12 @@ int NormalizeLines(OrderLine *lines, int count, Datum *too_large = nullptr);
 	"     THEN (" line "->>'qty')::integer END"
 
 // Reads [{"sku": .., "qty": .., "location": ..}, ...]. A missing location is
-// "default", or (Datum) 0 meaning any location when `any_location` is set
-// (fulfil and return lines name units of an existing order). Raises SS009 on
-// anything else.
-OrderLine *ParseLines(Jsonb *lines, const char *order_ref, bool any_location, int *count);
+// where `channel` holds such lines (stocksync.order_line_location(): SS009
+// when the channel sells from several locations other than "default"), or,
+// when `channel` is (Datum) 0, (Datum) 0 meaning any location (fulfil and
+// return lines name units of an existing order). Raises SS009 on anything
+// else.
+OrderLine *ParseLines(Jsonb *lines, const char *order_ref, Datum channel, int *count);
 
 // Array builders and readers for the reservation row's parallel arrays.
 Datum TextArray(const OrderLine *lines, int count, bool locations);

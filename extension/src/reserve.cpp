@@ -415,7 +415,7 @@ stocksync_reserve_lines(PG_FUNCTION_ARGS)
 						  ParseStrategy(fcinfo, 4), ParseOnShortage(fcinfo, 5)};
 
 	SPI_connect();
-	req.lines = ParseLines(PG_GETARG_JSONB_P(2), TextDatumGetCString(req.order_ref), false, &req.count);
+	req.lines = ParseLines(PG_GETARG_JSONB_P(2), TextDatumGetCString(req.order_ref), req.channel, &req.count);
 	ReserveResult result = ReserveAsDefiner(req);
 	SPI_finish();
 	PG_RETURN_DATUM(ResultDatum(fcinfo, result));
