@@ -7,6 +7,11 @@
 -- milliseconds expire. Every 100 steps and at the end the invariants below
 -- are checked; the output is only their violations (none), so it does not
 -- depend on timing. The seed is printed; change it to explore.
+-- The test's own functions use pg_catalog's operators unqualified, in
+-- statements of several lines; under the hostile search_path run
+-- (test/trojan) a trojan would run inside them and raise, so this file sets
+-- its own search_path (every other file runs stocksync's functions there).
+SET search_path = public, pg_catalog;
 CREATE EXTENSION stocksync;
 SET client_min_messages = warning;
 INSERT INTO stocksync.item (sku) VALUES ('A'), ('B'), ('C'), ('H');
@@ -88,8 +93,8 @@ CREATE FUNCTION violations() RETURNS SETOF text LANGUAGE sql AS $$
   UNION ALL
   -- 7. a ledger row changes something, and a state never goes negative
   SELECT 'empty ledger row ' || id FROM stocksync.ledger
-   WHERE qty <= 0 OR (d_on_hand, d_reserved, d_committed, d_damaged, d_quality_control, d_safety_stock, d_incoming)
-                     = (0, 0, 0, 0, 0, 0, 0)
+   WHERE qty <= 0 OR (d_on_hand = 0 AND d_reserved = 0 AND d_committed = 0 AND d_damaged = 0
+                      AND d_quality_control = 0 AND d_safety_stock = 0 AND d_incoming = 0)
   UNION ALL
   SELECT 'negative state: ' || sku || '@' || location FROM stocksync.stock
    WHERE least(on_hand, reserved, committed, damaged, quality_control, safety_stock, incoming) < 0
@@ -227,3 +232,4 @@ DROP PROCEDURE run_property(int);
 DROP FUNCTION violations();
 DROP TABLE counted, violation;
 DROP EXTENSION stocksync CASCADE;
+RESET search_path;
