@@ -90,6 +90,12 @@ SELECT pg_temp.try($$ SELECT stocksync.move('A', 1, 'available', 'sold') $$);
 SELECT pg_temp.try($$ SELECT stocksync.transfer('A', 1, 'default', 'default') $$);
 SELECT pg_temp.try($$ SELECT stocksync.return_items('shop', 'DONE', to_state => 'safety_stock') $$);
 SELECT pg_temp.try($$ SELECT stocksync.expire_holds(0) $$);
+-- promote_hot_skus() checks buckets and min_waiters even when nothing is
+-- contended: set_hot() refused 257 only under load, and took 0 (off) while
+-- the SKU was returned as promoted.
+SELECT pg_temp.try($$ SELECT stocksync.promote_hot_skus(buckets => 0) $$);
+SELECT pg_temp.try($$ SELECT stocksync.promote_hot_skus(buckets => 257) $$);
+SELECT pg_temp.try($$ SELECT stocksync.promote_hot_skus(min_waiters => 0) $$);
 -- A ttl so long that the expiry is past PostgreSQL's last timestamp.
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, ttl => '100000000 years') $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', '[{"sku": "A", "qty": 1}]', ttl => '101 years') $$);

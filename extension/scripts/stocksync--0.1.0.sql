@@ -2305,6 +2305,17 @@ BEGIN
     IF lock_wait IS NULL OR lock_wait <= interval '0' THEN
         RAISE EXCEPTION 'lock_wait must be a positive interval' USING ERRCODE = '22023';
     END IF;
+    -- Checked up front, not only when a SKU is contended: set_hot() would
+    -- otherwise refuse 257 in the middle of a Black Friday call, and take 0
+    -- (strategy off) while the SKU is still returned as promoted.
+    IF buckets IS NULL OR buckets NOT BETWEEN 1 AND 256 THEN
+        RAISE EXCEPTION 'buckets must be between 1 and 256, got %', coalesce(buckets::text, 'null')
+            USING ERRCODE = 'SS009', HINT = 'set_hot(sku, 0) turns the strategy off for one SKU.';
+    END IF;
+    IF min_waiters IS NULL OR min_waiters < 1 THEN
+        RAISE EXCEPTION 'min_waiters must be positive, got %', coalesce(min_waiters::text, 'null')
+            USING ERRCODE = 'SS009';
+    END IF;
     -- How long to wait in each contended SKU's queue before leaving it for
     -- the next call (lock_timeout takes milliseconds).
     PERFORM set_config('lock_timeout', ceil(date_part('epoch', lock_wait) * 1000)::bigint::text, true);
