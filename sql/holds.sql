@@ -85,6 +85,11 @@ SELECT stocksync.expire_holds();
 SELECT order_ref, state FROM stocksync.reservation WHERE order_ref IN ('O-6', 'O-7', 'O-8') ORDER BY order_ref;
 SELECT kind, sku, qty, d_reserved, reason FROM stocksync.ledger WHERE reason = 'expired' ORDER BY sku, qty;
 SELECT stocksync.commit('shop', 'O-6');
+-- A cancel that arrives after the hold expired: its units are back already,
+-- so release() returns the state and writes nothing (docs/sql-reference.md).
+SELECT count(*) AS ledger_rows FROM stocksync.ledger \gset
+SELECT stocksync.release('shop', 'O-6');
+SELECT count(*) - :ledger_rows AS new_ledger_rows FROM stocksync.ledger;
 SELECT * FROM pg_temp.levels();
 
 -- A shipment of more units than are on hand outside damaged and quality
@@ -101,6 +106,12 @@ SELECT stocksync.fulfill('shop', 'O-9');
 SELECT kind, qty, d_on_hand, d_committed, d_damaged, d_quality_control FROM stocksync.ledger
  WHERE sku = 'CUP' AND kind = 'FULFILL';
 SELECT on_hand, committed, damaged, quality_control, available FROM stocksync.stock WHERE sku = 'CUP';
+
+-- A soft hold may be shipped without a commit (reserved -> fulfilled), and
+-- a committed order's hold cannot be extended.
+SELECT shortage FROM stocksync.reserve('shop', 'O-10', 'A', 1);
+SELECT stocksync.fulfill('shop', 'O-10');
+SELECT stocksync.extend('shop', 'O-8', '1 hour');
 
 SELECT * FROM stocksync.verify_ledger();
 DROP EXTENSION stocksync CASCADE;
