@@ -134,6 +134,27 @@ SELECT stocksync.ingest_webhook('shop', 'k-6', 'orders/create', pg_temp.order_ev
 SELECT order_ref, state, quantities FROM stocksync.reservation WHERE order_ref IN ('151', '152') ORDER BY order_ref;
 SELECT event_id, order_ref, reason, detail ->> 'sqlstate' AS sqlstate FROM stocksync.inbound_exception
  WHERE order_ref IN ('151', '152') ORDER BY id;
+
+-- An order_ref over 1,000 bytes (3,200 bytes of hex, too random to compress)
+-- is refused with SS009 on every webhook path, as reserve() refuses it
+-- (docs/sql-reference.md), and its refusal is kept, the event whole in
+-- detail: a cancel's tombstone, a line for an unknown listing, a group and the
+-- refusal itself failed with 54000 (index row size) before.
+SELECT string_agg(md5(i::text), '') AS long_ref FROM generate_series(1, 100) i \gset
+SELECT pg_temp.try(format($$SELECT stocksync.ingest_webhook('shop', 'l-1', 'orders/cancelled', %L)$$,
+                          jsonb_build_object('action', 'cancel', 'channel', 'shop', 'order_ref', :'long_ref'))) AS cancel;
+SELECT pg_temp.try(format($$SELECT stocksync.ingest_webhook('shop', 'l-2', 'orders/create', %L)$$,
+                          pg_temp.order_event(:'long_ref', false, jsonb_build_array(pg_temp.line('v-x', 1, 'X')))))
+       AS unknown_listing;
+SELECT ord, outcome, sqlstate, message FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+    pg_temp.delivery('l-3', pg_temp.order_event(:'long_ref', false, jsonb_build_array(pg_temp.line('v-x', 1, 'X')))),
+    pg_temp.delivery('l-4', pg_temp.order_event('161', false, jsonb_build_array(pg_temp.line('v-a', 1))))));
+SELECT stocksync.record_webhook_refusal('shop', 'l-1', 'orders/cancelled',
+                                        jsonb_build_object('action', 'cancel', 'channel', 'shop', 'order_ref', :'long_ref'),
+                                        'SS009', 'order_ref too long');
+SELECT event_id, order_ref, reason, detail ->> 'sqlstate' AS sqlstate,
+       octet_length(detail #>> '{event,order_ref}') AS event_order_ref_bytes
+  FROM stocksync.inbound_exception WHERE event_id LIKE 'l-%' ORDER BY id;
 SELECT count(*) AS differences FROM stocksync.verify_ledger();
 
 DROP EXTENSION stocksync;

@@ -1714,6 +1714,13 @@ BEGIN
             RAISE EXCEPTION 'webhook event % of % has no channel or order reference', ingest_webhook.event_id,
                             ingest_webhook.source USING ERRCODE = 'SS009';
         END IF;
+        -- As reserve() refuses it (errors.hpp, kMaxReferenceBytes): a longer
+        -- order_ref is no index key, and a cancel's tombstone or a kept line
+        -- would otherwise fail with 54000 instead of being refused and kept.
+        IF pg_catalog.octet_length(ref) > 1000 THEN
+            RAISE EXCEPTION 'order_ref "%..." is % bytes long, more than 1000', pg_catalog.left(ref, 32),
+                            pg_catalog.octet_length(ref) USING ERRCODE = 'SS009';
+        END IF;
         -- One lock per order (class 1937010291 = 'stsy'): serializes an order,
         -- its cancellation and its refunds however they are delivered.
         PERFORM pg_catalog.pg_advisory_xact_lock(1937010291, pg_catalog.hashtext(ch || E'\x1f' || ref));
@@ -1877,7 +1884,10 @@ BEGIN
     END IF;
     INSERT INTO stocksync.inbound_exception (source, event_id, topic, channel, order_ref, reason, detail)
     VALUES (record_webhook_refusal.source, record_webhook_refusal.event_id, record_webhook_refusal.topic,
-            event ->> 'channel', event ->> 'order_ref', 'refused',
+            -- Codes and references longer than any stored one (an event
+            -- refused for that) are no index keys: the event in detail keeps them.
+            CASE WHEN pg_catalog.octet_length(event ->> 'channel') <= 500 THEN event ->> 'channel' END,
+            CASE WHEN pg_catalog.octet_length(event ->> 'order_ref') <= 1000 THEN event ->> 'order_ref' END, 'refused',
             pg_catalog.jsonb_build_object('sqlstate', record_webhook_refusal.error_code,
                                           'message', record_webhook_refusal.message, 'event', event));
     RETURN true;
@@ -2001,6 +2011,8 @@ BEGIN
         SELECT x.i::integer AS i, (x.v ->> 'source') COLLATE "C" AS source, (x.v ->> 'event_id') COLLATE "C" AS event_id,
                x.v -> 'event' AS event,
                (x.v #>> '{event,channel}') COLLATE "C" AS ch, (x.v #>> '{event,order_ref}') COLLATE "C" AS ref,
+               -- refused with SS009 as ingest_webhook() refuses it
+               COALESCE(pg_catalog.octet_length(x.v #>> '{event,order_ref}') > 1000, false) AS ref_too_long,
                COALESCE((x.v #>> '{event,paid}')::boolean, false) AS paid,
                COALESCE((x.v #>> '{event,ttl_s}')::double precision, 900) AS ttl,
                pg_catalog.min(x.i) OVER (PARTITION BY x.v ->> 'source', x.v ->> 'event_id')::integer AS first,
@@ -2026,7 +2038,8 @@ BEGIN
                    SELECT l.line, l.n, stocksync.webhook_line_sku(c.ch, l.line) AS sku
                      FROM pg_catalog.jsonb_array_elements(COALESCE(c.event -> 'lines', '[]')) WITH ORDINALITY AS l (line, n)
                    OFFSET 0) s  -- OFFSET 0: one lookup per line, not one per reference
-         WHERE c.ch IS NOT NULL AND COALESCE(c.ref, '') <> '' AND NOT c.receipt AND c.i = c.first AND NOT c.tombstone
+         WHERE c.ch IS NOT NULL AND COALESCE(c.ref, '') <> '' AND NOT c.ref_too_long AND NOT c.receipt AND c.i = c.first
+           AND NOT c.tombstone
            AND (c.state IS NULL OR (c.state = 'reserved' AND NOT c.paid) OR (c.state = 'committed' AND c.i = c.first_of_order))
          GROUP BY c.i),
     o AS (
@@ -2034,7 +2047,7 @@ BEGIN
                CASE WHEN c.receipt THEN 'duplicate'
                     WHEN c.state = 'reserved' AND c.paid THEN NULL  -- deferred
                     WHEN c.i <> c.first THEN 'duplicate'
-                    WHEN c.ch IS NULL OR COALESCE(c.ref, '') = '' THEN NULL  -- refused: SS009
+                    WHEN c.ch IS NULL OR COALESCE(c.ref, '') = '' OR c.ref_too_long THEN NULL  -- refused: SS009
                     WHEN c.tombstone THEN CASE WHEN c.state IS NULL THEN 'cancelled_before_order'
                                                ELSE 'order_already_cancelled' END
                     WHEN c.state = 'expired' AND c.paid THEN 'paid_after_expiry'  -- as ingest_webhook()
@@ -2049,9 +2062,14 @@ BEGIN
                     WHEN c.state = 'committed' THEN 'order_already_committed'
                     WHEN m.unmatched IS NOT NULL THEN 'unmatched'
                     ELSE 'empty_order' END AS outcome,
-               CASE WHEN NOT c.receipt AND c.i = c.first AND (c.ch IS NULL OR COALESCE(c.ref, '') = '') THEN 'SS009' END AS code,
-               CASE WHEN NOT c.receipt AND c.i = c.first AND (c.ch IS NULL OR COALESCE(c.ref, '') = '')
+               CASE WHEN NOT c.receipt AND c.i = c.first AND (c.ch IS NULL OR COALESCE(c.ref, '') = '' OR c.ref_too_long)
+                    THEN 'SS009' END AS code,
+               CASE WHEN c.receipt OR c.i <> c.first THEN NULL
+                    WHEN c.ch IS NULL OR COALESCE(c.ref, '') = ''
                     THEN pg_catalog.format('webhook event %s of %s has no channel or order reference', c.event_id, c.source)
+                    WHEN c.ref_too_long
+                    THEN pg_catalog.format('order_ref "%s..." is %s bytes long, more than 1000', pg_catalog.left(c.ref, 32),
+                                           pg_catalog.octet_length(c.ref))
                     END AS message,
                CASE WHEN m.matched IS NOT NULL
                     THEN pg_catalog.jsonb_build_object('channel', c.ch, 'order_ref', c.ref, 'lines', m.matched) END AS order_json
