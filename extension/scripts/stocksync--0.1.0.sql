@@ -1531,9 +1531,17 @@ CREATE INDEX inbound_exception_order_idx ON stocksync.inbound_exception (channel
 -- carried into them here, as ON UPDATE CASCADE carries it into listings and
 -- rules. Otherwise a delivery under the new code would hold a replayed order
 -- a second time, and a cancellation under it would find no order to release.
+-- The lock waits for every order still being written elsewhere (its row is
+-- not yet visible to the UPDATE) and holds off new ones until the rename
+-- commits; they then read the channel afresh (a reservation takes this
+-- table's lock before it looks the channel up) and find the old code gone.
+-- Without it an order held at the same time stayed under a code that no
+-- longer exists (test/isolation/specs/channel_rename_vs_order.spec).
 CREATE FUNCTION stocksync.channel_renamed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    LOCK TABLE stocksync.reservation, stocksync.order_tombstone, stocksync.inbound_exception
+        IN SHARE ROW EXCLUSIVE MODE;
     UPDATE stocksync.reservation SET channel = NEW.code WHERE channel = OLD.code;
     UPDATE stocksync.order_tombstone SET channel = NEW.code WHERE channel = OLD.code;
     UPDATE stocksync.inbound_exception SET channel = NEW.code WHERE channel = OLD.code;

@@ -886,8 +886,14 @@ stocksync_reserve_batch(PG_FUNCTION_ARGS)
 	b.ttl = CheckedTtl(fcinfo, 1);
 	OnShortage on_shortage = ParseOnShortage(fcinfo, 2);
 	InitMaterializedSRF(fcinfo, 0);
+	static SPIPlanPtr lock_plan = nullptr;
 
 	SPI_connect();
+	// Before the channels are looked up: a channel being renamed holds this
+	// lock until it commits, and the lookup then sees the new code, so no
+	// order is written under the old one (channel_rename_vs_order.spec).
+	RunPlan(KeptPlan(&lock_plan, "LOCK TABLE stocksync.reservation IN ROW EXCLUSIVE MODE", 0, nullptr), nullptr,
+			nullptr);
 	ParseOrders(&b, json, on_shortage);
 	FindRepeats(&b);
 	InsertOrders(&b);
