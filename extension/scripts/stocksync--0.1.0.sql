@@ -1749,12 +1749,13 @@ BEGIN
             PERFORM stocksync.keep_paid_after_expiry(ingest_webhook.source, ingest_webhook.event_id,
                                                      ingest_webhook.topic, ch, ref, COALESCE(event -> 'lines', '[]'));
             v_outcome := 'paid_after_expiry';
-        ELSIF v_state IS NOT NULL AND v_state NOT IN ('reserved', 'committed') THEN
+        ELSIF v_state IN ('released', 'expired') THEN
             -- The same order again (another subscription, a retry) after it was
-            -- released or shipped: nothing to do. A soft hold is still taken
-            -- through reserve() below, so that payment commits it, and so is a
-            -- committed order, so that an edit (other lines) is refused with
-            -- SS006 and kept rather than dropped.
+            -- cancelled or its unpaid hold expired: nothing to hold. A soft
+            -- hold is still taken through reserve() below, so that payment
+            -- commits it, and so is a committed or shipped order, so that an
+            -- edit (other lines) is refused with SS006 and kept rather than
+            -- dropped with its new units never held.
             v_outcome := 'order_already_' || v_state;
         ELSE
             IF pg_catalog.jsonb_typeof(COALESCE(event -> 'lines', '[]')) <> 'array' THEN
@@ -1777,8 +1778,8 @@ BEGIN
                 PERFORM stocksync.reserve(ch, ref, matched,
                                           ttl => pg_catalog.make_interval(secs => COALESCE((event ->> 'ttl_s')::double precision, 900)),
                                           on_shortage => 'record');
-                IF v_state = 'committed' THEN
-                    v_outcome := 'order_already_committed';  -- the same lines: a replay
+                IF v_state IN ('committed', 'fulfilled', 'returned') THEN
+                    v_outcome := 'order_already_' || v_state;  -- the same lines: a replay
                 ELSIF COALESCE((event ->> 'paid')::boolean, false) THEN
                     IF v_state = 'reserved' THEN
                         -- The payment of a hold an earlier delivery took:
@@ -1806,7 +1807,7 @@ BEGIN
             ELSIF pg_catalog.jsonb_array_length(unmatched) > 0 THEN
                 PERFORM stocksync.keep_unmatched_lines(ingest_webhook.source, ingest_webhook.event_id,
                                                        ingest_webhook.topic, ch, ref, unmatched);
-                v_outcome := CASE WHEN v_state = 'committed' THEN 'order_already_committed'
+                v_outcome := CASE WHEN v_state IN ('committed', 'fulfilled', 'returned') THEN 'order_already_' || v_state
                                   WHEN v_outcome IS NULL THEN 'unmatched' ELSE v_outcome || '_partly_unmatched' END;
             ELSIF v_outcome IS NOT NULL THEN
                 -- Every line of the order is held now (its listing appeared):
@@ -1940,8 +1941,8 @@ COMMENT ON FUNCTION stocksync.prune_webhook_receipts IS 'Removes webhook receipt
 --     keeps it (outcome 'duplicate' when its refusal was already recorded);
 --   neither: deferred, nothing written: the payment of a hold taken by an
 --     earlier transaction, whose stock rows would be locked outside the
---     batch's sorted order, or a committed order's second delivery in the
---     group; the caller applies it with ingest_webhook().
+--     batch's sorted order, or a committed or shipped order's second
+--     delivery in the group; the caller applies it with ingest_webhook().
 -- Locks are taken class by class as a single delivery takes them, and within
 -- a class in hash order (event ids, then orders, then reserve_batch()'s order
 -- keys and stock rows), so batches and single deliveries never wait on each
@@ -2048,7 +2049,8 @@ BEGIN
                    OFFSET 0) s  -- OFFSET 0: one lookup per line, not one per reference
          WHERE c.ch IS NOT NULL AND COALESCE(c.ref, '') <> '' AND NOT c.ref_too_long AND NOT c.receipt AND c.i = c.first
            AND NOT c.tombstone
-           AND (c.state IS NULL OR (c.state = 'reserved' AND NOT c.paid) OR (c.state = 'committed' AND c.i = c.first_of_order))
+           AND (c.state IS NULL OR (c.state = 'reserved' AND NOT c.paid)
+                OR (c.state IN ('committed', 'fulfilled', 'returned') AND c.i = c.first_of_order))
          GROUP BY c.i),
     o AS (
         SELECT c.i, c.paid, c.ttl, c.state, m.unmatched,
@@ -2059,15 +2061,16 @@ BEGIN
                     WHEN c.tombstone THEN CASE WHEN c.state IS NULL THEN 'cancelled_before_order'
                                                ELSE 'order_already_cancelled' END
                     WHEN c.state = 'expired' AND c.paid THEN 'paid_after_expiry'  -- as ingest_webhook()
-                    WHEN c.state IS NOT NULL AND c.state NOT IN ('reserved', 'committed') THEN 'order_already_' || c.state
-                    -- a committed order delivered again in this group: alone,
-                    -- each compares with the stored lines, not with another
-                    -- delivery's (which reserve_batch() would do)
-                    WHEN c.state = 'committed' AND c.i <> c.first_of_order THEN NULL  -- deferred
-                    -- a committed order's lines go through reserve_batch() too
-                    -- (a replay, or SS006 for an edit), as ingest_webhook() does
+                    WHEN c.state IN ('released', 'expired') THEN 'order_already_' || c.state
+                    -- a committed or shipped order delivered again in this
+                    -- group: alone, each compares with the stored lines, not
+                    -- with another delivery's (which reserve_batch() would do)
+                    WHEN c.state IN ('committed', 'fulfilled', 'returned') AND c.i <> c.first_of_order THEN NULL  -- deferred
+                    -- a committed or shipped order's lines go through
+                    -- reserve_batch() too (a replay, or SS006 for an edit), as
+                    -- ingest_webhook() does
                     WHEN m.matched IS NOT NULL THEN 'pending'
-                    WHEN c.state = 'committed' THEN 'order_already_committed'
+                    WHEN c.state IN ('committed', 'fulfilled', 'returned') THEN 'order_already_' || c.state
                     WHEN m.unmatched IS NOT NULL THEN 'unmatched'
                     ELSE 'empty_order' END AS outcome,
                CASE WHEN NOT c.receipt AND c.i = c.first AND (c.ch IS NULL OR COALESCE(c.ref, '') = '' OR c.ref_too_long)
@@ -2150,8 +2153,10 @@ BEGIN
                 outcomes[h] := NULL;
                 codes[h] := r.sqlstate;
                 messages[h] := r.message;
-            ELSIF state_of[h] = 'committed' OR r.channel || E'\x1f' || r.order_ref = ANY (committed) THEN
-                -- committed before or paid earlier in this group: as alone, any later delivery of
+            ELSIF state_of[h] IN ('committed', 'fulfilled', 'returned') THEN
+                outcomes[h] := 'order_already_' || state_of[h];  -- a replay of the stored lines
+            ELSIF r.channel || E'\x1f' || r.order_ref = ANY (committed) THEN
+                -- paid earlier in this group: as alone, any later delivery of
                 -- the order (paid again or a late unpaid one) finds it committed
                 outcomes[h] := 'order_already_committed';
             ELSIF NOT paid_of[h] THEN
