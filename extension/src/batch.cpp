@@ -64,6 +64,11 @@ struct Order
 	bool has_expiry;
 	TimestampTz expires_at;
 	Order *first;  // an earlier order of the batch with the same key, or null
+	// A name refusal (channel, SKU, location, bundle) found while reading the
+	// lines: it applies once every line's qty passed, as in reserve(), which
+	// checks quantities first and names second (CheckNamesKnown).
+	int name_sqlstate;
+	char *name_message;
 };
 
 // One (sku, location) the batch takes units of.
@@ -97,6 +102,25 @@ Refuse(Order *o, int sqlstate, const char *message)
 	o->status = Status::kRefused;
 	o->sqlstate = sqlstate;
 	o->message = pstrdup(message);
+}
+
+// Keeps the name refusal reserve() raises first: the channel, a SKU, a
+// location, then a bundle without a bill of materials.
+void
+RefuseName(Order *o, int sqlstate, char *message)
+{
+	static const int rank[] = {kUnknownChannel, kUnknownSku, kUnknownLocation, kInvalidArgument};
+	auto rank_of = [](int code) {
+		int r = 0;
+		while (r < 3 && rank[r] != code)
+			r++;
+		return r;
+	};
+	if (o->name_sqlstate == 0 || rank_of(sqlstate) < rank_of(o->name_sqlstate))
+	{
+		o->name_sqlstate = sqlstate;
+		o->name_message = message;
+	}
 }
 
 int
@@ -201,11 +225,7 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 				continue;
 			}
 			if (!DatumGetBool(ColumnDatum(r, 10)))
-			{
-				Refuse(o, kUnknownChannel,
-					   psprintf("unknown channel \"%s\"", TextDatumGetCString(o->channel)));
-				continue;
-			}
+				RefuseName(o, kUnknownChannel, psprintf("unknown channel \"%s\"", TextDatumGetCString(o->channel)));
 			if (!DatumGetBool(ColumnDatum(r, 6)))
 			{
 				Refuse(o, kInvalidArgument, psprintf("lines of order \"%s\" must be a non-empty JSON array", ref));
@@ -223,21 +243,24 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 		int32 qty = ColumnInt32(r, 9);
 		if (qty <= 0)
 			Refuse(o, kInvalidQuantity, psprintf("quantity for sku \"%s\" must be positive, got %d", sku, qty));
-		else if (ColumnIsNull(r, 11))
-			Refuse(o, kUnknownSku, psprintf("unknown sku \"%s\"", sku));
 		else if (ColumnIsNull(r, 8))	// as reserve() refuses it (ParseLines)
 			Refuse(o, kInvalidArgument,
 				   psprintf("line %d of order \"%s\" (sku \"%s\") names no location, and channel \"%s\" sells "
 							"from several",
 							o->count + 1, ref, sku, TextDatumGetCString(o->channel)));
+		else if (ColumnIsNull(r, 11))
+			RefuseName(o, kUnknownSku, psprintf("unknown sku \"%s\"", sku));
 		else if (!DatumGetBool(ColumnDatum(r, 12)))
-			Refuse(o, kUnknownLocation,
-				   psprintf("unknown location \"%s\"", TextDatumGetCString(ColumnDatum(r, 8))));
+			RefuseName(o, kUnknownLocation,
+					   psprintf("unknown location \"%s\"", TextDatumGetCString(ColumnDatum(r, 8))));
 		else if (strcmp(TextDatumGetCString(ColumnDatum(r, 11)), "bundle") == 0 && !DatumGetBool(ColumnDatum(r, 13)))
-			Refuse(o, kInvalidArgument, psprintf("sku \"%s\" is a bundle and holds no stock of its own", sku));
+			RefuseName(o, kInvalidArgument, psprintf("sku \"%s\" is a bundle and holds no stock of its own", sku));
 		else
 			AddLine(o, ColumnDatum(r, 7), ColumnDatum(r, 8), qty);
 	}
+	for (int i = 0; i < b->count; i++)
+		if (b->orders[i].status != Status::kRefused && b->orders[i].name_sqlstate != 0)
+			Refuse(&b->orders[i], b->orders[i].name_sqlstate, b->orders[i].name_message);
 	// Bundle lines become their components' lines, as in reserve().
 	for (int i = 0; i < b->count; i++)
 	{
