@@ -148,7 +148,7 @@ BEGIN
   END LOOP;
 END $$;
 
-SELECT setseed(0.4242);
+SELECT setseed(0.55);
 CALL parity_generate(400);
 CALL parity_run_reserve();
 CALL parity_run_batch();
