@@ -52,7 +52,7 @@ CREATE FUNCTION parity_pick(a text[]) RETURNS text LANGUAGE sql AS
 CREATE PROCEDURE parity_generate(n int) LANGUAGE plpgsql AS $$
 DECLARE
   grp int := 0; left_in_grp int := 0; ch text; ref text; lines jsonb; line jsonb; k int; q int;
-  prev parity_order;
+  prev parity_order; shortage text;
 BEGIN
   FOR n_i IN 1 .. n LOOP
     IF left_in_grp = 0 THEN grp := grp + 1; left_in_grp := 1 + floor(random() * 8)::int; END IF;
@@ -78,15 +78,19 @@ BEGIN
                 ELSE 5 + floor(random() * 30)::int END;
       lines := lines || jsonb_build_array(line || jsonb_build_object('qty', q));
     END LOOP;
+    shortage := parity_pick('{reject,reject,record}');
     IF n_i > 1 AND random() < 0.2 THEN  -- a replay of an earlier order
-      SELECT * INTO prev FROM parity_order WHERE parity_order.i = 1 + floor(random() * (n_i - 1))::int;
+      k := CASE WHEN random() < 0.5 THEN greatest(1, n_i - 1 - floor(random() * 8)::int)  -- a quick retry
+                ELSE 1 + floor(random() * (n_i - 1))::int END;
+      SELECT * INTO prev FROM parity_order WHERE parity_order.i = k;
       ch := prev.channel;
       ref := prev.order_ref;
       IF random() < 0.6 THEN   -- the same lines, in another order
         SELECT jsonb_agg(e ORDER BY random()) INTO lines FROM jsonb_array_elements(prev.lines) e;
+        IF random() < 0.5 THEN shortage := 'record'; END IF;  -- a marketplace order that happened
       END IF;
     END IF;
-    INSERT INTO parity_order VALUES (n_i, grp, ch, ref, lines, parity_pick('{reject,reject,record}'),
+    INSERT INTO parity_order VALUES (n_i, grp, ch, ref, lines, shortage,
                                      parity_pick('{pessimistic,optimistic}'));
   END LOOP;
 END $$;
@@ -216,6 +220,13 @@ SELECT count(*) FILTER (WHERE l.shortage > 0) > 0 AS some_short,
   FROM parity_reservation v JOIN parity_order o ON o.channel = v.channel AND o.order_ref = v.order_ref
   JOIN stocksync.reservation_line l ON l.reservation_id = v.id
  WHERE v.side = 'a';
+-- orders retried in the batch that refused their key earlier, and how they fared
+SELECT r.status, count(*) AS retried_in_batch
+  FROM parity_order o
+  JOIN parity_result r ON r.side = 'a' AND r.i = o.i
+ WHERE EXISTS (SELECT FROM parity_order p JOIN parity_result f ON f.side = 'a' AND f.i = p.i AND f.status = 'refused'
+                WHERE p.grp = o.grp AND p.i < o.i AND p.channel = o.channel AND p.order_ref = o.order_ref)
+ GROUP BY 1 ORDER BY 1;
 
 DROP VIEW parity_ledger, parity_reservation;
 DROP PROCEDURE parity_generate(int), parity_run_reserve(), parity_run_batch();
