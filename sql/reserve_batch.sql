@@ -117,5 +117,17 @@ SELECT ord, status, sqlstate, message FROM stocksync.reserve_batch(pg_catalog.js
     pg_catalog.jsonb_build_object('channel', 'shop', 'order_ref', 'small-3', 'sku', 'C', 'qty', 1)));
 SELECT octet_length(order_ref) AS order_ref_bytes, quantities FROM stocksync.reservation
  WHERE octet_length(order_ref) > 100 OR order_ref = 'small-3' ORDER BY 1;
+
+-- A refused order retried in the same batch is decided afresh, as reserve()
+-- decides a retry (it shared the first refusal: SS005 for r1 with 'record',
+-- SS006 for r2 with other lines); a third delivery replays the second.
+SELECT ord, order_ref, status, shortage, sqlstate FROM stocksync.reserve_batch($$[
+    {"channel": "shop", "order_ref": "r1", "sku": "B", "qty": 5},
+    {"channel": "shop", "order_ref": "r1", "sku": "B", "qty": 5, "on_shortage": "record"},
+    {"channel": "shop", "order_ref": "r2", "sku": "B", "qty": 6},
+    {"channel": "shop", "order_ref": "r2", "sku": "B", "qty": 1, "on_shortage": "record"},
+    {"channel": "shop", "order_ref": "r2", "sku": "B", "qty": 1}
+  ]$$);
+SELECT order_ref, quantities, shortages FROM stocksync.reservation WHERE order_ref IN ('r1', 'r2') ORDER BY 1;
 SELECT * FROM stocksync.verify_ledger();
 DROP EXTENSION stocksync;

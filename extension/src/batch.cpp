@@ -11,6 +11,9 @@
 // row and every row's total change at once. Nothing raises for one order:
 // a refused order's row is deleted again and the batch goes on, so a failed
 // order writes nothing and a retry with its key is evaluated afresh.
+// A batch that repeats a key is decided in runs without a repeat, each as
+// above; a later run locks its stock rows after the earlier runs' rows, so
+// not in byte order across runs (every order key is still locked first).
 #include "pg.hpp"
 
 #include "bundles.hpp"
@@ -63,7 +66,12 @@ struct Order
 	int32 shortage;
 	bool has_expiry;
 	TimestampTz expires_at;
-	Order *first;  // an earlier order of the batch with the same key, or null
+	Order *previous;  // the batch's last order before it with the same key, or null
+	// A name refusal (channel, SKU, location, bundle) found while reading the
+	// lines: it applies once every line's qty passed, as in reserve(), which
+	// checks quantities first and names second (CheckNamesKnown).
+	int name_sqlstate;
+	char *name_message;
 };
 
 // One (sku, location) the batch takes units of.
@@ -97,6 +105,25 @@ Refuse(Order *o, int sqlstate, const char *message)
 	o->status = Status::kRefused;
 	o->sqlstate = sqlstate;
 	o->message = pstrdup(message);
+}
+
+// Keeps the name refusal reserve() raises first: the channel, a SKU, a
+// location, then a bundle without a bill of materials.
+void
+RefuseName(Order *o, int sqlstate, char *message)
+{
+	static const int rank[] = {kUnknownChannel, kUnknownSku, kUnknownLocation, kInvalidArgument};
+	auto rank_of = [](int code) {
+		int r = 0;
+		while (r < 3 && rank[r] != code)
+			r++;
+		return r;
+	};
+	if (o->name_sqlstate == 0 || rank_of(sqlstate) < rank_of(o->name_sqlstate))
+	{
+		o->name_sqlstate = sqlstate;
+		o->name_message = message;
+	}
 }
 
 int
@@ -201,11 +228,7 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 				continue;
 			}
 			if (!DatumGetBool(ColumnDatum(r, 10)))
-			{
-				Refuse(o, kUnknownChannel,
-					   psprintf("unknown channel \"%s\"", TextDatumGetCString(o->channel)));
-				continue;
-			}
+				RefuseName(o, kUnknownChannel, psprintf("unknown channel \"%s\"", TextDatumGetCString(o->channel)));
 			if (!DatumGetBool(ColumnDatum(r, 6)))
 			{
 				Refuse(o, kInvalidArgument, psprintf("lines of order \"%s\" must be a non-empty JSON array", ref));
@@ -223,21 +246,24 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 		int32 qty = ColumnInt32(r, 9);
 		if (qty <= 0)
 			Refuse(o, kInvalidQuantity, psprintf("quantity for sku \"%s\" must be positive, got %d", sku, qty));
-		else if (ColumnIsNull(r, 11))
-			Refuse(o, kUnknownSku, psprintf("unknown sku \"%s\"", sku));
 		else if (ColumnIsNull(r, 8))	// as reserve() refuses it (ParseLines)
 			Refuse(o, kInvalidArgument,
 				   psprintf("line %d of order \"%s\" (sku \"%s\") names no location, and channel \"%s\" sells "
 							"from several",
 							o->count + 1, ref, sku, TextDatumGetCString(o->channel)));
+		else if (ColumnIsNull(r, 11))
+			RefuseName(o, kUnknownSku, psprintf("unknown sku \"%s\"", sku));
 		else if (!DatumGetBool(ColumnDatum(r, 12)))
-			Refuse(o, kUnknownLocation,
-				   psprintf("unknown location \"%s\"", TextDatumGetCString(ColumnDatum(r, 8))));
+			RefuseName(o, kUnknownLocation,
+					   psprintf("unknown location \"%s\"", TextDatumGetCString(ColumnDatum(r, 8))));
 		else if (strcmp(TextDatumGetCString(ColumnDatum(r, 11)), "bundle") == 0 && !DatumGetBool(ColumnDatum(r, 13)))
-			Refuse(o, kInvalidArgument, psprintf("sku \"%s\" is a bundle and holds no stock of its own", sku));
+			RefuseName(o, kInvalidArgument, psprintf("sku \"%s\" is a bundle and holds no stock of its own", sku));
 		else
 			AddLine(o, ColumnDatum(r, 7), ColumnDatum(r, 8), qty);
 	}
+	for (int i = 0; i < b->count; i++)
+		if (b->orders[i].status != Status::kRefused && b->orders[i].name_sqlstate != 0)
+			Refuse(&b->orders[i], b->orders[i].name_sqlstate, b->orders[i].name_message);
 	// Bundle lines become their components' lines, as in reserve().
 	for (int i = 0; i < b->count; i++)
 	{
@@ -257,7 +283,8 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 	}
 }
 
-// Orders that repeat an earlier order's key within the batch point to it.
+// Orders that repeat an earlier order's key within the batch point to the
+// last one before them; every new key is locked once, before any stock row.
 void
 FindRepeats(Batch *b)
 {
@@ -270,7 +297,7 @@ FindRepeats(Batch *b)
 	for (int i = 1; i < n; i++)
 		if (CompareText(sorted[i]->channel, sorted[i - 1]->channel) == 0 &&
 			CompareText(sorted[i]->order_ref, sorted[i - 1]->order_ref) == 0)
-			sorted[i]->first = sorted[i - 1]->first != nullptr ? sorted[i - 1]->first : sorted[i - 1];
+			sorted[i]->previous = sorted[i - 1];
 	// Every key's lock (order.hpp) before any stock row is touched; not for
 	// an order that exists already, committed or this transaction's own,
 	// which is a replay (as for reserve()): a transaction that reserved an
@@ -280,7 +307,7 @@ FindRepeats(Batch *b)
 	Datum *refs = static_cast<Datum *>(palloc(sizeof(Datum) * Max(n, 1)));
 	int keys = 0;
 	for (int i = 0; i < n; i++)
-		if (sorted[i]->first == nullptr && !OrderVisible(sorted[i]->channel, sorted[i]->order_ref))
+		if (sorted[i]->previous == nullptr && !OrderVisible(sorted[i]->channel, sorted[i]->order_ref))
 		{
 			channels[keys] = sorted[i]->channel;
 			refs[keys++] = sorted[i]->order_ref;
@@ -291,7 +318,7 @@ FindRepeats(Batch *b)
 bool
 IsCandidate(const Order &o)
 {
-	return o.status == Status::kPending && o.first == nullptr;
+	return o.status == Status::kPending;
 }
 
 Datum
@@ -443,14 +470,14 @@ CollectStockKeys(Batch *b)
 {
 	int total = 0;
 	for (int i = 0; i < b->count; i++)
-		if (b->orders[i].status == Status::kReserved && b->orders[i].first == nullptr)
+		if (b->orders[i].status == Status::kReserved)
 			total += b->orders[i].count;
 	b->keys = static_cast<StockKey *>(palloc0(sizeof(StockKey) * Max(total, 1)));
 	int n = 0;
 	for (int i = 0; i < b->count; i++)
 	{
 		Order &o = b->orders[i];
-		if (o.status != Status::kReserved || o.first != nullptr)
+		if (o.status != Status::kReserved)
 			continue;
 		for (int j = 0; j < o.count; j++)
 		{
@@ -467,7 +494,7 @@ CollectStockKeys(Batch *b)
 	for (int i = 0; i < b->count; i++)
 	{
 		Order &o = b->orders[i];
-		if (o.status != Status::kReserved || o.first != nullptr)
+		if (o.status != Status::kReserved)
 			continue;
 		o.keys = static_cast<int *>(palloc(sizeof(int) * o.count));
 		for (int j = 0; j < o.count; j++)
@@ -622,7 +649,7 @@ Decide(Batch *b)
 	for (int i = 0; i < b->count; i++)
 	{
 		Order &o = b->orders[i];
-		if (o.status != Status::kReserved || o.first != nullptr)
+		if (o.status != Status::kReserved)
 			continue;
 		int short_line = -1;
 		int too_large_line = -1;
@@ -675,8 +702,6 @@ WriteDecisions(Batch *b)
 	for (int i = 0; i < b->count; i++)
 	{
 		const Order &o = b->orders[i];
-		if (o.first != nullptr)
-			continue;
 		if (o.status == Status::kReserved)
 			lines += o.count;
 		else if (o.status == Status::kRefused && o.reservation_id != 0)
@@ -693,7 +718,7 @@ WriteDecisions(Batch *b)
 		for (int i = 0; i < b->count; i++)
 		{
 			const Order &o = b->orders[i];
-			if (o.status != Status::kReserved || o.first != nullptr)
+			if (o.status != Status::kReserved)
 				continue;
 			for (int j = 0; j < o.count; j++, l++)
 			{
@@ -727,7 +752,7 @@ WriteDecisions(Batch *b)
 	for (int i = 0; i < b->count; i++)
 	{
 		const Order &o = b->orders[i];
-		if (o.status != Status::kReserved || o.first != nullptr || o.shortage == 0)
+		if (o.status != Status::kReserved || o.shortage == 0)
 			continue;
 		int32 *shortages = static_cast<int32 *>(palloc(sizeof(int32) * o.count));
 		for (int j = 0; j < o.count; j++)
@@ -779,7 +804,7 @@ WriteDecisions(Batch *b)
 		for (int i = 0; i < b->count; i++)
 		{
 			Order &o = b->orders[i];
-			if (o.first == nullptr && o.status == Status::kRefused && o.reservation_id != 0)
+			if (o.status == Status::kRefused && o.reservation_id != 0)
 			{
 				ids[n++] = Int64GetDatum(o.reservation_id);
 				o.reservation_id = 0;
@@ -790,41 +815,6 @@ WriteDecisions(Batch *b)
 		static const Oid types[] = {INT8ARRAYOID};
 		Datum args[] = {PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
 		RunPlan(KeptPlan(&plan, "DELETE FROM stocksync.reservation WHERE id = ANY ($1)", 1, types), args, nullptr);
-	}
-}
-
-// An order repeating an earlier one of the batch: the same lines share its
-// outcome (a replay of a reservation, the same refusal), other lines conflict.
-void
-ResolveRepeats(Batch *b)
-{
-	for (int i = 0; i < b->count; i++)
-	{
-		Order &o = b->orders[i];
-		if (o.first == nullptr || o.status == Status::kRefused)
-			continue;
-		const Order &f = *o.first;
-		bool same = f.count == o.count;
-		for (int j = 0; same && j < o.count; j++)
-			same = CompareText(f.lines[j].sku, o.lines[j].sku) == 0 &&
-				   CompareText(f.lines[j].location, o.lines[j].location) == 0 && f.lines[j].qty == o.lines[j].qty;
-		if (!same)
-		{
-			Refuse(&o, kIdempotencyConflict,
-				   psprintf("order \"%s\" on channel \"%s\" comes again in this batch with other lines",
-							TextDatumGetCString(o.order_ref), TextDatumGetCString(o.channel)));
-			continue;
-		}
-		if (f.status == Status::kRefused)
-		{
-			Refuse(&o, f.sqlstate, f.message);
-			continue;
-		}
-		o.status = Status::kReplayed;
-		o.reservation_id = f.reservation_id;
-		o.shortage = f.shortage;
-		o.has_expiry = f.has_expiry;
-		o.expires_at = f.expires_at;
 	}
 }
 
@@ -896,13 +886,26 @@ stocksync_reserve_batch(PG_FUNCTION_ARGS)
 			nullptr);
 	ParseOrders(&b, json, on_shortage);
 	FindRepeats(&b);
-	InsertOrders(&b);
-	ResolveReplays(&b);
-	CollectStockKeys(&b);
-	LockStock(&b);
-	Decide(&b);
-	WriteDecisions(&b);
-	ResolveRepeats(&b);
+	// Decided in runs in which no key repeats: a repeat then finds its key
+	// stored (a replay, or SS006 with other lines) or, when the earlier
+	// delivery was refused, free, and is decided afresh, as reserve() decides
+	// a retry. Sharing the earlier refusal refused a retry with on_shortage
+	// 'record' or with other lines (sql/reserve_parity.sql).
+	for (int start = 0, end = 0; start < b.count; start = end)
+	{
+		for (end = start + 1; end < b.count; end++)
+			if (b.orders[end].previous != nullptr && b.orders[end].previous >= &b.orders[start])
+				break;
+		Batch run = b;
+		run.orders = &b.orders[start];
+		run.count = end - start;
+		InsertOrders(&run);
+		ResolveReplays(&run);
+		CollectStockKeys(&run);
+		LockStock(&run);
+		Decide(&run);
+		WriteDecisions(&run);
+	}
 	EmitResults(fcinfo, b);
 	SPI_finish();
 	return (Datum) 0;

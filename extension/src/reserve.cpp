@@ -152,6 +152,43 @@ ReplayResult(const ReserveRequest &req)
 	return result;
 }
 
+// Refuses an order naming an unknown channel, SKU or location, or a bundle
+// without a bill of materials, before it is replayed or holds anything:
+// otherwise the refusal depended on the order's other lines (SS005 or SS006
+// found on an earlier line first) and differed from reserve_batch(), which
+// checks names first (sql/reserve_parity.sql).
+void
+CheckNamesKnown(const ReserveRequest &req)
+{
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID};
+	CheckChannelExists(req.channel);
+	Datum args[] = {TextArray(req.lines, req.count, false), TextArray(req.lines, req.count, true)};
+	RunPlan(KeptPlan(&plan,
+					   "SELECT (SELECT s FROM pg_catalog.unnest($1) s "
+					   "        WHERE NOT EXISTS (SELECT FROM stocksync.item i WHERE i.sku = s) LIMIT 1), "
+					   "       (SELECT l FROM pg_catalog.unnest($2) l "
+					   "        WHERE NOT EXISTS (SELECT FROM stocksync.location x WHERE x.code = l) LIMIT 1), "
+					   "       (SELECT i.sku FROM stocksync.item i WHERE i.sku = ANY ($1) AND i.kind = 'bundle' "
+					   "        AND NOT EXISTS (SELECT FROM stocksync.bom m WHERE m.bundle_sku = i.sku) LIMIT 1)",
+					   2, types),
+			args, nullptr);
+	if (!ColumnIsNull(0, 1))
+		ereport(ERROR,
+				(errcode(kUnknownSku), errmsg("unknown sku \"%s\"", TextDatumGetCString(ColumnDatum(0, 1))),
+				 errhint("Add the SKU to stocksync.item first.")));
+	if (!ColumnIsNull(0, 2))
+		ereport(ERROR,
+				(errcode(kUnknownLocation),
+				 errmsg("unknown location \"%s\"", TextDatumGetCString(ColumnDatum(0, 2))),
+				 errhint("Add the location to stocksync.location first.")));
+	if (!ColumnIsNull(0, 3))
+		ereport(ERROR,
+				(errcode(kInvalidArgument),
+				 errmsg("sku \"%s\" is a bundle and holds no stock of its own", TextDatumGetCString(ColumnDatum(0, 3))),
+				 errhint("Add the bundle's components to stocksync.bom first.")));
+}
+
 // The common case in one statement: take the units if they are available.
 // A SKU switched to buckets meanwhile (set_hot committed while this waited
 // for the row) is left to HoldLocked, which counts its buckets.
@@ -276,6 +313,7 @@ ReserveGeneral(ReserveRequest &req, FastReserve fast, ReserveResult result)
 {
 	if (fast != FastReserve::kClaimed)
 	{
+		CheckNamesKnown(req);
 		// A bundle line holds its components: the order row keeps the
 		// component lines, so commit, release, fulfil and return move the
 		// components too (and a replay compares them).
