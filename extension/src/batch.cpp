@@ -107,19 +107,29 @@ Refuse(Order *o, int sqlstate, const char *message)
 	o->message = pstrdup(message);
 }
 
-// Keeps the name refusal reserve() raises first: the channel, a SKU, a
-// location, then a bundle without a bill of materials.
+// The order in which reserve() raises name refusals: the channel, a SKU, a
+// location, then a bundle without a bill of materials (SS009).
+int
+NameRefusalRank(int sqlstate)
+{
+	switch (sqlstate)
+	{
+		case kUnknownChannel:
+			return 0;
+		case kUnknownSku:
+			return 1;
+		case kUnknownLocation:
+			return 2;
+		default:
+			return 3;
+	}
+}
+
+// Keeps the name refusal reserve() would raise first.
 void
 RefuseName(Order *o, int sqlstate, char *message)
 {
-	static const int rank[] = {kUnknownChannel, kUnknownSku, kUnknownLocation, kInvalidArgument};
-	auto rank_of = [](int code) {
-		int r = 0;
-		while (r < 3 && rank[r] != code)
-			r++;
-		return r;
-	};
-	if (o->name_sqlstate == 0 || rank_of(sqlstate) < rank_of(o->name_sqlstate))
+	if (o->name_sqlstate == 0 || NameRefusalRank(sqlstate) < NameRefusalRank(o->name_sqlstate))
 	{
 		o->name_sqlstate = sqlstate;
 		o->name_message = message;
@@ -247,10 +257,7 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 		if (qty <= 0)
 			Refuse(o, kInvalidQuantity, psprintf("quantity for sku \"%s\" must be positive, got %d", sku, qty));
 		else if (ColumnIsNull(r, 8))	// as reserve() refuses it (ParseLines)
-			Refuse(o, kInvalidArgument,
-				   psprintf("line %d of order \"%s\" (sku \"%s\") names no location, and channel \"%s\" sells "
-							"from several",
-							o->count + 1, ref, sku, TextDatumGetCString(o->channel)));
+			Refuse(o, kInvalidArgument, NoLocationMessage(o->count + 1, ref, sku, o->channel));
 		else if (ColumnIsNull(r, 11))
 			RefuseName(o, kUnknownSku, psprintf("unknown sku \"%s\"", sku));
 		else if (!DatumGetBool(ColumnDatum(r, 12)))

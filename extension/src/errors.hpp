@@ -96,4 +96,22 @@ CheckReferenceLength(const char *argument, Datum value)
 								kMaxReferenceBytes)));
 }
 
+// The refusals of a name stocksync does not know, where a stock row or an
+// order line needs it (CreateStockRow, CheckNamesKnown).
+[[noreturn]] inline void
+RaiseUnknownSku(Datum sku)
+{
+	ereport(ERROR, (errcode(kUnknownSku), errmsg("unknown sku \"%s\"", TextDatumGetCString(sku)),
+					errhint("Add the SKU to stocksync.item first.")));
+	pg_unreachable();
+}
+
+[[noreturn]] inline void
+RaiseUnknownLocation(Datum location)
+{
+	ereport(ERROR, (errcode(kUnknownLocation), errmsg("unknown location \"%s\"", TextDatumGetCString(location)),
+					errhint("Add the location to stocksync.location first.")));
+	pg_unreachable();
+}
+
 }  // namespace stocksync

@@ -126,19 +126,18 @@ RequestedUnits(const Reservation &r, FunctionCallInfo fcinfo, int argno, int32 (
 		}
 		// A line that names a location takes units there only: the order
 		// may have more of the SKU left at its other locations.
-		if (left > 0 && wanted[w].location != (Datum) 0)
-			ereport(ERROR,
-					(errcode(kInvalidQuantity),
-					 errmsg("cannot %s %d more units of sku \"%s\" at location \"%s\" for order \"%s\"", action,
-							left, TextDatumGetCString(wanted[w].sku), TextDatumGetCString(wanted[w].location),
-							order_ref),
-					 errdetail("The order has fewer units of that SKU left to %s at that location.", action)));
 		if (left > 0)
+		{
+			bool located = wanted[w].location != (Datum) 0;
 			ereport(ERROR,
 					(errcode(kInvalidQuantity),
-					 errmsg("cannot %s %d more units of sku \"%s\" for order \"%s\"", action, left,
-							TextDatumGetCString(wanted[w].sku), order_ref),
-					 errdetail("The order has fewer units of that SKU left to %s.", action)));
+					 errmsg("cannot %s %d more units of sku \"%s\"%s for order \"%s\"", action, left,
+							TextDatumGetCString(wanted[w].sku),
+							located ? psprintf(" at location \"%s\"", TextDatumGetCString(wanted[w].location)) : "",
+							order_ref),
+					 errdetail("The order has fewer units of that SKU left to %s%s.", action,
+							   located ? " at that location" : "")));
+		}
 	}
 	return units;
 }

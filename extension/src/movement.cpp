@@ -45,9 +45,7 @@ CreateStockRow(Datum sku, Datum location)
 	Datum one[] = {sku};
 	if (RunPlan(KeptPlan(&item_plan, "SELECT kind FROM stocksync.item WHERE sku = $1 FOR SHARE", 1, kTwoTexts),
 				one, nullptr) == 0)
-		ereport(ERROR,
-				(errcode(kUnknownSku), errmsg("unknown sku \"%s\"", TextDatumGetCString(sku)),
-				 errhint("Add the SKU to stocksync.item first.")));
+		RaiseUnknownSku(sku);
 	if (strcmp(TextDatumGetCString(ColumnDatum(0, 1)), "bundle") == 0)
 		ereport(ERROR,
 				(errcode(kInvalidArgument),
@@ -56,9 +54,7 @@ CreateStockRow(Datum sku, Datum location)
 	Datum loc[] = {location};
 	if (RunPlan(KeptPlan(&location_plan, "SELECT 1 FROM stocksync.location WHERE code = $1", 1, kTwoTexts),
 				loc, nullptr) == 0)
-		ereport(ERROR,
-				(errcode(kUnknownLocation), errmsg("unknown location \"%s\"", TextDatumGetCString(location)),
-				 errhint("Add the location to stocksync.location first.")));
+		RaiseUnknownLocation(location);
 	Datum both[] = {sku, location};
 	RunPlan(KeptPlan(&insert_plan,
 					   "INSERT INTO stocksync.stock_level (sku, location) VALUES ($1, $2) "

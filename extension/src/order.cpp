@@ -117,17 +117,17 @@ CheckedTtl(FunctionCallInfo fcinfo, int argno)
 {
 	CheckNotNull(PG_ARGISNULL(argno), "ttl");
 	Datum ttl = PG_GETARG_DATUM(argno);
-	Interval *zero = static_cast<Interval *>(palloc0(sizeof(Interval)));
-	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, ttl, IntervalPGetDatum(zero))) <= 0)
+	// Interval is {time, day, month}.
+	static const Interval zero = {0, 0, 0};
+	static const Interval longest = {0, 0, 100 * MONTHS_PER_YEAR};
+	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, ttl, IntervalPGetDatum(&zero))) <= 0)
 		ereport(ERROR, (errcode(kInvalidArgument), errmsg("ttl must be positive"),
 						errhint("A soft hold needs a time to live, for example interval '15 minutes'.")));
 	// Bounded, so that now() + ttl is a timestamp: past year 294276 it is
 	// PostgreSQL's 22008 from inside the insert, and no soft hold is meant
 	// to outlive its checkout by a century (commit() makes a hold that
 	// does not expire).
-	Interval *longest = static_cast<Interval *>(palloc0(sizeof(Interval)));
-	longest->month = 100 * MONTHS_PER_YEAR;
-	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, ttl, IntervalPGetDatum(longest))) > 0)
+	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, ttl, IntervalPGetDatum(&longest))) > 0)
 		ereport(ERROR, (errcode(kInvalidArgument), errmsg("ttl must be at most 100 years"),
 						errhint("Commit the order for a hold that does not expire.")));
 	return ttl;
@@ -151,6 +151,13 @@ NormalizeLines(OrderLine *lines, int count, Datum *too_large)
 		}
 	}
 	return merged;
+}
+
+char *
+NoLocationMessage(int line, const char *order_ref, const char *sku, Datum channel)
+{
+	return psprintf("line %d of order \"%s\" (sku \"%s\") names no location, and channel \"%s\" sells from several",
+					line, order_ref, sku, TextDatumGetCString(channel));
 }
 
 OrderLine *
@@ -191,10 +198,8 @@ ParseLines(Jsonb *json, const char *order_ref, Datum channel, int *count)
 		else if (!any_location)
 			ereport(ERROR,
 					(errcode(kInvalidArgument),
-					 errmsg("line %d of order \"%s\" (sku \"%s\") names no location, and channel \"%s\" sells "
-							"from several",
-							static_cast<int>(i + 1), order_ref, TextDatumGetCString(lines[i].sku),
-							TextDatumGetCString(channel)),
+					 errmsg_internal("%s", NoLocationMessage(static_cast<int>(i + 1), order_ref,
+															 TextDatumGetCString(lines[i].sku), channel)),
 					 errhint("Name the line's location, one of the channel's rows in stocksync.channel_location.")));
 		lines[i].qty = ColumnInt32(i, 3);
 		CheckPositiveQuantity(lines[i].qty, TextDatumGetCString(lines[i].sku));

@@ -67,6 +67,10 @@ int NormalizeLines(OrderLine *lines, int count, Datum *too_large = nullptr);
 // else.
 OrderLine *ParseLines(Jsonb *lines, const char *order_ref, Datum channel, int *count);
 
+// The refusal of a line that names no location for a channel that sells from
+// several (ParseLines, and reserve_batch, which refuses that order alone).
+char *NoLocationMessage(int line, const char *order_ref, const char *sku, Datum channel);
+
 // Array builders and readers for the reservation row's parallel arrays.
 Datum TextArray(const OrderLine *lines, int count, bool locations);
 Datum IntArray(const int32 *values, int count);

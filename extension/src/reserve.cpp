@@ -130,7 +130,7 @@ CheckChannelExists(Datum channel)
 ReserveResult
 ReplayResult(const ReserveRequest &req)
 {
-	CheckChannelExists(req.channel);
+	// The channel is known: ReserveGeneral checked it (CheckNamesKnown).
 	// The first delivery has committed or is this transaction's own: the
 	// caller saw it so, or waited for it (the order key's lock, or ON
 	// CONFLICT for the fast path's order row).
@@ -174,14 +174,9 @@ CheckNamesKnown(const ReserveRequest &req)
 					   2, types),
 			args, nullptr);
 	if (!ColumnIsNull(0, 1))
-		ereport(ERROR,
-				(errcode(kUnknownSku), errmsg("unknown sku \"%s\"", TextDatumGetCString(ColumnDatum(0, 1))),
-				 errhint("Add the SKU to stocksync.item first.")));
+		RaiseUnknownSku(ColumnDatum(0, 1));
 	if (!ColumnIsNull(0, 2))
-		ereport(ERROR,
-				(errcode(kUnknownLocation),
-				 errmsg("unknown location \"%s\"", TextDatumGetCString(ColumnDatum(0, 2))),
-				 errhint("Add the location to stocksync.location first.")));
+		RaiseUnknownLocation(ColumnDatum(0, 2));
 	if (!ColumnIsNull(0, 3))
 		ereport(ERROR,
 				(errcode(kInvalidArgument),
