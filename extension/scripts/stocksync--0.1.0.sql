@@ -1687,6 +1687,20 @@ $fn$;
 --   {"action": "cancel", "channel", "order_ref"}
 --   {"action": "refund", "channel", "order_ref", "refund_ref", "lines": [...]}
 --   {"action": "set_on_hand", "sku", "qty", "version", "location"}
+-- The refusal of a webhook's order_ref longer than reserve() takes (SS009;
+-- errors.hpp, kMaxReferenceBytes), or NULL: a longer one is no index key, and
+-- a cancel's tombstone or a kept line would fail with 54000 instead of being
+-- refused and kept. One message for ingest_webhook() and
+-- ingest_webhook_orders().
+CREATE FUNCTION stocksync.order_ref_too_long(ref text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN pg_catalog.octet_length($1) > 1000
+                THEN pg_catalog.format('order_ref "%s..." is %s bytes long, more than 1000', pg_catalog.left($1, 32),
+                                       pg_catalog.octet_length($1)) END
+$$;
+REVOKE ALL ON FUNCTION stocksync.order_ref_too_long(text) FROM PUBLIC;
+
 -- A replayed event id returns 'duplicate' and changes nothing. Order, cancel
 -- and refund take a per-order advisory lock first, so a cancellation racing
 -- its own order is applied either after it (release) or before it (tombstone),
@@ -1705,6 +1719,7 @@ DECLARE
     bad_lines boolean;
     v_state   text;
     v_outcome text;
+    too_long  text;
 BEGIN
     -- One delivery of an event id at a time (class 1937010292): a second
     -- delivery in flight waits here until the first commits, then finds its
@@ -1722,12 +1737,9 @@ BEGIN
             RAISE EXCEPTION 'webhook event % of % has no channel or order reference', ingest_webhook.event_id,
                             ingest_webhook.source USING ERRCODE = 'SS009';
         END IF;
-        -- As reserve() refuses it (errors.hpp, kMaxReferenceBytes): a longer
-        -- order_ref is no index key, and a cancel's tombstone or a kept line
-        -- would otherwise fail with 54000 instead of being refused and kept.
-        IF pg_catalog.octet_length(ref) > 1000 THEN
-            RAISE EXCEPTION 'order_ref "%..." is % bytes long, more than 1000', pg_catalog.left(ref, 32),
-                            pg_catalog.octet_length(ref) USING ERRCODE = 'SS009';
+        too_long := stocksync.order_ref_too_long(ref);
+        IF too_long IS NOT NULL THEN
+            RAISE EXCEPTION '%', too_long USING ERRCODE = 'SS009';
         END IF;
         -- One lock per order (class 1937010291 = 'stsy'): serializes an order,
         -- its cancellation and its refunds however they are delivered.
@@ -1896,7 +1908,7 @@ BEGIN
             -- Codes and references longer than any stored one (an event
             -- refused for that) are no index keys: the event in detail keeps them.
             CASE WHEN pg_catalog.octet_length(event ->> 'channel') <= 500 THEN event ->> 'channel' END,
-            CASE WHEN pg_catalog.octet_length(event ->> 'order_ref') <= 1000 THEN event ->> 'order_ref' END, 'refused',
+            CASE WHEN stocksync.order_ref_too_long(event ->> 'order_ref') IS NULL THEN event ->> 'order_ref' END, 'refused',
             pg_catalog.jsonb_build_object('sqlstate', record_webhook_refusal.error_code,
                                           'message', record_webhook_refusal.message, 'event', event));
     RETURN true;
@@ -2021,7 +2033,7 @@ BEGIN
                x.v -> 'event' AS event,
                (x.v #>> '{event,channel}') COLLATE "C" AS ch, (x.v #>> '{event,order_ref}') COLLATE "C" AS ref,
                -- refused with SS009 as ingest_webhook() refuses it
-               COALESCE(pg_catalog.octet_length(x.v #>> '{event,order_ref}') > 1000, false) AS ref_too_long,
+               stocksync.order_ref_too_long(x.v #>> '{event,order_ref}') AS ref_too_long,
                COALESCE((x.v #>> '{event,paid}')::boolean, false) AS paid,
                COALESCE((x.v #>> '{event,ttl_s}')::double precision, 900) AS ttl,
                pg_catalog.min(x.i) OVER (PARTITION BY x.v ->> 'source', x.v ->> 'event_id')::integer AS first,
@@ -2047,7 +2059,7 @@ BEGIN
                    SELECT l.line, l.n, stocksync.webhook_line_sku(c.ch, l.line) AS sku
                      FROM pg_catalog.jsonb_array_elements(COALESCE(c.event -> 'lines', '[]')) WITH ORDINALITY AS l (line, n)
                    OFFSET 0) s  -- OFFSET 0: one lookup per line, not one per reference
-         WHERE c.ch IS NOT NULL AND COALESCE(c.ref, '') <> '' AND NOT c.ref_too_long AND NOT c.receipt AND c.i = c.first
+         WHERE c.ch IS NOT NULL AND COALESCE(c.ref, '') <> '' AND c.ref_too_long IS NULL AND NOT c.receipt AND c.i = c.first
            AND NOT c.tombstone
            AND (c.state IS NULL OR (c.state = 'reserved' AND NOT c.paid)
                 OR (c.state IN ('committed', 'fulfilled', 'returned') AND c.i = c.first_of_order))
@@ -2057,7 +2069,7 @@ BEGIN
                CASE WHEN c.receipt THEN 'duplicate'
                     WHEN c.state = 'reserved' AND c.paid THEN NULL  -- deferred
                     WHEN c.i <> c.first THEN 'duplicate'
-                    WHEN c.ch IS NULL OR COALESCE(c.ref, '') = '' OR c.ref_too_long THEN NULL  -- refused: SS009
+                    WHEN c.ch IS NULL OR COALESCE(c.ref, '') = '' OR c.ref_too_long IS NOT NULL THEN NULL  -- refused: SS009
                     WHEN c.tombstone THEN CASE WHEN c.state IS NULL THEN 'cancelled_before_order'
                                                ELSE 'order_already_cancelled' END
                     WHEN c.state = 'expired' AND c.paid THEN 'paid_after_expiry'  -- as ingest_webhook()
@@ -2073,14 +2085,12 @@ BEGIN
                     WHEN c.state IN ('committed', 'fulfilled', 'returned') THEN 'order_already_' || c.state
                     WHEN m.unmatched IS NOT NULL THEN 'unmatched'
                     ELSE 'empty_order' END AS outcome,
-               CASE WHEN NOT c.receipt AND c.i = c.first AND (c.ch IS NULL OR COALESCE(c.ref, '') = '' OR c.ref_too_long)
+               CASE WHEN NOT c.receipt AND c.i = c.first AND (c.ch IS NULL OR COALESCE(c.ref, '') = '' OR c.ref_too_long IS NOT NULL)
                     THEN 'SS009' END AS code,
                CASE WHEN c.receipt OR c.i <> c.first THEN NULL
                     WHEN c.ch IS NULL OR COALESCE(c.ref, '') = ''
                     THEN pg_catalog.format('webhook event %s of %s has no channel or order reference', c.event_id, c.source)
-                    WHEN c.ref_too_long
-                    THEN pg_catalog.format('order_ref "%s..." is %s bytes long, more than 1000', pg_catalog.left(c.ref, 32),
-                                           pg_catalog.octet_length(c.ref))
+                    ELSE c.ref_too_long
                     END AS message,
                CASE WHEN m.matched IS NOT NULL
                     THEN pg_catalog.jsonb_build_object('channel', c.ch, 'order_ref', c.ref, 'lines', m.matched) END AS order_json
