@@ -79,6 +79,18 @@ DROP INDEX stocksync.ledger_reference_lower;
 -- More units of A for what follows (the reservations above took them all).
 SELECT stocksync.receive('A', 10) AS received;
 
+-- Without the ledger's primary key (an operator's choice: the ledger's ids
+-- stay unique by their identity sequence) every movement is still appended.
+ALTER TABLE stocksync.ledger DROP CONSTRAINT ledger_pkey;
+SELECT count(*) AS ledger_rows_before FROM stocksync.ledger \gset
+SELECT shortage FROM stocksync.reserve('shop', 'S-40', 'A', 1);
+SELECT count(*) - :ledger_rows_before AS rows_appended,
+       pg_catalog.max(id) = (SELECT l.id FROM stocksync.ledger l JOIN stocksync.reservation r ON r.id = l.reservation_id
+                              WHERE r.order_ref = 'S-40') AS newest_row
+  FROM stocksync.ledger;
+SELECT count(*) AS differences FROM stocksync.verify_ledger();
+ALTER TABLE stocksync.ledger ADD PRIMARY KEY (id);
+
 -- The same on the order table, here with a unique index of the user's (the
 -- reservation then takes the general path): a new order is stored once and
 -- indexed, its replay returns the first result (no duplicate-key error from

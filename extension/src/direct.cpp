@@ -72,9 +72,10 @@ ForgetCatalog(Datum arg, Oid relid)
 
 // The relation's OID and primary key if its columns are exactly `columns`,
 // names and types (a domain over a type is another type: its checks would
-// be skipped).
+// be skipped). Without `pkey` (the ledger, which the fast path only appends
+// to) the table needs no primary key.
 bool
-LookupTable(Oid schema, const char *name, const Column *columns, int ncolumns, Oid *relid, Oid *pkey)
+LookupTable(Oid schema, const char *name, const Column *columns, int ncolumns, Oid *relid, Oid *pkey = nullptr)
 {
 	*relid = get_relname_relid(name, schema);
 	if (*relid == InvalidOid)
@@ -88,9 +89,9 @@ LookupTable(Oid schema, const char *name, const Column *columns, int ncolumns, O
 		same = !att->attisdropped && strcmp(NameStr(att->attname), columns[i].name) == 0 &&
 			   att->atttypid == columns[i].type;
 	}
-	*pkey = same ? RelationGetPrimaryKeyIndex(rel) : InvalidOid;
+	bool keyed = pkey == nullptr || (same && (*pkey = RelationGetPrimaryKeyIndex(rel)) != InvalidOid);
 	table_close(rel, AccessShareLock);
-	return same && *pkey != InvalidOid;
+	return same && keyed;
 }
 
 // The relation's OID and primary key if that key is its column `key` alone:
@@ -179,12 +180,11 @@ GetDirectCatalog()
 	if (schema == InvalidOid)
 		return nullptr;
 	DirectCatalog c;
-	Oid unused;
 	if (!LookupTable(schema, "stock_level", kStockLevelColumns, lengthof(kStockLevelColumns), &c.stock_level,
 					 &c.stock_level_pkey) ||
 		!LookupTable(schema, "reservation", kReservationColumns, lengthof(kReservationColumns), &c.reservation,
 					 &c.reservation_pkey) ||
-		!LookupTable(schema, "ledger", kLedgerColumns, lengthof(kLedgerColumns), &c.ledger, &unused) ||
+		!LookupTable(schema, "ledger", kLedgerColumns, lengthof(kLedgerColumns), &c.ledger) ||
 		!LookupKeyedTable(schema, "channel", "code", &c.channel, &c.channel_pkey))
 		return nullptr;
 	if (!LookupTable(schema, "stock_bucket", kStockBucketColumns, lengthof(kStockBucketColumns), &c.stock_bucket,
