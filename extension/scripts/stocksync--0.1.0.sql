@@ -528,6 +528,11 @@ CREATE FUNCTION stocksync.stock_level_bundle_cascade() RETURNS trigger
 CREATE CONSTRAINT TRIGGER stock_level_bundle_cascade AFTER INSERT OR UPDATE ON stocksync.stock_level
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION stocksync.stock_level_bundle_cascade();
+-- The same function before each write notes the component, so that the first
+-- firing at commit locks the bundles of every component the transaction
+-- changed in one byte order (bundles.cpp; bundle_cascade_commit_order.spec).
+CREATE TRIGGER stock_level_bundle_cascade_note BEFORE INSERT OR UPDATE ON stocksync.stock_level
+    FOR EACH ROW EXECUTE FUNCTION stocksync.stock_level_bundle_cascade();
 
 -- ---------------------------------------------------------------------------
 -- SKU lifecycle: active <-> paused, either -> discontinued, for good.
@@ -2256,6 +2261,8 @@ SELECT pg_catalog.pg_extension_config_dump('stocksync.inbound_exception_id_seq',
 -- A component's buckets change its bundles' quantities like its central row.
 CREATE CONSTRAINT TRIGGER stock_bucket_bundle_cascade AFTER INSERT OR UPDATE ON stocksync.stock_bucket
     DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION stocksync.stock_level_bundle_cascade();
+CREATE TRIGGER stock_bucket_bundle_cascade_note BEFORE INSERT OR UPDATE ON stocksync.stock_bucket
     FOR EACH ROW EXECUTE FUNCTION stocksync.stock_level_bundle_cascade();
 
 CREATE VIEW stocksync.hot_sku AS

@@ -131,6 +131,85 @@ RememberCascade(Datum sku)
 	MemoryContextSwitchTo(old);
 }
 
+// The components whose stock this transaction changed, noted as each
+// projection or bucket row is written (the BEFORE trigger), and how many of
+// them the cascade has locked the bundles of. The cascade fires at commit
+// once per changed row, in the order the rows were written, and each firing
+// raises the bundles of one component; locking only those at each firing
+// took bundles in the components' order, which is not the bundles' (A in K2,
+// C in K1): two committing transactions then each held a bundle the other
+// waited for, and deadlocked although their orders shared no stock row
+// (bundle_cascade_commit_order.spec). The first firing therefore locks the
+// bundles of every component noted, in one byte order, and the later ones
+// find theirs locked. A component noted in a subtransaction that rolled
+// back only costs its bundles an extra lock.
+List *changed = NIL;
+LocalTransactionId changed_lxid = InvalidLocalTransactionId;
+int changed_locked = 0;
+// The (sub)transaction that took those locks: a rollback to a savepoint
+// releases them, and the next firing locks again.
+TransactionId changed_locked_xid = InvalidTransactionId;
+
+void
+ForgetChangedOfEarlierTransaction()
+{
+	if (changed_lxid != MyProc->lxid)
+	{
+		changed = NIL;
+		changed_lxid = MyProc->lxid;
+		changed_locked = 0;
+		changed_locked_xid = InvalidTransactionId;
+	}
+}
+
+void
+NoteChangedComponent(Datum sku)
+{
+	ForgetChangedOfEarlierTransaction();
+	const char *name = TextDatumGetCString(sku);
+	ListCell *cell;
+	foreach (cell, changed)
+		if (strcmp(static_cast<const char *>(lfirst(cell)), name) == 0)
+			return;
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	changed = lappend(changed, pstrdup(name));
+	MemoryContextSwitchTo(old);
+}
+
+// Locks (FOR NO KEY UPDATE, in byte order) every bundle containing a noted
+// component, directly or nested, unless that was done since the last
+// component was noted. Runs inside the caller's SPI connection.
+void
+LockBundlesOfChangedComponents()
+{
+	ForgetChangedOfEarlierTransaction();
+	int count = list_length(changed);
+	if (count == 0 ||
+		(changed_locked == count && TransactionIdIsValid(changed_locked_xid) &&
+		 TransactionIdIsCurrentTransactionId(changed_locked_xid)))
+		return;
+	Datum *skus = static_cast<Datum *>(palloc(sizeof(Datum) * count));
+	int i = 0;
+	ListCell *cell;
+	foreach (cell, changed)
+		skus[i++] = CStringGetTextDatum(static_cast<const char *>(lfirst(cell)));
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTARRAYOID};
+	Datum args[] = {PointerGetDatum(construct_array(skus, count, TEXTOID, -1, false, TYPALIGN_INT))};
+	RunPlan(KeptPlan(&plan,
+					   "WITH RECURSIVE up (sku) AS ("
+					   "  SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku = ANY ($1)"
+					   "  UNION"
+					   "  SELECT b.bundle_sku FROM up CROSS JOIN LATERAL ("
+					   "    SELECT x.bundle_sku FROM stocksync.bom x WHERE x.component_sku = up.sku OFFSET 0) b) "
+					   "SELECT i.sku FROM stocksync.item i "
+					   "WHERE i.sku = ANY (ARRAY(SELECT up.sku FROM up)) ORDER BY i.sku FOR NO KEY UPDATE",
+					   1, types),
+			args, nullptr);
+	changed_locked = count;
+	changed_locked_xid = GetCurrentTransactionIdIfAny();
+}
+
 bool
 ComponentProbe(Datum sku)
 {
@@ -218,11 +297,14 @@ ExpandBundleLines(OrderLine *lines, int *count, Datum *too_large)
 
 }  // namespace stocksync
 
-// Deferred constraint trigger on stock_level (AFTER INSERT OR UPDATE, per
-// row, at commit): a changed component raises the version of every bundle
-// that contains it, directly or nested, once each per transaction, so
-// stocksync-worker sees
-// the bundles' item rows change and re-pushes their listings.
+// The bundle cascade, on stock_level and stock_bucket. As a BEFORE INSERT OR
+// UPDATE row trigger it notes a changed component (NoteChangedComponent) and
+// returns the row unchanged. As a deferred constraint trigger (AFTER INSERT
+// OR UPDATE, per row, at commit) a changed component raises the version of
+// every bundle that contains it, directly or nested, once each per
+// transaction, so stocksync-worker sees the bundles' item rows change and
+// re-pushes their listings. One function for both, so that HasUserTrigger
+// knows both as stocksync's.
 extern "C" Datum
 stocksync_stock_level_bundle_cascade(PG_FUNCTION_ARGS)
 {
@@ -231,14 +313,25 @@ stocksync_stock_level_bundle_cascade(PG_FUNCTION_ARGS)
 	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
 	HeapTuple row = TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple;
 	bool isnull;
-	// Column 1 of stock_level is sku.
+	// Column 1 of stock_level and of stock_bucket is sku.
 	Datum sku = heap_getattr(row, 1, RelationGetDescr(trigger->tg_relation), &isnull);
+	if (TRIGGER_FIRED_BEFORE(trigger->tg_event))
+	{
+		if (!isnull && stocksync::IsBundleComponent(sku))
+			stocksync::NoteChangedComponent(sku);
+		return PointerGetDatum(row);
+	}
 	if (isnull || !stocksync::IsBundleComponent(sku) || stocksync::CascadedAlready(sku))
 		return PointerGetDatum(nullptr);
+	SPI_connect();
+	// Every bundle this transaction raises, locked before any is raised. The
+	// component is noted here too, in case its row was written where the
+	// BEFORE trigger did not fire (disabled, or session_replication_role).
+	stocksync::NoteChangedComponent(sku);
+	stocksync::LockBundlesOfChangedComponents();
 	// stocksync.raise_bundle_versions() as a kept plan: a SQL function's body
 	// would be planned again at every commit. The bundles' rows are locked in
-	// byte order.
-	SPI_connect();
+	// byte order (already held).
 	static SPIPlanPtr plan = nullptr;
 	static const Oid types[] = {TEXTOID};
 	Datum args[] = {sku};
