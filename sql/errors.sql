@@ -78,6 +78,12 @@ SELECT pg_temp.try($$ SELECT stocksync.release('nowhere', 'never') $$);
 -- SS009 invalid argument
 SELECT pg_temp.try($$ SELECT stocksync.receive('KIT', 1) $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', '', 'A', 1) $$);
+-- ... and so are an empty shipment_ref, return_ref or source, as an empty
+-- order_ref is: '' from an ERP that means "none" would become a key, and the
+-- next document sent with '' and other lines would raise SS006.
+SELECT pg_temp.try($$ SELECT stocksync.fulfill('shop', 'DONE', '[{"sku": "A", "qty": 1}]', '') $$);
+SELECT pg_temp.try($$ SELECT stocksync.return_items('shop', 'DONE', '[{"sku": "A", "qty": 1}]', return_ref => '') $$);
+SELECT pg_temp.try($$ SELECT stocksync.set_on_hand('A', 3, '', 1) $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, ttl => '0 seconds') $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, ttl => NULL) $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, strategy => 'hopeful') $$);
