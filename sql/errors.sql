@@ -36,6 +36,16 @@ SELECT pg_temp.try($$ SELECT stocksync.published_quantity('nowhere', 'A') $$);
 SELECT pg_temp.try($$ SELECT stocksync.published_quantity('shop', 'NOPE') $$);
 SELECT pg_temp.try($$ SELECT stocksync.published_quantity('shop', NULL) $$);
 SELECT stocksync.channel_available('shop', 'A') AS a_on_shop, stocksync.published_quantity('shop', 'KIT') AS kit_on_shop;
+-- ... and by sales_velocity(): an unknown SKU read as one that never sold,
+-- a span of 0 as a million times the transaction's own reservations per
+-- second, a negative one as 0.
+SELECT pg_temp.try($$ SELECT stocksync.sales_velocity('NOPE', '1 hour') $$);
+SELECT pg_temp.try($$ SELECT stocksync.sales_velocity(NULL, '1 hour') $$);
+SELECT pg_temp.try($$ SELECT stocksync.sales_velocity('A', NULL) $$);
+SELECT pg_temp.try($$ SELECT stocksync.sales_velocity('A', '0') $$);
+SELECT pg_temp.try($$ SELECT stocksync.sales_velocity('A', '-1 hour') $$);
+SELECT round((stocksync.sales_velocity('A', '1 hour') * 3600)::numeric, 6) AS a_per_hour,
+       stocksync.sales_velocity('KIT', '1 hour') AS kits_per_second;
 -- SS004 invalid quantity
 SELECT pg_temp.try($$ SELECT stocksync.receive('A', 0) $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', -1) $$);
@@ -68,6 +78,12 @@ SELECT pg_temp.try($$ SELECT stocksync.release('nowhere', 'never') $$);
 -- SS009 invalid argument
 SELECT pg_temp.try($$ SELECT stocksync.receive('KIT', 1) $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', '', 'A', 1) $$);
+-- ... and so are an empty shipment_ref, return_ref or source, as an empty
+-- order_ref is: '' from an ERP that means "none" would become a key, and the
+-- next document sent with '' and other lines would raise SS006.
+SELECT pg_temp.try($$ SELECT stocksync.fulfill('shop', 'DONE', '[{"sku": "A", "qty": 1}]', '') $$);
+SELECT pg_temp.try($$ SELECT stocksync.return_items('shop', 'DONE', '[{"sku": "A", "qty": 1}]', return_ref => '') $$);
+SELECT pg_temp.try($$ SELECT stocksync.set_on_hand('A', 3, '', 1) $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, ttl => '0 seconds') $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, ttl => NULL) $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve('shop', 'o', 'A', 1, strategy => 'hopeful') $$);

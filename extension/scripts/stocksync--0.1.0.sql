@@ -864,12 +864,23 @@ COMMENT ON FUNCTION stocksync.bundle_inactive_component IS 'A component of the b
 CREATE FUNCTION stocksync.sales_velocity(sku text, span interval)
     RETURNS double precision
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    velocity double precision;
 BEGIN
-    -- As for channel_rule.velocity_window: now() - span must be a timestamp.
+    IF sales_velocity.sku IS NULL OR sales_velocity.span IS NULL THEN
+        RAISE EXCEPTION '% must not be null', CASE WHEN sales_velocity.sku IS NULL THEN 'sku' ELSE 'span' END
+            USING ERRCODE = 'SS009';
+    END IF;
+    -- As for channel_rule.velocity_window: positive (a span of 0 divided the
+    -- transaction's own reservations by a microsecond, a negative one read
+    -- as 0), and now() - span must be a timestamp.
+    IF sales_velocity.span <= interval '0' THEN
+        RAISE EXCEPTION 'span must be positive: %', sales_velocity.span USING ERRCODE = 'SS009';
+    END IF;
     IF sales_velocity.span > interval '100 years' THEN
         RAISE EXCEPTION 'span must be at most 100 years: %', sales_velocity.span USING ERRCODE = 'SS009';
     END IF;
-    RETURN (
+    velocity := (
         WITH leaves AS (
             SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves(sales_velocity.sku) b
             UNION ALL
@@ -883,6 +894,15 @@ BEGIN
         SELECT COALESCE(pg_catalog.max(units::double precision / qty), 0)
                / GREATEST(EXTRACT(epoch FROM sales_velocity.span)::double precision, 1e-6)
           FROM sold);
+    -- An unknown SKU would read as one that sells nothing; refused as
+    -- channel_available() refuses it, only when the answer is 0, so that
+    -- channel_sku_target, which asks about SKUs that exist, pays no probe
+    -- for a SKU that sells.
+    IF velocity = 0 AND NOT EXISTS (SELECT 1 FROM stocksync.item i WHERE i.sku = sales_velocity.sku) THEN
+        RAISE EXCEPTION 'unknown sku "%"', sales_velocity.sku
+            USING ERRCODE = 'SS001', HINT = 'Add the SKU to stocksync.item first.';
+    END IF;
+    RETURN velocity;
 END $$;
 COMMENT ON FUNCTION stocksync.sales_velocity IS 'Units of sku reserved per second over the last span (a bundle: its fastest-consumed component, in bundles).';
 
@@ -2365,8 +2385,11 @@ BEGIN
             USING ERRCODE = 'SS009';
     END IF;
     -- How long to wait in each contended SKU's queue before leaving it for
-    -- the next call (lock_timeout takes milliseconds).
-    PERFORM set_config('lock_timeout', ceil(date_part('epoch', lock_wait) * 1000)::bigint::text, true);
+    -- the next call (lock_timeout takes milliseconds, at most an integer's
+    -- worth, about 24.8 days: a longer wait is that one, not lock_timeout's
+    -- own refusal of the value).
+    PERFORM pg_catalog.set_config('lock_timeout',
+                       LEAST(pg_catalog.ceil(pg_catalog.date_part('epoch', lock_wait) * 1000), 2147483647)::bigint::text, true);
     FOR contended IN
         SELECT s.sku, s.location
           FROM (SELECT l.page, l.tuple FROM pg_catalog.pg_locks l

@@ -96,6 +96,18 @@ CheckReferenceLength(const char *argument, Datum value)
 								kMaxReferenceBytes)));
 }
 
+// A reference a function keys on: not empty, and not too long. An empty one
+// is refused rather than stored as a key: an ERP that sends '' for "none"
+// would otherwise see its next document with '' and other lines refused as
+// a replay (SS006).
+inline void
+CheckReference(const char *argument, Datum value)
+{
+	if (VARSIZE_ANY_EXHDR(DatumGetTextPP(value)) == 0)
+		ereport(ERROR, (errcode(kInvalidArgument), errmsg("%s must not be empty", argument)));
+	CheckReferenceLength(argument, value);
+}
+
 // The refusals of a name stocksync does not know, where a stock row or an
 // order line needs it (CreateStockRow, CheckNamesKnown).
 [[noreturn]] inline void

@@ -281,7 +281,7 @@ stocksync_fulfill(PG_FUNCTION_ARGS)
 {
 	CheckKey(fcinfo);
 	if (!PG_ARGISNULL(3))
-		CheckReferenceLength("shipment_ref", PG_GETARG_DATUM(3));
+		CheckReference("shipment_ref", PG_GETARG_DATUM(3));
 	SPI_connect();
 	Reservation r = LockReservation(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 	const char *state = Canonical(r.state);
@@ -330,7 +330,7 @@ stocksync_return_items(PG_FUNCTION_ARGS)
 	CheckKey(fcinfo);
 	CheckNotNull(PG_ARGISNULL(3), "to_state");
 	if (!PG_ARGISNULL(4))
-		CheckReferenceLength("return_ref", PG_GETARG_DATUM(4));
+		CheckReference("return_ref", PG_GETARG_DATUM(4));
 	StockState to_state = ParseStockState(PG_GETARG_TEXT_PP(3), "to_state", 3);
 	SPI_connect();
 	Reservation r = LockReservation(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));

@@ -411,9 +411,7 @@ CheckOrderKey(FunctionCallInfo fcinfo)
 {
 	CheckNotNull(PG_ARGISNULL(0), "channel");
 	CheckNotNull(PG_ARGISNULL(1), "order_ref");
-	if (VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) == 0)
-		ereport(ERROR, (errcode(kInvalidArgument), errmsg("order_ref must not be empty")));
-	CheckReferenceLength("order_ref", PG_GETARG_DATUM(1));
+	CheckReference("order_ref", PG_GETARG_DATUM(1));
 }
 
 }  // namespace

@@ -271,7 +271,7 @@ stocksync_set_on_hand(PG_FUNCTION_ARGS)
 	Datum source = PG_GETARG_DATUM(2);
 	int64 source_version = PG_GETARG_INT64(3);
 	Datum location = PG_GETARG_DATUM(4);
-	CheckReferenceLength("source", source);
+	CheckReference("source", source);
 	if (qty < 0)
 		ereport(ERROR,
 				(errcode(kInvalidQuantity),
