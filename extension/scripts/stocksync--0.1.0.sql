@@ -400,20 +400,41 @@ CREATE FUNCTION stocksync.raise_bundle_versions(sku text)
 -- bill of materials, but would not see this uncommitted row).
 CREATE FUNCTION stocksync.bom_check() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- The component and everything it is made of, nested.
+    parts text[];
 BEGIN
     PERFORM pg_catalog.pg_advisory_xact_lock('stocksync.bom'::pg_catalog.regclass::oid::integer, 0);
+    parts := ARRAY(WITH RECURSIVE down (sku) AS (
+                       SELECT NEW.component_sku::text
+                       UNION
+                       SELECT b.component_sku FROM down CROSS JOIN LATERAL (
+                              SELECT x.component_sku FROM stocksync.bom x WHERE x.bundle_sku = down.sku OFFSET 0) b)
+                   SELECT down.sku FROM down);
+    -- A new (bundle, component) pair: the bundle's version rises at this row
+    -- (bom_cascade), and stocksync-worker recomputes the bundle from the stock
+    -- committed by then. A reservation of the component in flight, written
+    -- past the triggers because the SKU was no component when it looked (the
+    -- reserve() fast path, a bucket claim), would commit after that and never
+    -- raise the bundle: its listings would go on showing the units it holds.
+    -- Holding the parts' stock rows FOR SHARE until commit orders the two:
+    -- this row waits for such a reservation to commit, or the reservation
+    -- waits for this transaction and then finds the SKU a component and
+    -- raises the bundle itself (bundles.cpp, CascadeAfterDirectWrite;
+    -- bom_vs_inflight_reserve.spec). Taken before the bundle's row: an order
+    -- committing on another component of the bundle locks that row, and must
+    -- not wait for this transaction while it waits for the order.
+    IF TG_OP = 'INSERT' OR NEW.bundle_sku <> OLD.bundle_sku OR NEW.component_sku <> OLD.component_sku THEN
+        PERFORM 1 FROM stocksync.stock_level s WHERE s.sku = ANY (parts) ORDER BY s.sku, s.location FOR SHARE;
+        PERFORM 1 FROM stocksync.stock_bucket s WHERE s.sku = ANY (parts)
+          ORDER BY s.sku, s.location, s.bucket FOR SHARE;
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM stocksync.item WHERE sku = NEW.bundle_sku AND kind = 'bundle' FOR SHARE) THEN
         RAISE EXCEPTION 'sku "%" is not a bundle', NEW.bundle_sku
             USING ERRCODE = 'SS012',
                   HINT = 'Create it with kind => ''bundle'' in stocksync.item first.';
     END IF;
-    IF NEW.component_sku = NEW.bundle_sku
-       OR EXISTS (WITH RECURSIVE down (sku) AS (
-                      SELECT b.component_sku FROM stocksync.bom b WHERE b.bundle_sku = NEW.component_sku
-                      UNION
-                      SELECT b.component_sku FROM down CROSS JOIN LATERAL (
-                             SELECT x.component_sku FROM stocksync.bom x WHERE x.bundle_sku = down.sku OFFSET 0) b)
-                  SELECT 1 FROM down WHERE down.sku = NEW.bundle_sku) THEN
+    IF NEW.bundle_sku = ANY (parts) THEN
         RAISE EXCEPTION 'bundle "%" cannot contain "%": the bill of materials would be a cycle',
                         NEW.bundle_sku, NEW.component_sku
             USING ERRCODE = 'SS012',
@@ -427,15 +448,7 @@ BEGIN
     -- component here or one of its components: locking them FOR SHARE fails
     -- with 40001 when one changed after the snapshot, as an UPDATE would.
     IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
-        PERFORM 1 FROM stocksync.item i
-          WHERE i.sku = ANY (ARRAY(
-                    WITH RECURSIVE down (sku) AS (
-                        SELECT NEW.component_sku::text
-                        UNION
-                        SELECT b.component_sku FROM down CROSS JOIN LATERAL (
-                               SELECT x.component_sku FROM stocksync.bom x WHERE x.bundle_sku = down.sku OFFSET 0) b)
-                    SELECT down.sku FROM down))
-          ORDER BY i.sku FOR SHARE;
+        PERFORM 1 FROM stocksync.item i WHERE i.sku = ANY (parts) ORDER BY i.sku FOR SHARE;
     END IF;
     RETURN NEW;
 END $$;

@@ -5,6 +5,7 @@
 #include "pg.hpp"
 
 #include "bundles.hpp"
+#include "definer.hpp"
 #include "errors.hpp"
 #include "direct.hpp"
 #include "key_cache.hpp"
@@ -13,6 +14,7 @@
 extern "C" {
 #include "access/xact.h"
 #include "storage/proc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(stocksync_stock_level_bundle_cascade);
@@ -235,6 +237,61 @@ LookUpComponent(Datum sku, bool (*probe)(Datum sku))
 
 }  // namespace
 
+// Raises the version of every bundle containing sku, directly or nested,
+// and remembers that this (sub)transaction did: what the cascade trigger
+// does for a component's change, run as its owner.
+void
+RaiseBundlesOf(Datum sku)
+{
+	SPI_connect();
+	// Every bundle this transaction raises, locked before any is raised. The
+	// component is noted here too, in case its row was written where the
+	// BEFORE trigger did not fire (disabled, or session_replication_role).
+	NoteChangedComponent(sku);
+	LockBundlesOfChangedComponents();
+	// stocksync.raise_bundle_versions() as a kept plan: a SQL function's body
+	// would be planned again at every commit. The bundles' rows are locked in
+	// byte order (already held).
+	static SPIPlanPtr plan = nullptr;
+	static const Oid types[] = {TEXTOID};
+	Datum args[] = {sku};
+	RunPlan(KeptPlan(&plan,
+					   "WITH RECURSIVE up (sku) AS ("
+					   "  SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku = $1"
+					   "  UNION"
+					   "  SELECT b.bundle_sku FROM up CROSS JOIN LATERAL ("
+					   "    SELECT x.bundle_sku FROM stocksync.bom x WHERE x.component_sku = up.sku OFFSET 0) b), "
+					   "locked AS (SELECT i.sku FROM stocksync.item i "
+					   "  WHERE i.sku = ANY (ARRAY(SELECT up.sku FROM up)) ORDER BY i.sku FOR NO KEY UPDATE) "
+					   "UPDATE stocksync.item i SET version = i.version + 1 FROM locked WHERE i.sku = locked.sku",
+					   1, types),
+			args, nullptr);
+	SPI_finish();
+	RememberCascade(sku);
+}
+
+// The reservation fast path and the bucket claims write stock rows past the
+// triggers, and step aside for components. A bill-of-materials row that
+// another session committed while they waited for the row (bom_check holds
+// the new component's stock rows FOR SHARE until it commits) makes the SKU a
+// component after they looked, and its bundles, raised before that session
+// committed, were computed without this change: raise them again here.
+void
+CascadeAfterDirectWrite(Datum sku)
+{
+	AcceptInvalidationMessages();
+	if (!MayBeBundleComponent(sku))
+		return;
+	const DirectCatalog *cat = GetDirectCatalog();
+	if (cat == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						errmsg("stocksync's tables changed while a reservation was written")));
+	DefinerScope definer = EnterDefinerScope(cat->bundle_cascade_fn);
+	if (IsBundleComponent(sku) && !CascadedAlready(sku))
+		RaiseBundlesOf(sku);
+	LeaveDefinerScope(definer);
+}
+
 bool
 IsBundleComponent(Datum sku)
 {
@@ -321,32 +378,12 @@ stocksync_stock_level_bundle_cascade(PG_FUNCTION_ARGS)
 			stocksync::NoteChangedComponent(sku);
 		return PointerGetDatum(row);
 	}
+	// A bill-of-materials row committed while this transaction waited for a
+	// stock row makes sku a component after the caches were last refreshed:
+	// take the invalidations sent since, so that this firing sees it.
+	AcceptInvalidationMessages();
 	if (isnull || !stocksync::IsBundleComponent(sku) || stocksync::CascadedAlready(sku))
 		return PointerGetDatum(nullptr);
-	SPI_connect();
-	// Every bundle this transaction raises, locked before any is raised. The
-	// component is noted here too, in case its row was written where the
-	// BEFORE trigger did not fire (disabled, or session_replication_role).
-	stocksync::NoteChangedComponent(sku);
-	stocksync::LockBundlesOfChangedComponents();
-	// stocksync.raise_bundle_versions() as a kept plan: a SQL function's body
-	// would be planned again at every commit. The bundles' rows are locked in
-	// byte order (already held).
-	static SPIPlanPtr plan = nullptr;
-	static const Oid types[] = {TEXTOID};
-	Datum args[] = {sku};
-	stocksync::RunPlan(stocksync::KeptPlan(&plan,
-										   "WITH RECURSIVE up (sku) AS ("
-										   "  SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku = $1"
-										   "  UNION"
-										   "  SELECT b.bundle_sku FROM up CROSS JOIN LATERAL ("
-										   "    SELECT x.bundle_sku FROM stocksync.bom x WHERE x.component_sku = up.sku OFFSET 0) b), "
-										   "locked AS (SELECT i.sku FROM stocksync.item i "
-										   "  WHERE i.sku = ANY (ARRAY(SELECT up.sku FROM up)) ORDER BY i.sku FOR NO KEY UPDATE) "
-										   "UPDATE stocksync.item i SET version = i.version + 1 FROM locked WHERE i.sku = locked.sku",
-										   1, types),
-					   args, nullptr);
-	SPI_finish();
-	stocksync::RememberCascade(sku);
+	stocksync::RaiseBundlesOf(sku);
 	return PointerGetDatum(nullptr);
 }

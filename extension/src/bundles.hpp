@@ -15,6 +15,11 @@ bool IsBundleComponent(Datum sku);
 // meanwhile, which sends the call to the general path.
 bool MayBeBundleComponent(Datum sku);
 
+// After a write of sku's stock that fired no trigger (the reservation fast
+// path, a bucket claim): raises its bundles' versions if a bill-of-materials
+// row committed meanwhile made it a component (bundles.cpp).
+void CascadeAfterDirectWrite(Datum sku);
+
 // Replaces each line whose SKU is a bundle with a bill of materials by one
 // line per simple component (qty times the units per bundle, nested bundles
 // resolved), at the line's location. Returns the lines (the same array when

@@ -340,6 +340,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 
 	rels.Close();
 	CommandCounterIncrement();
+	CascadeAfterDirectWrite(sku);
 	return FastReserve::kHeld;
 }
 

@@ -271,6 +271,8 @@ HoldHot(Datum sku, Datum location, int32 qty, bool record, int32 *shortage)
 	{
 		if (through_sql)
 			HoldClaimed(sku, location, taken, qty);
+		else
+			CascadeAfterDirectWrite(sku);
 		return HotHold::kHeld;
 	}
 	if (!IsHotSku(sku, location))
