@@ -1701,6 +1701,42 @@ CREATE FUNCTION stocksync.order_ref_too_long(ref text)
 $$;
 REVOKE ALL ON FUNCTION stocksync.order_ref_too_long(text) FROM PUBLIC;
 
+-- A channel code over 500 bytes names no channel (codes are at most 500
+-- bytes) and is no index key: a webhook event naming one is refused with
+-- SS009 instead of failing with 54000 when its tombstone or kept lines are
+-- written. The refusal's message, or NULL when the code may be stored.
+CREATE FUNCTION stocksync.channel_code_too_long(channel text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN pg_catalog.octet_length($1) > 500
+                THEN pg_catalog.format('channel "%s..." is %s bytes long, more than 500', pg_catalog.left($1, 32),
+                                       pg_catalog.octet_length($1)) END
+$$;
+REVOKE ALL ON FUNCTION stocksync.channel_code_too_long(text) FROM PUBLIC;
+
+-- A delivery's (source, event_id) is the receipt's key: each must be present
+-- and not empty (as ingest_webhook_orders() requires), the source at most 500
+-- bytes (a channel code for polled orders) and the event id at most 2,000 (a
+-- polled order's is "order:<order_ref>:<modified>:<status>", and an order_ref
+-- may have 1,000), so that the receipt can be written (NOT NULL, and an index
+-- entry holds at most 2,704 bytes); the topic must be present too. The refusal's message (SS009),
+-- or NULL. One definition for ingest_webhook(), ingest_webhook_orders() and
+-- record_webhook_refusal().
+CREATE FUNCTION stocksync.webhook_delivery_refused(source text, event_id text, topic text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN $1 IS NULL OR $2 IS NULL OR $3 IS NULL
+                THEN 'webhook source, event_id and topic must not be null'
+                WHEN $1 = '' OR $2 = '' THEN 'webhook source and event_id must not be empty'
+                WHEN pg_catalog.octet_length($1) > 500
+                THEN pg_catalog.format('webhook source "%s..." is %s bytes long, more than 500', pg_catalog.left($1, 32),
+                                       pg_catalog.octet_length($1))
+                WHEN pg_catalog.octet_length($2) > 2000
+                THEN pg_catalog.format('webhook event_id "%s..." is %s bytes long, more than 2000', pg_catalog.left($2, 32),
+                                       pg_catalog.octet_length($2)) END
+$$;
+REVOKE ALL ON FUNCTION stocksync.webhook_delivery_refused(text, text, text) FROM PUBLIC;
+
 -- A replayed event id returns 'duplicate' and changes nothing. Order, cancel
 -- and refund take a per-order advisory lock first, so a cancellation racing
 -- its own order is applied either after it (release) or before it (tombstone),
@@ -1721,6 +1757,12 @@ DECLARE
     v_outcome text;
     too_long  text;
 BEGIN
+    -- Before the lock: a NULL key would take no lock (the functions are
+    -- strict) and fail with 23502 only when the receipt is written.
+    too_long := stocksync.webhook_delivery_refused(ingest_webhook.source, ingest_webhook.event_id, ingest_webhook.topic);
+    IF too_long IS NOT NULL THEN
+        RAISE EXCEPTION '%', too_long USING ERRCODE = 'SS009';
+    END IF;
     -- One delivery of an event id at a time (class 1937010292): a second
     -- delivery in flight waits here until the first commits, then finds its
     -- receipt. A replay of an event that already committed has no effect. The
@@ -1737,7 +1779,7 @@ BEGIN
             RAISE EXCEPTION 'webhook event % of % has no channel or order reference', ingest_webhook.event_id,
                             ingest_webhook.source USING ERRCODE = 'SS009';
         END IF;
-        too_long := stocksync.order_ref_too_long(ref);
+        too_long := COALESCE(stocksync.order_ref_too_long(ref), stocksync.channel_code_too_long(ch));
         IF too_long IS NOT NULL THEN
             RAISE EXCEPTION '%', too_long USING ERRCODE = 'SS009';
         END IF;
@@ -1895,7 +1937,16 @@ CREATE FUNCTION stocksync.record_webhook_refusal(source text, event_id text, top
                                                  error_code text, message text)
     RETURNS boolean LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    refused text := stocksync.webhook_delivery_refused(record_webhook_refusal.source, record_webhook_refusal.event_id,
+                                                       record_webhook_refusal.topic);
 BEGIN
+    IF refused IS NULL AND record_webhook_refusal.error_code IS NULL THEN
+        refused := 'error_code of a kept webhook refusal must not be null';
+    END IF;
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION '%', refused USING ERRCODE = 'SS009';
+    END IF;
     INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
     VALUES (record_webhook_refusal.source, record_webhook_refusal.event_id, record_webhook_refusal.topic,
             'refused_' || record_webhook_refusal.error_code)
@@ -1987,6 +2038,7 @@ DECLARE
     committed    text[] := '{}';  -- channel, unit separator, order_ref
     commit_ch    text[] := '{}';
     commit_ref   text[] := '{}';
+    refused      text;       -- a delivery whose key no receipt can hold
 BEGIN
     IF deliveries IS NULL OR pg_catalog.jsonb_typeof(deliveries) <> 'array' THEN
         RAISE EXCEPTION 'deliveries must be a JSON array' USING ERRCODE = 'SS009';
@@ -2003,6 +2055,15 @@ BEGIN
                    OR COALESCE(x.v ->> 'source', '') = '' OR COALESCE(x.v ->> 'event_id', '') = ''
                    OR x.v ->> 'topic' IS NULL OR x.v #>> '{event,action}' IS DISTINCT FROM 'order') THEN
         RAISE EXCEPTION 'every delivery needs a source, an event_id, a topic and an order event' USING ERRCODE = 'SS009';
+    END IF;
+    -- A key too long for its receipt could not even be kept as a refusal:
+    -- the call fails, as ingest_webhook() refuses such a delivery.
+    SELECT q.msg INTO refused
+      FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i),
+           LATERAL (SELECT stocksync.webhook_delivery_refused(x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic') AS msg) q
+     WHERE q.msg IS NOT NULL ORDER BY x.i LIMIT 1;
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION '%', refused USING ERRCODE = 'SS009';
     END IF;
 
     -- Lines reserve() could not take (known listings or not) fail the call,
@@ -2033,7 +2094,8 @@ BEGIN
                x.v -> 'event' AS event,
                (x.v #>> '{event,channel}') COLLATE "C" AS ch, (x.v #>> '{event,order_ref}') COLLATE "C" AS ref,
                -- refused with SS009 as ingest_webhook() refuses it
-               stocksync.order_ref_too_long(x.v #>> '{event,order_ref}') AS ref_too_long,
+               COALESCE(stocksync.order_ref_too_long(x.v #>> '{event,order_ref}'),
+                        stocksync.channel_code_too_long(x.v #>> '{event,channel}')) AS ref_too_long,
                COALESCE((x.v #>> '{event,paid}')::boolean, false) AS paid,
                COALESCE((x.v #>> '{event,ttl_s}')::double precision, 900) AS ttl,
                pg_catalog.min(x.i) OVER (PARTITION BY x.v ->> 'source', x.v ->> 'event_id')::integer AS first,

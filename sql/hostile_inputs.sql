@@ -1,0 +1,75 @@
+-- Odd and hostile arguments that once met a raw PostgreSQL error (23502,
+-- 23514, 54000) instead of a stocksync SQLSTATE. A refused call writes
+-- nothing.
+CREATE EXTENSION stocksync;
+INSERT INTO stocksync.item (sku) VALUES ('A');
+INSERT INTO stocksync.channel (code, kind) VALUES ('hook', 'webhook');
+INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('hook', 'L-A', 'A');
+SELECT stocksync.receive('A', 10);
+
+CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+-- 3,200 bytes of hex: too random to compress into an index entry
+\set long '(SELECT string_agg(md5(i::text), \'\') FROM generate_series(1, 100) i)'
+\set order_event '\'{"action": "order", "channel": "hook", "order_ref": "W1", "lines": [{"sku": "A", "qty": 1}]}\''
+
+-- A delivery's key (source, event_id) and topic: NULL, empty or too long for
+-- the receipt's index is SS009 from ingest_webhook(), ingest_webhook_orders()
+-- and record_webhook_refusal() alike (a NULL key used to skip the delivery's
+-- lock and fail with 23502 once the order was reserved; a long one with 54000).
+SELECT pg_temp.try(format($$ SELECT stocksync.ingest_webhook(NULL, 'e1', 'orders/create', %L) $$, :order_event));
+SELECT pg_temp.try(format($$ SELECT stocksync.ingest_webhook('shop', NULL, 'orders/create', %L) $$, :order_event));
+SELECT pg_temp.try(format($$ SELECT stocksync.ingest_webhook('shop', 'e1', NULL, %L) $$, :order_event));
+SELECT pg_temp.try(format($$ SELECT stocksync.ingest_webhook('', 'e1', 'orders/create', %L) $$, :order_event));
+SELECT pg_temp.try(format($$ SELECT stocksync.ingest_webhook('shop', '', 'orders/create', %L) $$, :order_event));
+SELECT pg_temp.try(format($$ SELECT stocksync.ingest_webhook(%L, 'e1', 'orders/create', %L) $$, :long, :order_event));
+SELECT pg_temp.try(format($$ SELECT stocksync.ingest_webhook('shop', %L, 'orders/create', %L) $$, :long, :order_event));
+SELECT pg_temp.try(format($$ SELECT * FROM stocksync.ingest_webhook_orders(%L) $$,
+                          jsonb_build_array(jsonb_build_object('source', 'shop', 'event_id', :long, 'topic', 'orders/create',
+                                                               'event', :order_event::jsonb))));
+SELECT pg_temp.try(format($$ SELECT * FROM stocksync.ingest_webhook_orders(%L) $$,
+                          jsonb_build_array(jsonb_build_object('source', :long, 'event_id', 'e1', 'topic', 'orders/create',
+                                                               'event', :order_event::jsonb))));
+SELECT pg_temp.try($$ SELECT stocksync.record_webhook_refusal(NULL, 'e1', 't', '{}', 'SS009', 'm') $$);
+SELECT pg_temp.try($$ SELECT stocksync.record_webhook_refusal('shop', NULL, 't', '{}', 'SS009', 'm') $$);
+SELECT pg_temp.try($$ SELECT stocksync.record_webhook_refusal('shop', 'e1', NULL, '{}', 'SS009', 'm') $$);
+SELECT pg_temp.try($$ SELECT stocksync.record_webhook_refusal('shop', 'e1', 't', '{}', NULL, 'm') $$);
+SELECT pg_temp.try(format($$ SELECT stocksync.record_webhook_refusal(%L, 'e1', 't', '{}', 'SS009', 'm') $$, :long));
+SELECT pg_temp.try(format($$ SELECT stocksync.record_webhook_refusal('shop', %L, 't', '{}', 'SS009', 'm') $$, :long));
+-- An event id of 2,000 bytes is a key (a polled order's id embeds its
+-- order_ref, which may have 1,000), and its refusal is kept.
+SELECT stocksync.record_webhook_refusal('shop', repeat('e', 2000), 't', '{}', 'SS009', 'm');
+
+-- A channel code over 500 bytes names no channel: an order, cancellation or
+-- refund naming one is SS009, as an order_ref over 1,000 bytes is (an order
+-- used to fail with 54000 keeping its lines, a cancellation writing its
+-- tombstone); ingest_webhook_orders() refuses that delivery alone and keeps it.
+SELECT pg_temp.try(format($$ SELECT stocksync.ingest_webhook('shop', 'e2', 'orders/create', %L) $$,
+                          jsonb_build_object('action', 'order', 'channel', :long, 'order_ref', 'W1',
+                                             'lines', '[{"sku": "A", "qty": 1}]'::jsonb)));
+SELECT pg_temp.try(format($$ SELECT stocksync.ingest_webhook('shop', 'e2', 'orders/cancelled', %L) $$,
+                          jsonb_build_object('action', 'cancel', 'channel', :long, 'order_ref', 'W1')));
+SELECT pg_temp.try(format($$ SELECT stocksync.ingest_webhook('shop', 'e2', 'refunds/create', %L) $$,
+                          jsonb_build_object('action', 'refund', 'channel', :long, 'order_ref', 'W1',
+                                             'lines', '[{"sku": "A", "qty": 1}]'::jsonb)));
+SELECT ord, outcome, sqlstate, left(message, 60) AS message
+  FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+           jsonb_build_object('source', 'shop', 'event_id', 'e3', 'topic', 'orders/create',
+                              'event', jsonb_build_object('action', 'order', 'channel', :long, 'order_ref', 'W1',
+                                                          'lines', '[{"sku": "A", "qty": 1}]'::jsonb)),
+           jsonb_build_object('source', 'shop', 'event_id', 'e4', 'topic', 'orders/create', 'event', :order_event::jsonb)));
+SELECT source, left(event_id, 8) AS event_id, octet_length(event_id) AS bytes, outcome
+  FROM stocksync.webhook_receipt ORDER BY event_id COLLATE "C";
+SELECT left(event_id, 8) AS event_id, channel, order_ref, reason, detail ->> 'sqlstate' AS sqlstate
+  FROM stocksync.inbound_exception ORDER BY event_id COLLATE "C";
+
+-- Only W1's order (e4) and the kept refusals were written.
+SELECT channel, order_ref, state FROM stocksync.reservation;
+SELECT count(*) AS tombstones FROM stocksync.order_tombstone;
+SELECT * FROM stocksync.verify_ledger();
+DROP EXTENSION stocksync CASCADE;
