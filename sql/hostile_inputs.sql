@@ -1,6 +1,6 @@
 -- Odd and hostile arguments that once met a raw PostgreSQL error (23502,
--- 23514, 54000) instead of a stocksync SQLSTATE. A refused call writes
--- nothing.
+-- 23514, 54000, a lock_timeout message) instead of a stocksync SQLSTATE. A
+-- refused call writes nothing.
 CREATE EXTENSION stocksync;
 INSERT INTO stocksync.item (sku) VALUES ('A');
 INSERT INTO stocksync.channel (code, kind) VALUES ('hook', 'webhook');
@@ -67,6 +67,18 @@ SELECT source, left(event_id, 8) AS event_id, octet_length(event_id) AS bytes, o
   FROM stocksync.webhook_receipt ORDER BY event_id COLLATE "C";
 SELECT left(event_id, 8) AS event_id, channel, order_ref, reason, detail ->> 'sqlstate' AS sqlstate
   FROM stocksync.inbound_exception ORDER BY event_id COLLATE "C";
+
+-- promote_hot_skus(): a lock_wait past what lock_timeout holds (24.8 days) is
+-- 22023 naming lock_wait, as one not positive is (it was 22023 naming
+-- lock_timeout, which the caller never set).
+SELECT pg_temp.try($$ SELECT stocksync.promote_hot_skus(lock_wait => '1 mon') $$);
+SELECT pg_temp.try($$ SELECT stocksync.promote_hot_skus(lock_wait => '2147483648 milliseconds') $$);
+SELECT count(*) AS promoted FROM stocksync.promote_hot_skus(lock_wait => '2147483647 milliseconds');
+
+-- listing.external_id: at most 1,000 bytes (a CHECK naming the column, not
+-- 54000 naming the primary key's index).
+SELECT pg_temp.try(format($$ INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('hook', %L, 'A') $$, :long));
+INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('hook', repeat('x', 1000), 'A');
 
 -- Only W1's order (e4) and the kept refusals were written.
 SELECT channel, order_ref, state FROM stocksync.reservation;

@@ -73,7 +73,9 @@ COMMENT ON TABLE stocksync.channel IS 'Places of sale. mode: live pushes, shadow
 
 CREATE TABLE stocksync.listing (
     channel     text COLLATE "C" NOT NULL REFERENCES stocksync.channel (code) ON UPDATE CASCADE,
-    external_id text COLLATE "C" NOT NULL CHECK (external_id <> ''),
+    -- At most 1,000 bytes: with the channel's code (500) an index key, whose
+    -- entry holds at most 2,704 bytes (54000 past it, naming only the index).
+    external_id text COLLATE "C" NOT NULL CHECK (external_id <> '' AND pg_catalog.octet_length(external_id) <= 1000),
     sku         text COLLATE "C" NOT NULL REFERENCES stocksync.item (sku) ON UPDATE CASCADE,
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (channel, external_id)
@@ -2407,6 +2409,13 @@ DECLARE
 BEGIN
     IF lock_wait IS NULL OR lock_wait <= interval '0' THEN
         RAISE EXCEPTION 'lock_wait must be a positive interval' USING ERRCODE = '22023';
+    END IF;
+    -- lock_timeout holds at most 2,147,483,647 ms (24 days 20:31:23.647):
+    -- set_config() below would otherwise refuse a longer wait with a message
+    -- about lock_timeout, which the caller never named.
+    IF ceil(date_part('epoch', lock_wait) * 1000) > 2147483647 THEN
+        RAISE EXCEPTION 'lock_wait must be at most 2147483647 milliseconds, got %', lock_wait USING ERRCODE = '22023',
+            HINT = 'lock_wait is how long to wait in each contended SKU''s queue (default 250 ms).';
     END IF;
     -- Checked up front, not only when a SKU is contended: set_hot() would
     -- otherwise refuse 257 in the middle of a Black Friday call, and take 0
