@@ -80,8 +80,15 @@ SELECT count(*) AS promoted FROM stocksync.promote_hot_skus(lock_wait => '214748
 SELECT pg_temp.try(format($$ INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('hook', %L, 'A') $$, :long));
 INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('hook', repeat('x', 1000), 'A');
 
--- Only W1's order (e4) and the kept refusals were written.
-SELECT channel, order_ref, state FROM stocksync.reservation;
+-- reserve_batch(): an order in both forms (lines, and a one-line order's sku,
+-- qty or location) is refused alone; its sku and qty were dropped in silence.
+SELECT ord, order_ref, status, sqlstate, message
+  FROM stocksync.reserve_batch('[{"channel": "hook", "order_ref": "B1", "lines": [{"sku": "A", "qty": 1}], "sku": "A", "qty": 5},
+                                 {"channel": "hook", "order_ref": "B2", "lines": [{"sku": "A", "qty": 1}], "location": "default"},
+                                 {"channel": "hook", "order_ref": "B3", "sku": "A", "qty": 1, "location": "default"}]');
+
+-- Only W1's order (e4), B3 and the kept refusals were written.
+SELECT channel, order_ref, state FROM stocksync.reservation ORDER BY order_ref;
 SELECT count(*) AS tombstones FROM stocksync.order_tombstone;
 SELECT * FROM stocksync.verify_ledger();
 DROP EXTENSION stocksync CASCADE;
