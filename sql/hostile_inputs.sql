@@ -87,6 +87,15 @@ SELECT ord, order_ref, status, sqlstate, message
                                  {"channel": "hook", "order_ref": "B2", "lines": [{"sku": "A", "qty": 1}], "location": "default"},
                                  {"channel": "hook", "order_ref": "B3", "sku": "A", "qty": 1, "location": "default"}]');
 
+-- sales_velocity(): a span not positive looked into the future (0, or 22008
+-- past PostgreSQL's last timestamp), and a NULL or unknown SKU gave 0.
+SELECT pg_temp.try($$ SELECT stocksync.sales_velocity('A', '-178000000 years') $$);
+SELECT pg_temp.try($$ SELECT stocksync.sales_velocity('A', '0') $$);
+SELECT pg_temp.try($$ SELECT stocksync.sales_velocity('A', NULL) $$);
+SELECT pg_temp.try($$ SELECT stocksync.sales_velocity(NULL, '1 hour') $$);
+SELECT pg_temp.try($$ SELECT stocksync.sales_velocity('NOPE', '1 hour') $$);
+SELECT stocksync.sales_velocity('A', '1 hour') > 0 AS selling;
+
 -- Only W1's order (e4), B3 and the kept refusals were written.
 SELECT channel, order_ref, state FROM stocksync.reservation ORDER BY order_ref;
 SELECT count(*) AS tombstones FROM stocksync.order_tombstone;

@@ -862,9 +862,19 @@ CREATE FUNCTION stocksync.sales_velocity(sku text, span interval)
     RETURNS double precision
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    -- As for channel_rule.velocity_window: now() - span must be a timestamp.
-    IF sales_velocity.span > interval '100 years' THEN
-        RAISE EXCEPTION 'span must be at most 100 years: %', sales_velocity.span USING ERRCODE = 'SS009';
+    IF sales_velocity.sku IS NULL OR sales_velocity.span IS NULL THEN
+        RAISE EXCEPTION 'sku and span must not be null' USING ERRCODE = 'SS009';
+    END IF;
+    -- As for channel_rule.velocity_window: positive (a negative span looked
+    -- into the future and gave 0, or 22008 past 294,276 AD), and now() - span
+    -- must be a timestamp.
+    IF sales_velocity.span <= interval '0' OR sales_velocity.span > interval '100 years' THEN
+        RAISE EXCEPTION 'span must be positive and at most 100 years: %', sales_velocity.span USING ERRCODE = 'SS009';
+    END IF;
+    -- An unknown SKU is SS001, as for available() and channel_available(),
+    -- not a velocity of 0 (one primary-key probe).
+    IF NOT EXISTS (SELECT 1 FROM stocksync.item i WHERE i.sku = sales_velocity.sku) THEN
+        RAISE EXCEPTION 'unknown sku "%"', sales_velocity.sku USING ERRCODE = 'SS001';
     END IF;
     RETURN (
         WITH leaves AS (
