@@ -378,3 +378,33 @@ INSERT INTO p VALUES
  ($$stocksync.reserve('shop','N','A',1, ttl=>'100 years 1 microsecond')$$), ($$stocksync.extend('shop','C','1 hour')$$),
  ($$stocksync.set_on_hand('A', 5, 'erp', 9223372036854775807)$$);
 SELECT rpad(left(stmt, 200), 110) AS call, pg_temp.probe(stmt) FROM p;
+-- A hot SKU's units are its row plus its buckets: movements see them all
+TRUNCATE p;
+INSERT INTO p VALUES
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',5) IS NULL OR stocksync.adjust('HOT', -45, 'x') IS NULL OR (SELECT array_agg(s)::text FROM stocksync.stock s WHERE sku='HOT') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',5) IS NULL OR stocksync.adjust('HOT', -46, 'x') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',5) IS NULL OR stocksync.transfer('HOT', 45, 'default', 'east') IS NULL OR (SELECT array_agg(s)::text FROM stocksync.stock s WHERE sku='HOT') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',5) IS NULL OR stocksync.transfer('HOT', 46, 'default', 'east') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',5) IS NULL OR stocksync.move('HOT', 45, 'available', 'damaged') IS NULL OR (SELECT array_agg(s)::text FROM stocksync.stock s WHERE sku='HOT') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',5) IS NULL OR stocksync.move('HOT', 46, 'available', 'safety_stock') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',5) IS NULL OR stocksync.cycle_count('HOT', 0) IS NULL OR (SELECT array_agg(s)::text FROM stocksync.stock s WHERE sku='HOT') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',5) IS NULL OR stocksync.set_on_hand('HOT', 2, 'erp', 1) IS NULL OR (SELECT array_agg(s)::text FROM stocksync.stock s WHERE sku='HOT') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',5) IS NULL OR stocksync.fulfill('shop','H1') IS NULL OR stocksync.return_items('shop','H1', to_state=>'damaged') IS NULL OR (SELECT array_agg(s)::text FROM stocksync.stock s WHERE sku='HOT') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',50) IS NULL OR stocksync.reserve('shop','H2','HOT',1) IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',50) IS NULL OR stocksync.release('shop','H1') IS NULL OR stocksync.reserve('shop','H2','HOT',50) IS NULL OR stocksync.available('HOT') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',49, ttl=>'1 microsecond') IS NULL OR stocksync.expire_holds(1) IS NULL OR stocksync.available('HOT') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',5) IS NULL OR stocksync.set_hot('HOT', 0) IS NULL OR (SELECT array_agg(s)::text FROM stocksync.stock s WHERE sku='HOT') IS NULL)$$),
+ ($$(SELECT stocksync.reserve('shop','H1','HOT',5) IS NULL OR stocksync.set_hot('HOT', 256) IS NULL OR (SELECT array_agg(s)::text FROM stocksync.stock s WHERE sku='HOT') IS NULL)$$),
+ ($$(SELECT array_agg(s)::text FROM stocksync.stock_at('HOT', now()) s)$$);
+SELECT rpad(left(stmt, 200), 110) AS call, pg_temp.probe(stmt) FROM p;
+-- Format directives and quotes in names reach messages as text
+TRUNCATE q;
+INSERT INTO q VALUES
+ ($$INSERT INTO stocksync.item (sku) VALUES ('%s%n%x"''\')$$, $$stocksync.reserve('shop','N','%s%n%x"''\',1)$$),
+ ($$INSERT INTO stocksync.item (sku) VALUES ('%s%n%x"''\')$$, $$stocksync.reserve('shop','N','[{"sku":"%s%n%x\"''\\","qty":1}]')$$),
+ ($$INSERT INTO stocksync.item (sku) VALUES ('%s%n%x"''\')$$, $$(SELECT array_agg(x)::text FROM stocksync.reserve_batch('[{"channel":"shop","order_ref":"%n%s","sku":"%s%n%x\"''\\","qty":1}]') x)$$),
+ ($$INSERT INTO stocksync.item (sku) VALUES ('%s%n%x"''\')$$, $$stocksync.receive('%s%n%x"''\', 0)$$),
+ (NULL, $$stocksync.reserve('shop','%s%n','%s%n%x',1)$$), (NULL, $$stocksync.commit('%s%n','%n%s')$$),
+ (NULL, $$stocksync.reserve('shop','%s%n','A',1000)$$), (NULL, $$stocksync.reserve('shop','R%n%s','[{"sku":"A","qty":1}]')$$),
+ (NULL, $$stocksync.ingest_webhook('s%n','e%s','t','{"action":"%n%s"}')$$);
+SELECT rpad(left(coalesce(setup || ' ;; ', '') || stmt, 200), 110) AS call, pg_temp.probe(stmt, setup) FROM q;
