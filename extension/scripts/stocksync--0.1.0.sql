@@ -1731,9 +1731,9 @@ REVOKE ALL ON FUNCTION stocksync.channel_code_too_long(text) FROM PUBLIC;
 -- bytes (a channel code for polled orders) and the event id at most 2,000 (a
 -- polled order's is "order:<order_ref>:<modified>:<status>", and an order_ref
 -- may have 1,000), so that the receipt can be written (NOT NULL, and an index
--- entry holds at most 2,704 bytes); the topic must be present too. The refusal's message (SS009),
--- or NULL. One definition for ingest_webhook(), ingest_webhook_orders() and
--- record_webhook_refusal().
+-- entry holds at most 2,704 bytes); the topic must be present too. The
+-- refusal's message (SS009), or NULL. One definition for ingest_webhook(),
+-- ingest_webhook_orders() and record_webhook_refusal().
 CREATE FUNCTION stocksync.webhook_delivery_refused(source text, event_id text, topic text)
     RETURNS text
     LANGUAGE sql IMMUTABLE AS $$
@@ -1768,12 +1768,14 @@ DECLARE
     v_state   text;
     v_outcome text;
     too_long  text;
+    refused   text := stocksync.webhook_delivery_refused(ingest_webhook.source, ingest_webhook.event_id,
+                                                         ingest_webhook.topic);
 BEGIN
-    -- Before the lock: a NULL key would take no lock (the functions are
-    -- strict) and fail with 23502 only when the receipt is written.
-    too_long := stocksync.webhook_delivery_refused(ingest_webhook.source, ingest_webhook.event_id, ingest_webhook.topic);
-    IF too_long IS NOT NULL THEN
-        RAISE EXCEPTION '%', too_long USING ERRCODE = 'SS009';
+    -- Before the lock: a NULL key would take no lock (the lock functions are
+    -- strict) and fail with 23502 only when the receipt is written, after
+    -- the event was applied.
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION '%', refused USING ERRCODE = 'SS009';
     END IF;
     -- One delivery of an event id at a time (class 1937010292): a second
     -- delivery in flight waits here until the first commits, then finds its
