@@ -41,6 +41,11 @@ SELECT pg_temp.try($$ SELECT stocksync.record_webhook_refusal('shop', 'e1', NULL
 SELECT pg_temp.try($$ SELECT stocksync.record_webhook_refusal('shop', 'e1', 't', '{}', NULL, 'm') $$);
 SELECT pg_temp.try(format($$ SELECT stocksync.record_webhook_refusal(%L, 'e1', 't', '{}', 'SS009', 'm') $$, :long));
 SELECT pg_temp.try(format($$ SELECT stocksync.record_webhook_refusal('shop', %L, 't', '{}', 'SS009', 'm') $$, :long));
+-- An event that is NULL, not an object or without an action names the
+-- delivery (it said: unknown webhook action "<NULL>").
+SELECT pg_temp.try($$ SELECT stocksync.ingest_webhook('shop', 'e1', 'orders/create', NULL) $$);
+SELECT pg_temp.try($$ SELECT stocksync.ingest_webhook('shop', 'e1', 'orders/create', '[]') $$);
+SELECT pg_temp.try($$ SELECT stocksync.ingest_webhook('shop', 'e1', 'orders/create', '{"channel": "hook"}') $$);
 -- An event id of 2,000 bytes is a key (a polled order's id embeds its
 -- order_ref, which may have 1,000), and its refusal is kept.
 SELECT stocksync.record_webhook_refusal('shop', repeat('e', 2000), 't', '{}', 'SS009', 'm');

@@ -1933,6 +1933,10 @@ BEGIN
                                                    (event ->> 'version')::bigint,
                                                    COALESCE(event ->> 'location', 'default'))
                         THEN 'on_hand_set' ELSE 'stale_version' END;
+    ELSIF action IS NULL THEN
+        -- A NULL event, one that is not an object, or one without "action".
+        RAISE EXCEPTION 'webhook event % of % has no action', ingest_webhook.event_id, ingest_webhook.source
+            USING ERRCODE = 'SS009', HINT = 'event must be a JSON object with "action": order, cancel, refund or set_on_hand.';
     ELSE
         RAISE EXCEPTION 'unknown webhook action "%"', action USING ERRCODE = 'SS009';
     END IF;
