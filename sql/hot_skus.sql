@@ -97,8 +97,9 @@ SET lock_timeout = '7s';
 SELECT * FROM stocksync.promote_hot_skus(lock_wait => '2 seconds');
 SHOW lock_timeout;
 RESET lock_timeout;
--- A wait longer than lock_timeout can hold (about 24.8 days) waits as long
--- as it can instead of failing with lock_timeout's own 22023.
+-- A wait longer than lock_timeout can hold (about 24.8 days) is refused
+-- naming lock_wait, not with lock_timeout's own 22023 about a setting the
+-- caller never named.
 SELECT * FROM stocksync.promote_hot_skus(lock_wait => '30 days');
 SELECT * FROM stocksync.verify_ledger();
 

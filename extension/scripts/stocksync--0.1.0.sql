@@ -73,7 +73,9 @@ COMMENT ON TABLE stocksync.channel IS 'Places of sale. mode: live pushes, shadow
 
 CREATE TABLE stocksync.listing (
     channel     text COLLATE "C" NOT NULL REFERENCES stocksync.channel (code) ON UPDATE CASCADE,
-    external_id text COLLATE "C" NOT NULL CHECK (external_id <> ''),
+    -- At most 1,000 bytes: with the channel's code (500) an index key, whose
+    -- entry holds at most 2,704 bytes (54000 past it, naming only the index).
+    external_id text COLLATE "C" NOT NULL CHECK (external_id <> '' AND pg_catalog.octet_length(external_id) <= 1000),
     sku         text COLLATE "C" NOT NULL REFERENCES stocksync.item (sku) ON UPDATE CASCADE,
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (channel, external_id)
@@ -1739,6 +1741,42 @@ CREATE FUNCTION stocksync.order_ref_too_long(ref text)
 $$;
 REVOKE ALL ON FUNCTION stocksync.order_ref_too_long(text) FROM PUBLIC;
 
+-- A channel code over 500 bytes names no channel (codes are at most 500
+-- bytes) and is no index key: a webhook event naming one is refused with
+-- SS009 instead of failing with 54000 when its tombstone or kept lines are
+-- written. The refusal's message, or NULL when the code may be stored.
+CREATE FUNCTION stocksync.channel_code_too_long(channel text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN pg_catalog.octet_length($1) > 500
+                THEN pg_catalog.format('channel "%s..." is %s bytes long, more than 500', pg_catalog.left($1, 32),
+                                       pg_catalog.octet_length($1)) END
+$$;
+REVOKE ALL ON FUNCTION stocksync.channel_code_too_long(text) FROM PUBLIC;
+
+-- A delivery's (source, event_id) is the receipt's key: each must be present
+-- and not empty (as ingest_webhook_orders() requires), the source at most 500
+-- bytes (a channel code for polled orders) and the event id at most 2,000 (a
+-- polled order's is "order:<order_ref>:<modified>:<status>", and an order_ref
+-- may have 1,000), so that the receipt can be written (NOT NULL, and an index
+-- entry holds at most 2,704 bytes); the topic must be present too. The
+-- refusal's message (SS009), or NULL. One definition for ingest_webhook(),
+-- ingest_webhook_orders() and record_webhook_refusal().
+CREATE FUNCTION stocksync.webhook_delivery_refused(source text, event_id text, topic text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN $1 IS NULL OR $2 IS NULL OR $3 IS NULL
+                THEN 'webhook source, event_id and topic must not be null'
+                WHEN $1 = '' OR $2 = '' THEN 'webhook source and event_id must not be empty'
+                WHEN pg_catalog.octet_length($1) > 500
+                THEN pg_catalog.format('webhook source "%s..." is %s bytes long, more than 500', pg_catalog.left($1, 32),
+                                       pg_catalog.octet_length($1))
+                WHEN pg_catalog.octet_length($2) > 2000
+                THEN pg_catalog.format('webhook event_id "%s..." is %s bytes long, more than 2000', pg_catalog.left($2, 32),
+                                       pg_catalog.octet_length($2)) END
+$$;
+REVOKE ALL ON FUNCTION stocksync.webhook_delivery_refused(text, text, text) FROM PUBLIC;
+
 -- A replayed event id returns 'duplicate' and changes nothing. Order, cancel
 -- and refund take a per-order advisory lock first, so a cancellation racing
 -- its own order is applied either after it (release) or before it (tombstone),
@@ -1758,7 +1796,15 @@ DECLARE
     v_state   text;
     v_outcome text;
     too_long  text;
+    refused   text := stocksync.webhook_delivery_refused(ingest_webhook.source, ingest_webhook.event_id,
+                                                         ingest_webhook.topic);
 BEGIN
+    -- Before the lock: a NULL key would take no lock (the lock functions are
+    -- strict) and fail with 23502 only when the receipt is written, after
+    -- the event was applied.
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION '%', refused USING ERRCODE = 'SS009';
+    END IF;
     -- One delivery of an event id at a time (class 1937010292): a second
     -- delivery in flight waits here until the first commits, then finds its
     -- receipt. A replay of an event that already committed has no effect. The
@@ -1775,7 +1821,7 @@ BEGIN
             RAISE EXCEPTION 'webhook event % of % has no channel or order reference', ingest_webhook.event_id,
                             ingest_webhook.source USING ERRCODE = 'SS009';
         END IF;
-        too_long := stocksync.order_ref_too_long(ref);
+        too_long := COALESCE(stocksync.order_ref_too_long(ref), stocksync.channel_code_too_long(ch));
         IF too_long IS NOT NULL THEN
             RAISE EXCEPTION '%', too_long USING ERRCODE = 'SS009';
         END IF;
@@ -1915,6 +1961,10 @@ BEGIN
                                                    (event ->> 'version')::bigint,
                                                    COALESCE(event ->> 'location', 'default'))
                         THEN 'on_hand_set' ELSE 'stale_version' END;
+    ELSIF action IS NULL THEN
+        -- A NULL event, one that is not an object, or one without "action".
+        RAISE EXCEPTION 'webhook event % of % has no action', ingest_webhook.event_id, ingest_webhook.source
+            USING ERRCODE = 'SS009', HINT = 'event must be a JSON object with "action": order, cancel, refund or set_on_hand.';
     ELSE
         RAISE EXCEPTION 'unknown webhook action "%"', action USING ERRCODE = 'SS009';
     END IF;
@@ -1933,7 +1983,16 @@ CREATE FUNCTION stocksync.record_webhook_refusal(source text, event_id text, top
                                                  error_code text, message text)
     RETURNS boolean LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    refused text := stocksync.webhook_delivery_refused(record_webhook_refusal.source, record_webhook_refusal.event_id,
+                                                       record_webhook_refusal.topic);
 BEGIN
+    IF refused IS NULL AND record_webhook_refusal.error_code IS NULL THEN
+        refused := 'error_code of a kept webhook refusal must not be null';
+    END IF;
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION '%', refused USING ERRCODE = 'SS009';
+    END IF;
     INSERT INTO stocksync.webhook_receipt (source, event_id, topic, outcome)
     VALUES (record_webhook_refusal.source, record_webhook_refusal.event_id, record_webhook_refusal.topic,
             'refused_' || record_webhook_refusal.error_code)
@@ -2025,6 +2084,7 @@ DECLARE
     committed    text[] := '{}';  -- channel, unit separator, order_ref
     commit_ch    text[] := '{}';
     commit_ref   text[] := '{}';
+    refused      text;       -- a delivery whose key no receipt can hold
 BEGIN
     IF deliveries IS NULL OR pg_catalog.jsonb_typeof(deliveries) <> 'array' THEN
         RAISE EXCEPTION 'deliveries must be a JSON array' USING ERRCODE = 'SS009';
@@ -2041,6 +2101,15 @@ BEGIN
                    OR COALESCE(x.v ->> 'source', '') = '' OR COALESCE(x.v ->> 'event_id', '') = ''
                    OR x.v ->> 'topic' IS NULL OR x.v #>> '{event,action}' IS DISTINCT FROM 'order') THEN
         RAISE EXCEPTION 'every delivery needs a source, an event_id, a topic and an order event' USING ERRCODE = 'SS009';
+    END IF;
+    -- A key too long for its receipt could not even be kept as a refusal:
+    -- the call fails, as ingest_webhook() refuses such a delivery.
+    SELECT q.msg INTO refused
+      FROM pg_catalog.jsonb_array_elements(deliveries) WITH ORDINALITY x (v, i),
+           LATERAL (SELECT stocksync.webhook_delivery_refused(x.v ->> 'source', x.v ->> 'event_id', x.v ->> 'topic') AS msg) q
+     WHERE q.msg IS NOT NULL ORDER BY x.i LIMIT 1;
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION '%', refused USING ERRCODE = 'SS009';
     END IF;
 
     -- Lines reserve() could not take (known listings or not) fail the call,
@@ -2071,7 +2140,8 @@ BEGIN
                x.v -> 'event' AS event,
                (x.v #>> '{event,channel}') COLLATE "C" AS ch, (x.v #>> '{event,order_ref}') COLLATE "C" AS ref,
                -- refused with SS009 as ingest_webhook() refuses it
-               stocksync.order_ref_too_long(x.v #>> '{event,order_ref}') AS ref_too_long,
+               COALESCE(stocksync.order_ref_too_long(x.v #>> '{event,order_ref}'),
+                        stocksync.channel_code_too_long(x.v #>> '{event,channel}')) AS ref_too_long,
                COALESCE((x.v #>> '{event,paid}')::boolean, false) AS paid,
                COALESCE((x.v #>> '{event,ttl_s}')::double precision, 900) AS ttl,
                pg_catalog.min(x.i) OVER (PARTITION BY x.v ->> 'source', x.v ->> 'event_id')::integer AS first,
@@ -2386,6 +2456,13 @@ BEGIN
     IF lock_wait IS NULL OR lock_wait <= interval '0' THEN
         RAISE EXCEPTION 'lock_wait must be a positive interval' USING ERRCODE = '22023';
     END IF;
+    -- lock_timeout holds at most 2,147,483,647 ms (24 days 20:31:23.647):
+    -- set_config() below would otherwise refuse a longer wait with a message
+    -- about lock_timeout, which the caller never named.
+    IF pg_catalog.ceil(pg_catalog.date_part('epoch', lock_wait) * 1000) > 2147483647 THEN
+        RAISE EXCEPTION 'lock_wait must be at most 2147483647 milliseconds, got %', lock_wait USING ERRCODE = '22023',
+            HINT = 'lock_wait is how long to wait in each contended SKU''s queue (default 250 ms).';
+    END IF;
     -- Checked up front, not only when a SKU is contended: set_hot() would
     -- otherwise refuse 257 in the middle of a Black Friday call, and take 0
     -- (strategy off) while the SKU is still returned as promoted.
@@ -2398,11 +2475,9 @@ BEGIN
             USING ERRCODE = 'SS009';
     END IF;
     -- How long to wait in each contended SKU's queue before leaving it for
-    -- the next call (lock_timeout takes milliseconds, at most an integer's
-    -- worth, about 24.8 days: a longer wait is that one, not lock_timeout's
-    -- own refusal of the value).
+    -- the next call (lock_timeout takes milliseconds, checked above).
     PERFORM pg_catalog.set_config('lock_timeout',
-                       LEAST(pg_catalog.ceil(pg_catalog.date_part('epoch', lock_wait) * 1000), 2147483647)::bigint::text, true);
+                       pg_catalog.ceil(pg_catalog.date_part('epoch', lock_wait) * 1000)::bigint::text, true);
     FOR contended IN
         SELECT s.sku, s.location
           FROM (SELECT l.page, l.tuple FROM pg_catalog.pg_locks l

@@ -192,7 +192,9 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 				 "  (SELECT i.kind FROM stocksync.item i WHERE i.sku = ln.l->>'sku'), "
 				 "  EXISTS (SELECT 1 FROM stocksync.location x "
 				 "          WHERE x.code = COALESCE(ln.l->>'location', stocksync.order_line_location(e.v->>'channel'))), "
-				 "  EXISTS (SELECT 1 FROM stocksync.bom m WHERE m.bundle_sku = ln.l->>'sku') "
+				 "  EXISTS (SELECT 1 FROM stocksync.bom m WHERE m.bundle_sku = ln.l->>'sku'), "
+				 "  pg_catalog.jsonb_typeof(e.v) = 'object' AND e.v OPERATOR(pg_catalog.?) 'lines' "
+				 "    AND e.v OPERATOR(pg_catalog.?|) ARRAY['sku', 'qty', 'location'] "
 				 "FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e (v, ord) "
 				 "LEFT JOIN LATERAL pg_catalog.jsonb_array_elements(CASE "
 				 "  WHEN pg_catalog.jsonb_typeof(e.v) <> 'object' THEN NULL "
@@ -239,6 +241,14 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 			}
 			if (!DatumGetBool(ColumnDatum(r, 10)))
 				RefuseName(o, kUnknownChannel, psprintf("unknown channel \"%s\"", TextDatumGetCString(o->channel)));
+			// Both forms at once: "lines" would be taken and the one-line
+			// form's sku and qty dropped without a word.
+			if (DatumGetBool(ColumnDatum(r, 14)))
+			{
+				Refuse(o, kInvalidArgument,
+					   psprintf("order \"%s\" has \"lines\" and a one-line order's \"sku\", \"qty\" or \"location\"", ref));
+				continue;
+			}
 			if (!DatumGetBool(ColumnDatum(r, 6)))
 			{
 				Refuse(o, kInvalidArgument, psprintf("lines of order \"%s\" must be a non-empty JSON array", ref));
