@@ -276,11 +276,20 @@ RaiseBundlesOf(Datum sku)
 // the new component's stock rows FOR SHARE until it commits) makes the SKU a
 // component after they looked, and its bundles, raised before that session
 // committed, were computed without this change: raise them again here.
-void
-CascadeAfterDirectWrite(Datum sku)
+uint64
+ComponentCacheGeneration()
 {
+	return KeyCacheGeneration(KeyCacheId::kBundleComponents);
+}
+
+void
+CascadeAfterDirectWrite(Datum sku, uint64 components_seen)
+{
+	// The commit of such a row sends its invalidation before it lets the
+	// waiters go: taken here, no change since the caller looked means the
+	// answer it acted on stands (the common case: nothing to look up).
 	AcceptInvalidationMessages();
-	if (!MayBeBundleComponent(sku))
+	if (KeyCacheGeneration(KeyCacheId::kBundleComponents) == components_seen || !MayBeBundleComponent(sku))
 		return;
 	const DirectCatalog *cat = GetDirectCatalog();
 	if (cat == nullptr)
@@ -378,10 +387,9 @@ stocksync_stock_level_bundle_cascade(PG_FUNCTION_ARGS)
 			stocksync::NoteChangedComponent(sku);
 		return PointerGetDatum(row);
 	}
-	// A bill-of-materials row committed while this transaction waited for a
-	// stock row makes sku a component after the caches were last refreshed:
-	// take the invalidations sent since, so that this firing sees it.
-	AcceptInvalidationMessages();
+	// IsBundleComponent takes the invalidations that arrived (key_cache.hpp):
+	// a bill-of-materials row committed while this transaction waited for a
+	// stock row is seen here.
 	if (isnull || !stocksync::IsBundleComponent(sku) || stocksync::CascadedAlready(sku))
 		return PointerGetDatum(nullptr);
 	stocksync::RaiseBundlesOf(sku);

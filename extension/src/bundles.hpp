@@ -16,9 +16,12 @@ bool IsBundleComponent(Datum sku);
 bool MayBeBundleComponent(Datum sku);
 
 // After a write of sku's stock that fired no trigger (the reservation fast
-// path, a bucket claim): raises its bundles' versions if a bill-of-materials
-// row committed meanwhile made it a component (bundles.cpp).
-void CascadeAfterDirectWrite(Datum sku);
+// path, a bucket claim), which the caller decided on when the component
+// cache was at `components_seen` (ComponentCacheGeneration()): raises sku's
+// bundles' versions if a bill-of-materials row committed since made it a
+// component (bundles.cpp).
+uint64 ComponentCacheGeneration();
+void CascadeAfterDirectWrite(Datum sku, uint64 components_seen);
 
 // Replaces each line whose SKU is a bundle with a bill of materials by one
 // line per simple component (qty times the units per bundle, nested bundles

@@ -229,6 +229,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 		rels.Close();
 		return FastReserve::kFallback;
 	}
+	uint64 components_seen = ComponentCacheGeneration();
 
 	bool channel_known = KeyCacheLookup(KeyCacheId::kChannels, cat->channel, "code", channel, ChannelExists);
 	rels.snapshot = RegisterSnapshot(GetLatestSnapshot());
@@ -340,7 +341,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 
 	rels.Close();
 	CommandCounterIncrement();
-	CascadeAfterDirectWrite(sku);
+	CascadeAfterDirectWrite(sku, components_seen);
 	return FastReserve::kHeld;
 }
 

@@ -266,13 +266,14 @@ HoldHot(Datum sku, Datum location, int32 qty, bool record, int32 *shortage)
 	// bundles' versions), so its claim only takes the bucket and the units
 	// are added by an UPDATE, which fires it.
 	bool through_sql = IsBundleComponent(sku);
+	uint64 components_seen = ComponentCacheGeneration();
 	HotClaim taken;
 	if (ClaimBucket(sku, location, qty, through_sql ? 0 : qty, false, &taken))
 	{
 		if (through_sql)
 			HoldClaimed(sku, location, taken, qty);
 		else
-			CascadeAfterDirectWrite(sku);
+			CascadeAfterDirectWrite(sku, components_seen);
 		return HotHold::kHeld;
 	}
 	if (!IsHotSku(sku, location))

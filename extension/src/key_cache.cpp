@@ -207,6 +207,12 @@ KeyCacheLookup(KeyCacheId id, Oid relid, const char *column, Datum key, bool (*p
 	return answer;
 }
 
+uint64
+KeyCacheGeneration(KeyCacheId id)
+{
+	return caches[static_cast<int>(id)].generation;
+}
+
 void
 RegisterKeyCacheInvalidation()
 {

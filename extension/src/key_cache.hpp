@@ -37,6 +37,11 @@ enum class KeyCacheId
 // cached. An answer read while the table changed is not kept.
 bool KeyCacheLookup(KeyCacheId cache, Oid relid, const char *column, Datum key, bool (*probe)(Datum key));
 
+// Rises with every invalidation of the cache's table that this backend has
+// taken (AcceptInvalidationMessages): unchanged, an answer read before is
+// still the answer.
+uint64 KeyCacheGeneration(KeyCacheId cache);
+
 // Registers the relcache callback (from _PG_init).
 void RegisterKeyCacheInvalidation();
 
