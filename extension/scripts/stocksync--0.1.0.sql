@@ -1727,31 +1727,33 @@ $fn$;
 --   {"action": "cancel", "channel", "order_ref"}
 --   {"action": "refund", "channel", "order_ref", "refund_ref", "lines": [...]}
 --   {"action": "set_on_hand", "sku", "qty", "version", "location"}
--- The refusal of a webhook's order_ref longer than reserve() takes (SS009;
--- errors.hpp, kMaxReferenceBytes), or NULL: a longer one is no index key, and
--- a cancel's tombstone or a kept line would fail with 54000 instead of being
--- refused and kept. One message for ingest_webhook() and
--- ingest_webhook_orders().
-CREATE FUNCTION stocksync.order_ref_too_long(ref text)
+-- The refusal (SS009) of a key longer than the index that keeps it takes,
+-- naming it by its first characters, or NULL: a longer one would fail with
+-- 54000 from inside the index instead of being refused and kept.
+CREATE FUNCTION stocksync.too_long(what text, value text, max_bytes integer)
     RETURNS text
     LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN pg_catalog.octet_length($1) > 1000
-                THEN pg_catalog.format('order_ref "%s..." is %s bytes long, more than 1000', pg_catalog.left($1, 32),
-                                       pg_catalog.octet_length($1)) END
+    SELECT CASE WHEN pg_catalog.octet_length($2) > $3
+                THEN pg_catalog.format('%s "%s..." is %s bytes long, more than %s', $1, pg_catalog.left($2, 32),
+                                       pg_catalog.octet_length($2), $3) END
 $$;
+REVOKE ALL ON FUNCTION stocksync.too_long(text, text, integer) FROM PUBLIC;
+
+-- A webhook's order_ref longer than reserve() takes (errors.hpp,
+-- kMaxReferenceBytes), where a cancel's tombstone or a kept line would store
+-- it. One limit for ingest_webhook(), ingest_webhook_orders() and
+-- record_webhook_refusal().
+CREATE FUNCTION stocksync.order_ref_too_long(ref text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$ SELECT stocksync.too_long('order_ref', $1, 1000) $$;
 REVOKE ALL ON FUNCTION stocksync.order_ref_too_long(text) FROM PUBLIC;
 
 -- A channel code over 500 bytes names no channel (codes are at most 500
--- bytes) and is no index key: a webhook event naming one is refused with
--- SS009 instead of failing with 54000 when its tombstone or kept lines are
--- written. The refusal's message, or NULL when the code may be stored.
+-- bytes), and a webhook event naming one is refused before its tombstone or
+-- kept lines would store it.
 CREATE FUNCTION stocksync.channel_code_too_long(channel text)
     RETURNS text
-    LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN pg_catalog.octet_length($1) > 500
-                THEN pg_catalog.format('channel "%s..." is %s bytes long, more than 500', pg_catalog.left($1, 32),
-                                       pg_catalog.octet_length($1)) END
-$$;
+    LANGUAGE sql IMMUTABLE AS $$ SELECT stocksync.too_long('channel', $1, 500) $$;
 REVOKE ALL ON FUNCTION stocksync.channel_code_too_long(text) FROM PUBLIC;
 
 -- A delivery's (source, event_id) is the receipt's key: each must be present
@@ -1768,12 +1770,8 @@ CREATE FUNCTION stocksync.webhook_delivery_refused(source text, event_id text, t
     SELECT CASE WHEN $1 IS NULL OR $2 IS NULL OR $3 IS NULL
                 THEN 'webhook source, event_id and topic must not be null'
                 WHEN $1 = '' OR $2 = '' THEN 'webhook source and event_id must not be empty'
-                WHEN pg_catalog.octet_length($1) > 500
-                THEN pg_catalog.format('webhook source "%s..." is %s bytes long, more than 500', pg_catalog.left($1, 32),
-                                       pg_catalog.octet_length($1))
-                WHEN pg_catalog.octet_length($2) > 2000
-                THEN pg_catalog.format('webhook event_id "%s..." is %s bytes long, more than 2000', pg_catalog.left($2, 32),
-                                       pg_catalog.octet_length($2)) END
+                ELSE COALESCE(stocksync.too_long('webhook source', $1, 500),
+                              stocksync.too_long('webhook event_id', $2, 2000)) END
 $$;
 REVOKE ALL ON FUNCTION stocksync.webhook_delivery_refused(text, text, text) FROM PUBLIC;
 
@@ -2004,7 +2002,7 @@ BEGIN
     VALUES (record_webhook_refusal.source, record_webhook_refusal.event_id, record_webhook_refusal.topic,
             -- Codes and references longer than any stored one (an event
             -- refused for that) are no index keys: the event in detail keeps them.
-            CASE WHEN pg_catalog.octet_length(event ->> 'channel') <= 500 THEN event ->> 'channel' END,
+            CASE WHEN stocksync.channel_code_too_long(event ->> 'channel') IS NULL THEN event ->> 'channel' END,
             CASE WHEN stocksync.order_ref_too_long(event ->> 'order_ref') IS NULL THEN event ->> 'order_ref' END, 'refused',
             pg_catalog.jsonb_build_object('sqlstate', record_webhook_refusal.error_code,
                                           'message', record_webhook_refusal.message, 'event', event));
@@ -2452,6 +2450,8 @@ CREATE FUNCTION stocksync.promote_hot_skus(min_waiters integer DEFAULT 2, bucket
 AS $fn$
 DECLARE
     contended record;
+    -- lock_timeout takes milliseconds.
+    wait_ms   double precision := pg_catalog.ceil(pg_catalog.date_part('epoch', lock_wait) * 1000);
 BEGIN
     IF lock_wait IS NULL OR lock_wait <= interval '0' THEN
         RAISE EXCEPTION 'lock_wait must be a positive interval' USING ERRCODE = '22023';
@@ -2459,7 +2459,7 @@ BEGIN
     -- lock_timeout holds at most 2,147,483,647 ms (24 days 20:31:23.647):
     -- set_config() below would otherwise refuse a longer wait with a message
     -- about lock_timeout, which the caller never named.
-    IF pg_catalog.ceil(pg_catalog.date_part('epoch', lock_wait) * 1000) > 2147483647 THEN
+    IF wait_ms > 2147483647 THEN
         RAISE EXCEPTION 'lock_wait must be at most 2147483647 milliseconds, got %', lock_wait USING ERRCODE = '22023',
             HINT = 'lock_wait is how long to wait in each contended SKU''s queue (default 250 ms).';
     END IF;
@@ -2475,9 +2475,8 @@ BEGIN
             USING ERRCODE = 'SS009';
     END IF;
     -- How long to wait in each contended SKU's queue before leaving it for
-    -- the next call (lock_timeout takes milliseconds, checked above).
-    PERFORM pg_catalog.set_config('lock_timeout',
-                       pg_catalog.ceil(pg_catalog.date_part('epoch', lock_wait) * 1000)::bigint::text, true);
+    -- the next call.
+    PERFORM pg_catalog.set_config('lock_timeout', wait_ms::bigint::text, true);
     FOR contended IN
         SELECT s.sku, s.location
           FROM (SELECT l.page, l.tuple FROM pg_catalog.pg_locks l

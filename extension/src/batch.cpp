@@ -185,13 +185,11 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 	uint64 rows = RunPlan(
 		KeptPlan(&plan,
 				 "SELECT e.ord::integer, pg_catalog.jsonb_typeof(e.v) = 'object', e.v->>'channel', e.v->>'order_ref', "
-				 "  e.v->>'on_shortage', ln.l IS NOT NULL, ln.l->>'sku', "
-				 "  COALESCE(ln.l->>'location', stocksync.order_line_location(e.v->>'channel')), "
+				 "  e.v->>'on_shortage', ln.l IS NOT NULL, ln.l->>'sku', place.location, "
 				 "  " STOCKSYNC_SQL_LINE_QTY("ln.l") ", "
 				 "  EXISTS (SELECT 1 FROM stocksync.channel c WHERE c.code = e.v->>'channel'), "
 				 "  (SELECT i.kind FROM stocksync.item i WHERE i.sku = ln.l->>'sku'), "
-				 "  EXISTS (SELECT 1 FROM stocksync.location x "
-				 "          WHERE x.code = COALESCE(ln.l->>'location', stocksync.order_line_location(e.v->>'channel'))), "
+				 "  EXISTS (SELECT 1 FROM stocksync.location x WHERE x.code = place.location), "
 				 "  EXISTS (SELECT 1 FROM stocksync.bom m WHERE m.bundle_sku = ln.l->>'sku'), "
 				 "  pg_catalog.jsonb_typeof(e.v) = 'object' AND e.v OPERATOR(pg_catalog.?) 'lines' "
 				 "    AND e.v OPERATOR(pg_catalog.?|) ARRAY['sku', 'qty', 'location'] "
@@ -201,6 +199,10 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 				 "  WHEN e.v OPERATOR(pg_catalog.?) 'lines' THEN CASE WHEN pg_catalog.jsonb_typeof(e.v->'lines') = 'array' "
 				 "                                   THEN e.v->'lines' END "
 				 "  ELSE pg_catalog.jsonb_build_array(e.v) END) WITH ORDINALITY AS ln (l, n) ON true "
+				 // The line's location, asked of the channel once (OFFSET 0:
+				 // not copied into both columns that read it).
+				 "CROSS JOIN LATERAL (SELECT COALESCE(ln.l->>'location', "
+				 "  stocksync.order_line_location(e.v->>'channel')) AS location OFFSET 0) place "
 				 "ORDER BY e.ord, ln.n",
 				 1, types),
 		args, nullptr);

@@ -133,6 +133,15 @@ RememberCascade(Datum sku)
 	MemoryContextSwitchTo(old);
 }
 
+// WITH up (sku): every bundle containing the components that `components`
+// (an SQL condition on bom.component_sku) selects, directly or nested. Index
+// probes per step (OFFSET 0), as in bundle_leaves().
+#define BUNDLES_CONTAINING(components)                                                                      \
+	"WITH RECURSIVE up (sku) AS ("                                                                           \
+	"  SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku " components " UNION "               \
+	"  SELECT b.bundle_sku FROM up CROSS JOIN LATERAL ("                                                     \
+	"    SELECT x.bundle_sku FROM stocksync.bom x WHERE x.component_sku = up.sku OFFSET 0) b) "
+
 // The components whose stock this transaction changed, noted as each
 // projection or bucket row is written (the BEFORE trigger), and how many of
 // them the cascade has locked the bundles of. The cascade fires at commit
@@ -199,12 +208,7 @@ LockBundlesOfChangedComponents()
 	static const Oid types[] = {TEXTARRAYOID};
 	Datum args[] = {PointerGetDatum(construct_array(skus, count, TEXTOID, -1, false, TYPALIGN_INT))};
 	RunPlan(KeptPlan(&plan,
-					   "WITH RECURSIVE up (sku) AS ("
-					   "  SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku = ANY ($1)"
-					   "  UNION"
-					   "  SELECT b.bundle_sku FROM up CROSS JOIN LATERAL ("
-					   "    SELECT x.bundle_sku FROM stocksync.bom x WHERE x.component_sku = up.sku OFFSET 0) b) "
-					   "SELECT i.sku FROM stocksync.item i "
+					   BUNDLES_CONTAINING("= ANY ($1)") "SELECT i.sku FROM stocksync.item i "
 					   "WHERE i.sku = ANY (ARRAY(SELECT up.sku FROM up)) ORDER BY i.sku FOR NO KEY UPDATE",
 					   1, types),
 			args, nullptr);
@@ -250,20 +254,16 @@ RaiseBundlesOf(Datum sku)
 	NoteChangedComponent(sku);
 	LockBundlesOfChangedComponents();
 	// stocksync.raise_bundle_versions() as a kept plan: a SQL function's body
-	// would be planned again at every commit. The bundles' rows are locked in
-	// byte order (already held).
+	// would be planned again at every commit. The bundles' rows are already
+	// locked, in byte order, just above, and no bill of materials naming sku
+	// can change meanwhile: bom_check waits for the stock row this
+	// transaction wrote.
 	static SPIPlanPtr plan = nullptr;
 	static const Oid types[] = {TEXTOID};
 	Datum args[] = {sku};
 	RunPlan(KeptPlan(&plan,
-					   "WITH RECURSIVE up (sku) AS ("
-					   "  SELECT b.bundle_sku FROM stocksync.bom b WHERE b.component_sku = $1"
-					   "  UNION"
-					   "  SELECT b.bundle_sku FROM up CROSS JOIN LATERAL ("
-					   "    SELECT x.bundle_sku FROM stocksync.bom x WHERE x.component_sku = up.sku OFFSET 0) b), "
-					   "locked AS (SELECT i.sku FROM stocksync.item i "
-					   "  WHERE i.sku = ANY (ARRAY(SELECT up.sku FROM up)) ORDER BY i.sku FOR NO KEY UPDATE) "
-					   "UPDATE stocksync.item i SET version = i.version + 1 FROM locked WHERE i.sku = locked.sku",
+					   BUNDLES_CONTAINING("= $1") "UPDATE stocksync.item i SET version = i.version + 1 "
+					   "WHERE i.sku = ANY (ARRAY(SELECT up.sku FROM up))",
 					   1, types),
 			args, nullptr);
 	SPI_finish();

@@ -89,7 +89,12 @@ LookupTable(Oid schema, const char *name, const Column *columns, int ncolumns, O
 		same = !att->attisdropped && strcmp(NameStr(att->attname), columns[i].name) == 0 &&
 			   att->atttypid == columns[i].type;
 	}
-	bool keyed = pkey == nullptr || (same && (*pkey = RelationGetPrimaryKeyIndex(rel)) != InvalidOid);
+	bool keyed = true;
+	if (pkey != nullptr)
+	{
+		*pkey = same ? RelationGetPrimaryKeyIndex(rel) : InvalidOid;
+		keyed = *pkey != InvalidOid;
+	}
 	table_close(rel, AccessShareLock);
 	return same && keyed;
 }

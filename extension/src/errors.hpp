@@ -87,15 +87,6 @@ ReferenceTooLongMessage(const char *argument, Datum value)
 					kMaxReferenceBytes);
 }
 
-inline void
-CheckReferenceLength(const char *argument, Datum value)
-{
-	if (char *message = ReferenceTooLongMessage(argument, value))
-		ereport(ERROR, (errcode(kInvalidArgument), errmsg_internal("%s", message),
-						errhint("Pass a reference of at most %d bytes, for example a hash of a longer one.",
-								kMaxReferenceBytes)));
-}
-
 // A reference a function keys on: not empty, and not too long. An empty one
 // is refused rather than stored as a key: an ERP that sends '' for "none"
 // would otherwise see its next document with '' and other lines refused as
@@ -105,7 +96,10 @@ CheckReference(const char *argument, Datum value)
 {
 	if (VARSIZE_ANY_EXHDR(DatumGetTextPP(value)) == 0)
 		ereport(ERROR, (errcode(kInvalidArgument), errmsg("%s must not be empty", argument)));
-	CheckReferenceLength(argument, value);
+	if (char *message = ReferenceTooLongMessage(argument, value))
+		ereport(ERROR, (errcode(kInvalidArgument), errmsg_internal("%s", message),
+						errhint("Pass a reference of at most %d bytes, for example a hash of a longer one.",
+								kMaxReferenceBytes)));
 }
 
 // The refusals of a name stocksync does not know, where a stock row or an

@@ -23,9 +23,9 @@ WITH f AS (
   SELECT p.oid, p.proname, p.proargnames AS names, p.proargtypes::regtype[] AS types, p.pronargs
   FROM pg_proc p WHERE p.pronamespace = 'stocksync'::regnamespace
    AND p.prorettype <> 'trigger'::regtype
-   AND p.proname NOT IN ('check_channel_known','check_webhook_lines','keep_paid_after_expiry','keep_unmatched_lines',
-       'order_line_location','order_ref_too_long','channel_code_too_long','webhook_delivery_refused','raise_bundle_versions','raise_channel_versions','webhook_line_qty',
-       'webhook_line_sku','invalidate_key_caches')
+   -- the public functions: those a stocksync role may call (the internal
+   -- helpers are granted to nobody)
+   AND has_function_privilege('stocksync_worker', p.oid, 'EXECUTE')
 )
 SELECT f.proname, i AS nullpos,
   format('stocksync.%I(%s)', f.proname, string_agg(
