@@ -10,13 +10,7 @@ SELECT shortage FROM stocksync.reserve('shop', 'DONE', 'A', 1);
 SELECT stocksync.fulfill('shop', 'DONE');
 SELECT count(*) AS ledger_rows_before FROM stocksync.ledger \gset
 
-CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE statement;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/try.sql
 
 -- SS001 unknown sku, SS002 unknown location, SS003 unknown channel
 SELECT pg_temp.try($$ SELECT stocksync.receive('NOPE', 1) $$);

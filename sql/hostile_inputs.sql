@@ -7,13 +7,7 @@ INSERT INTO stocksync.channel (code, kind) VALUES ('hook', 'webhook');
 INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('hook', 'L-A', 'A');
 SELECT stocksync.receive('A', 10);
 
-CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE statement;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/try.sql
 -- 3,200 bytes of hex: too random to compress into an index entry
 \set long '(SELECT string_agg(md5(i::text), \'\') FROM generate_series(1, 100) i)'
 \set order_event '\'{"action": "order", "channel": "hook", "order_ref": "W1", "lines": [{"sku": "A", "qty": 1}]}\''

@@ -78,13 +78,7 @@ SELECT * FROM stocksync.verify_ledger();
 -- Quantities that would not fit an integer: refused with SS004 naming the SKU
 -- (not PostgreSQL's 22003, nor a wrapped figure reported as a shortage), and
 -- nothing is written.
-CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE statement;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/try.sql
 INSERT INTO stocksync.item (sku) VALUES ('BIG'), ('HOTBIG');
 INSERT INTO stocksync.channel (code, kind) VALUES ('shop', 'shopify');
 SELECT stocksync.receive('BIG', 2147483640), stocksync.receive('BIG', 2147483000, 'berlin'),

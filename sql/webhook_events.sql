@@ -89,8 +89,7 @@ SELECT order_ref, state FROM stocksync.reservation WHERE order_ref IN ('131', '1
 -- known or not: the delivery is refused with the order named (the worker keeps
 -- it as a refusal) and nothing is written. A line kept with "lots" units made
 -- unmatched_order_line fail for every row.
-CREATE FUNCTION pg_temp.try(call text) RETURNS text LANGUAGE plpgsql
-AS $$ BEGIN EXECUTE call; RETURN 'ok'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+\i sql/include/try.sql
 SELECT e.id, pg_temp.try(format('SELECT stocksync.ingest_webhook(%L, %L, %L, %L)', 'shop', e.id, e.topic, e.event)) AS refusal
   FROM (VALUES ('q-1', 'orders/create', '{"action": "order", "channel": "shop", "order_ref": "201", "paid": true, "lines": [{"ids": ["v-a"], "qty": "two"}]}'),
                ('q-2', 'orders/create', '{"action": "order", "channel": "shop", "order_ref": "202", "paid": true, "lines": [{"ids": ["v-a"], "qty": 1.5}]}'),
