@@ -94,6 +94,7 @@ SELECT pg_temp.try($$ SELECT stocksync.extend('shop', 'DONE', '-1 hour') $$);
 SELECT pg_temp.try($$ SELECT stocksync.extend('shop', 'DONE', '0 seconds') $$);
 SELECT pg_temp.try($$ SELECT stocksync.reserve(NULL, 'o', 'A', 1) $$);
 SELECT pg_temp.try($$ SELECT stocksync.adjust('A', 1, '') $$);
+SELECT pg_temp.try($$ SELECT stocksync.cycle_count('A', 3, '') $$);
 SELECT pg_temp.try($$ SELECT stocksync.adjust('A', 1, 'found', state => 'lost') $$);
 SELECT pg_temp.try($$ SELECT stocksync.move('A', 1, 'available', 'available') $$);
 SELECT pg_temp.try($$ SELECT stocksync.move('A', 1, 'available', 'sold') $$);

@@ -22,11 +22,11 @@ namespace {
 
 // A reason is free text but must say something: it is what an auditor reads.
 OptionalText
-RequiredReason(FunctionCallInfo fcinfo, int argno, const char *sku)
+RequiredReason(FunctionCallInfo fcinfo, int argno, const char *action, const char *sku)
 {
 	if (PG_ARGISNULL(argno) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(argno)) == 0)
 		ereport(ERROR,
-				(errcode(kInvalidArgument), errmsg("a reason is required to adjust sku \"%s\"", sku),
+				(errcode(kInvalidArgument), errmsg("a reason is required to %s sku \"%s\"", action, sku),
 				 errhint("Say why the stock changed, for example 'shrinkage' or 'found in aisle 4'.")));
 	return OptionalText{PG_GETARG_DATUM(argno), false};
 }
@@ -116,7 +116,7 @@ stocksync_adjust(PG_FUNCTION_ARGS)
 	Datum sku = PG_GETARG_DATUM(0);
 	int32 delta = PG_GETARG_INT32(1);
 	const char *sku_name = TextDatumGetCString(sku);
-	OptionalText reason = RequiredReason(fcinfo, 2, sku_name);
+	OptionalText reason = RequiredReason(fcinfo, 2, "adjust", sku_name);
 	Datum location = PG_GETARG_DATUM(3);
 	StockState state = ParseStockState(PG_GETARG_TEXT_PP(4), "state", 3);
 	if (delta == 0)
@@ -157,7 +157,7 @@ stocksync_cycle_count(PG_FUNCTION_ARGS)
 	Datum sku = PG_GETARG_DATUM(0);
 	int32 counted = PG_GETARG_INT32(1);
 	const char *sku_name = TextDatumGetCString(sku);
-	OptionalText reason = RequiredReason(fcinfo, 2, sku_name);
+	OptionalText reason = RequiredReason(fcinfo, 2, "count", sku_name);
 	Datum location = PG_GETARG_DATUM(3);
 	if (counted < 0)
 		ereport(ERROR,
