@@ -560,6 +560,7 @@ LockPlainRun(Batch *b, const bool *is_hot, int from, int to)
 	static SPIPlanPtr plan = nullptr;
 	static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID};
 	Datum args[] = {TextArrayOf(skus, n), TextArrayOf(locations, n)};
+	LockTableForWrites("stock_level");	// the rows are written later
 	uint64 locked = RunPlan(KeptPlan(&plan,
 									   "SELECT k.i::integer, s.on_hand - s.reserved - s.committed - s.damaged "
 									   "       - s.quality_control - s.safety_stock, s.buckets > 0 "
@@ -903,6 +904,8 @@ stocksync_reserve_batch(PG_FUNCTION_ARGS)
 	// order is written under the old one (channel_rename_vs_order.spec).
 	RunPlan(KeptPlan(&lock_plan, "LOCK TABLE stocksync.reservation IN ROW EXCLUSIVE MODE", 0, nullptr), nullptr,
 			nullptr);
+	// The projection rows are read (a SKU's buckets), then written.
+	LockTableForWrites("stock_level");
 	ParseOrders(&b, json, on_shortage);
 	FindRepeats(&b);
 	// Decided in runs in which no key repeats: a repeat then finds its key

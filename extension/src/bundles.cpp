@@ -248,6 +248,7 @@ void
 RaiseBundlesOf(Datum sku)
 {
 	SPI_connect();
+	LockTableForWrites("item");	 // the bundles' rows are locked, then written
 	// Every bundle this transaction raises, locked before any is raised. The
 	// component is noted here too, in case its row was written where the
 	// BEFORE trigger did not fire (disabled, or session_replication_role).

@@ -285,15 +285,15 @@ FindByKey(Relation rel, Oid index_oid, const Datum *keys, int nkeys, Snapshot sn
 }
 
 bool
-KeyExists(Oid relid, Oid index, const Datum *keys, int nkeys, Snapshot as_of)
+KeyExists(Oid relid, Oid index, const Datum *keys, int nkeys, Snapshot as_of, LOCKMODE lockmode)
 {
-	Relation rel = table_open(relid, AccessShareLock);
+	Relation rel = table_open(relid, lockmode);
 	TupleTableSlot *slot = table_slot_create(rel, nullptr);
 	Snapshot snapshot = RegisterSnapshot(as_of != nullptr ? as_of : GetLatestSnapshot());
 	bool found = FindByKey(rel, index, keys, nkeys, snapshot, slot);
 	UnregisterSnapshot(snapshot);
 	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, AccessShareLock);
+	table_close(rel, NoLock);
 	return found;
 }
 

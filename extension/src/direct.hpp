@@ -81,8 +81,15 @@ void ScanByKey(Relation rel, Oid index, const Datum *keys, int nkeys, Snapshot s
 			   bool (*visit)(TupleTableSlot *slot, void *arg), void *arg);
 
 // Whether a row of `relid` has the key (a prefix of the index's columns, as
-// for FindByKey), as `as_of` sees it, by default a new snapshot.
-bool KeyExists(Oid relid, Oid index, const Datum *keys, int nkeys, Snapshot as_of = nullptr);
+// for FindByKey), as `as_of` sees it, by default a new snapshot. The table is
+// locked in `lockmode` until the transaction ends, as a statement does: the
+// index stays locked too, and an index locked without its table inverts the
+// order in which VACUUM FULL, CLUSTER and REINDEX lock them (a deadlock with
+// them). A caller that writes the table next passes the lock that write
+// takes: a weaker one, raised later, deadlocks with REINDEX (whose ShareLock
+// lets readers in, then waits for the index).
+bool KeyExists(Oid relid, Oid index, const Datum *keys, int nkeys, Snapshot as_of = nullptr,
+			   LOCKMODE lockmode = AccessShareLock);
 
 // Calls visit(value, arg) with `column` (not null) of every row of the table
 // as a new snapshot sees it, until visit returns false; returns false then

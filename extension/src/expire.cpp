@@ -49,6 +49,7 @@ stocksync_expire_holds(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(kInvalidArgument), errmsg("max_rows must be positive, got %d", max_rows)));
 
 	SPI_connect();
+	LockTableForWrites("reservation");	// the orders taken are written next
 	static SPIPlanPtr take_plan = nullptr;
 	static const Oid take_types[] = {INT4OID};
 	Datum take_args[] = {Int32GetDatum(max_rows)};

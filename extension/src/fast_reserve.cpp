@@ -162,8 +162,10 @@ OrderVisible(Datum channel, Datum order_ref)
 	// Under REPEATABLE READ or SERIALIZABLE as the transaction sees it: an
 	// order committed after its snapshot is no replay there (inserting it
 	// again fails the transaction with a serialization failure).
+	// The caller inserts the order next: the table's lock for that, taken now.
 	return cat != nullptr && KeyExists(cat->reservation, cat->reservation_pkey, key, 2,
-									   IsolationUsesXactSnapshot() ? GetTransactionSnapshot() : nullptr);
+									   IsolationUsesXactSnapshot() ? GetTransactionSnapshot() : nullptr,
+									   RowExclusiveLock);
 }
 
 bool

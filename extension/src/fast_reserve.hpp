@@ -25,7 +25,9 @@ FastReserve ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, D
 
 // Whether the order (channel, order_ref) exists as a new snapshot sees it
 // (committed, or this transaction's own); under REPEATABLE READ or
-// SERIALIZABLE, as the transaction's snapshot sees it.
+// SERIALIZABLE, as the transaction's snapshot sees it. Takes the order
+// table's RowExclusiveLock (for the transaction), which the caller's insert
+// of the order needs next.
 bool OrderVisible(Datum channel, Datum order_ref);
 
 // Waits until no transaction is inserting the order key (channel, order_ref)

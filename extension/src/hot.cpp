@@ -43,6 +43,7 @@ LockCentral(Datum sku, Datum location, bool skip, int32 *available)
 	static SPIPlanPtr wait_plan = nullptr;
 	static SPIPlanPtr skip_plan = nullptr;
 	Datum args[] = {sku, location};
+	LockTableForWrites("stock_level");	// the caller writes the row or its buckets
 	uint64 rows = skip ? RunPlan(KeptPlan(&skip_plan,
 										 "SELECT on_hand - reserved - committed - damaged - quality_control - "
 										 "safety_stock FROM stocksync.stock_level WHERE sku = $1 AND location = $2 "
@@ -135,6 +136,7 @@ ReclaimBudgets(Datum sku, Datum location, bool may_wait = true)
 				args, nullptr);
 		return;
 	}
+	LockTableForWrites("stock_bucket");	// the buckets are written next
 	RunPlan(KeptPlan(&lock_plan,
 					   "SELECT 1 FROM stocksync.stock_bucket WHERE sku = $1 AND location = $2 "
 					   "ORDER BY bucket FOR UPDATE",

@@ -6,7 +6,9 @@
 
 extern "C" {
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_trigger.h"
+#include "storage/lmgr.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -51,11 +53,14 @@ struct KeyCache
 	// of it is not kept.
 	uint64 generation;
 	uint64 table_generation;
+	// Filled (loaded, or a probed answer kept) by the transaction running
+	// now while it may have changed the table (see ForgetOnAbort).
+	bool filled_in_xact;
 };
 
 KeyCache caches[] = {
-	{"stocksync channel codes", false, InvalidOid, nullptr, false, 0, 0},
-	{"stocksync bundle components", false, InvalidOid, nullptr, false, 0, 0},
+	{"stocksync channel codes", false, InvalidOid, nullptr, false, 0, 0, false},
+	{"stocksync bundle components", false, InvalidOid, nullptr, false, 0, 0, false},
 };
 
 void
@@ -64,6 +69,64 @@ Invalidate(Datum, Oid relid)
 	for (KeyCache &c : caches)
 		if (relid == InvalidOid || relid == c.relid)
 			c.generation++;
+}
+
+// What a transaction read of its own changes must not outlive it when it
+// rolls back. The invalidation a change queues reaches this backend's caches
+// at the end of the statement (as the trigger queues it, then at the next
+// command counter increment), and a rollback replays only what was queued
+// by then: a change made in the statement that read it (a data-modifying
+// WITH, a user's trigger firing before stocksync's) and rolled back with it
+// (an error later in that statement) left an answer nobody invalidates, such
+// as a channel that was never committed, on which reserve()'s fast path then
+// held orders (sql/key_cache_rollback.sql). So a rollback, of the
+// transaction or of a subtransaction, drops whatever was filled since the
+// transaction began while it held a lock that writes the table (a change
+// takes one, before the statement reads anything); a commit keeps it. A
+// transaction that only reads the tables, as reserve() loops with an
+// exception block per order do, drops nothing when one of its orders fails.
+void
+ForgetOnAbort(XactEvent event, void *)
+{
+	bool aborted = event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE;
+	bool ended = aborted || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT;
+	for (KeyCache &c : caches)
+	{
+		if (aborted && c.filled_in_xact)
+			c.generation++;
+		if (ended)
+			c.filled_in_xact = false;
+	}
+}
+
+void
+ForgetOnSubAbort(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
+{
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	for (KeyCache &c : caches)
+		if (c.filled_in_xact)
+		{
+			c.generation++;
+			c.filled_in_xact = false;  // nothing filled is kept now
+		}
+}
+
+// Whether this transaction holds a lock that lets it write rows of relid.
+bool
+MayHaveWritten(Oid relid)
+{
+	LOCKTAG tag;
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	return LockHeldByMe(&tag, RowExclusiveLock) || LockHeldByMe(&tag, ShareRowExclusiveLock) ||
+		   LockHeldByMe(&tag, ExclusiveLock) || LockHeldByMe(&tag, AccessExclusiveLock);
+}
+
+void
+NoteFilled(KeyCache &c)
+{
+	if (!c.filled_in_xact && MayHaveWritten(c.relid))
+		c.filled_in_xact = true;
 }
 
 bool
@@ -166,6 +229,7 @@ Refresh(KeyCache &c, Oid relid, const char *column)
 	{
 		c.table = NewTable(c.name);
 		Loader loader{c.table, 0};
+		NoteFilled(c);
 		c.complete = ScanColumn(relid, column, Load, &loader);
 		if (!c.complete)
 		{
@@ -201,6 +265,7 @@ KeyCacheLookup(KeyCacheId id, Oid relid, const char *column, Datum key, bool (*p
 	bool answer = probe(key);
 	if (c.generation == before)
 	{
+		NoteFilled(c);
 		Entry *e = static_cast<Entry *>(hash_search(c.table, name, HASH_ENTER, nullptr));
 		e->answer = answer;
 	}
@@ -217,6 +282,8 @@ void
 RegisterKeyCacheInvalidation()
 {
 	CacheRegisterRelcacheCallback(Invalidate, (Datum) 0);
+	RegisterXactCallback(ForgetOnAbort, nullptr);
+	RegisterSubXactCallback(ForgetOnSubAbort, nullptr);
 }
 
 }  // namespace stocksync

@@ -17,7 +17,11 @@
 // and a change made earlier in the same statement (a data-modifying WITH)
 // is seen from the next statement on. An invalidation that arrives while
 // the table is read keeps what was read out of the cache, and a table
-// whose triggers are missing or disabled is not cached at all.
+// whose triggers are missing or disabled is not cached at all. What a
+// transaction filled is dropped when it, or any of its subtransactions,
+// rolls back: it may have read the transaction's own change before that
+// change's invalidation was queued (a data-modifying WITH), and a rollback
+// replays only the invalidations queued by then.
 #pragma once
 
 #include "pg.hpp"
@@ -42,7 +46,8 @@ bool KeyCacheLookup(KeyCacheId cache, Oid relid, const char *column, Datum key, 
 // still the answer.
 uint64 KeyCacheGeneration(KeyCacheId cache);
 
-// Registers the relcache callback (from _PG_init).
+// Registers the relcache callback, and the transaction callbacks that drop
+// what a transaction filled when it rolls back (from _PG_init).
 void RegisterKeyCacheInvalidation();
 
 }  // namespace stocksync

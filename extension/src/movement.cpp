@@ -148,6 +148,7 @@ static StockRow
 LockCentralRow(Datum sku, Datum location, bool *hot)
 {
 	static SPIPlanPtr plan = nullptr;
+	LockTableForWrites("stock_level");	// the row is written next
 	StockRow row = FetchStockRow(KeptPlan(&plan,
 										  "SELECT s.on_hand, s.reserved, s.committed, s.damaged, s.quality_control, "
 										  "s.safety_stock, s.incoming, s.version, s.buckets > 0 "

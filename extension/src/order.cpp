@@ -293,6 +293,8 @@ FetchReservation(Datum channel, Datum order_ref, bool lock)
 									  "SELECT id, state, skus, locations, quantities, shortages, fulfilled, returned, "
 									  "expires_at FROM stocksync.reservation WHERE channel = $1 AND order_ref = $2",
 									  2, types);
+	if (lock)
+		LockTableForWrites("reservation");	// the order row is written next
 	// Not there yet: the order may still be in flight in another session
 	// (its fast path holds no order key lock), and is looked for again
 	// once that session has ended.

@@ -306,6 +306,9 @@ AppendReserveLedger(const OrderLine &line, int64 reservation_id)
 ReserveResult
 ReserveGeneral(ReserveRequest &req, FastReserve fast, ReserveResult result)
 {
+	// The projection rows are read (whether a SKU is hot, its version), then
+	// written: the lock of the write first (spi.hpp).
+	LockTableForWrites("stock_level");
 	if (fast != FastReserve::kClaimed)
 	{
 		CheckNamesKnown(req);

@@ -4,6 +4,8 @@
 #include "spi.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
+#include "storage/lmgr.h"
 #include "utils/tuplestore.h"
 }
 
@@ -38,6 +40,14 @@ RunPlan(SPIPlanPtr plan, const Datum *values, const char *nulls)
 	if (rc < 0)
 		elog(ERROR, "stocksync: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	return SPI_processed;
+}
+
+void
+LockTableForWrites(const char *table)
+{
+	Oid relid = get_relname_relid(table, get_namespace_oid("stocksync", false));
+	if (relid != InvalidOid)
+		LockRelationOid(relid, RowExclusiveLock);
 }
 
 bool

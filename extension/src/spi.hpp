@@ -16,6 +16,14 @@ SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *arg
 // semantics) and returns the number of rows processed; raises on SPI failure.
 uint64 RunPlan(SPIPlanPtr plan, const Datum *values, const char *nulls);
 
+// Locks stocksync.<table> in RowExclusiveLock for the transaction, as the
+// statement that writes its rows does. Taken before a SELECT ... FOR UPDATE
+// whose rows the caller writes next: the FOR UPDATE's own lock
+// (RowShareLock) lets REINDEX's ShareLock in, REINDEX then waits for the
+// index the call read, and the write, raising the table's lock, waits for
+// REINDEX (a deadlock, test/isolation/specs/reindex_vs_order_calls.spec).
+void LockTableForWrites(const char *table);
+
 // Column accessors on the last result (SPI_tuptable); columns count from 1.
 bool ColumnIsNull(uint64 row, int column);
 Datum ColumnDatum(uint64 row, int column);
