@@ -118,20 +118,24 @@ IsLastOf(Oid relid, Datum sku, Datum location)
 void
 Remember(Oid relid, Datum sku, Datum location, ItemPointer tid)
 {
-	last_bucket.relid = relid;
 	if (last_bucket.sku == nullptr || CompareText(PointerGetDatum(last_bucket.sku), sku) != 0 ||
 		CompareText(PointerGetDatum(last_bucket.location), location) != 0)
 	{
+		// Copies first: if one fails (out of memory), the error leaves the
+		// remembered bucket as it was, never pointing at freed names.
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		text *sku_copy = DatumGetTextPCopy(sku);
+		text *location_copy = DatumGetTextPCopy(location);
+		MemoryContextSwitchTo(old);
 		if (last_bucket.sku != nullptr)
 		{
 			pfree(last_bucket.sku);
 			pfree(last_bucket.location);
 		}
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-		last_bucket.sku = DatumGetTextPCopy(sku);
-		last_bucket.location = DatumGetTextPCopy(location);
-		MemoryContextSwitchTo(old);
+		last_bucket.sku = sku_copy;
+		last_bucket.location = location_copy;
 	}
+	last_bucket.relid = relid;
 	last_bucket.tid = *tid;
 }
 
