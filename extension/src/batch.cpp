@@ -37,7 +37,7 @@ PG_FUNCTION_INFO_V1(stocksync_reserve_batch);
 
 namespace {
 
-// Each order holds a lock until the batch commits (LockOrderKey), from the
+// Each order holds a lock until the call ends (LockOrderKeys), from the
 // shared lock table: a bound keeps one call from exhausting it.
 constexpr int kMaxOrders = 1000;
 
@@ -97,6 +97,10 @@ struct Batch
 	Datum ttl;
 	StockKey *keys;
 	int nkeys;
+	// The keys locked (FindRepeats), released when the call ends.
+	Datum *locked_channels;
+	Datum *locked_refs;
+	int nlocked;
 };
 
 void
@@ -332,6 +336,9 @@ FindRepeats(Batch *b)
 			refs[keys++] = sorted[i]->order_ref;
 		}
 	LockOrderKeys(channels, refs, keys);
+	b->locked_channels = channels;
+	b->locked_refs = refs;
+	b->nlocked = keys;
 }
 
 bool
@@ -891,7 +898,7 @@ stocksync_reserve_batch(PG_FUNCTION_ARGS)
 	if (JB_ROOT_COUNT(json) > kMaxOrders)
 		ereport(ERROR, (errcode(kInvalidArgument),
 						errmsg("a batch holds at most %d orders, got %d", kMaxOrders, JB_ROOT_COUNT(json)),
-						errhint("Split the orders into several calls; each takes a lock per order until it commits.")));
+						errhint("Split the orders into several calls; each holds a lock per order while it runs.")));
 	Batch b = {};
 	b.ttl = CheckedTtl(fcinfo, 1);
 	OnShortage on_shortage = ParseOnShortage(fcinfo, 2);
@@ -928,6 +935,8 @@ stocksync_reserve_batch(PG_FUNCTION_ARGS)
 		Decide(&run);
 		WriteDecisions(&run);
 	}
+	// Every order row written holds its key from now on (order.hpp).
+	UnlockOrderKeys(b.locked_channels, b.locked_refs, b.nlocked);
 	EmitResults(fcinfo, b);
 	SPI_finish();
 	return (Datum) 0;

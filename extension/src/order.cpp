@@ -46,12 +46,26 @@ HashOrderKey(Datum channel, Datum order_ref)
 }
 
 void
+KeyHashTag(KeyHash h, LOCKTAG *tag)
+{
+	// Field 4 keeps it apart from pg_advisory_xact_lock's keys (1 and 2).
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, h.channel, h.order_ref, 0x5353);
+}
+
+void
 LockKeyHash(KeyHash h)
 {
 	LOCKTAG tag;
-	// Field 4 keeps it apart from pg_advisory_xact_lock's keys (1 and 2).
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, h.channel, h.order_ref, 0x5353);
+	KeyHashTag(h, &tag);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+void
+UnlockKeyHash(KeyHash h)
+{
+	LOCKTAG tag;
+	KeyHashTag(h, &tag);
+	(void) LockRelease(&tag, ExclusiveLock, false);
 }
 
 int
@@ -64,6 +78,23 @@ CompareKeyHashes(const void *a, const void *b)
 	return (x->order_ref > y->order_ref) - (x->order_ref < y->order_ref);
 }
 
+// The keys' distinct hashes, sorted: the locks' own identities, in the one
+// order every batch takes them.
+KeyHash *
+DistinctKeyHashes(const Datum *channels, const Datum *order_refs, int count, int *distinct)
+{
+	KeyHash *hashes = static_cast<KeyHash *>(palloc(sizeof(KeyHash) * Max(count, 1)));
+	for (int i = 0; i < count; i++)
+		hashes[i] = HashOrderKey(channels[i], order_refs[i]);
+	qsort(hashes, count, sizeof(KeyHash), CompareKeyHashes);
+	int n = 0;
+	for (int i = 0; i < count; i++)
+		if (n == 0 || CompareKeyHashes(&hashes[n - 1], &hashes[i]) != 0)
+			hashes[n++] = hashes[i];
+	*distinct = n;
+	return hashes;
+}
+
 }  // namespace
 
 void
@@ -73,17 +104,30 @@ LockOrderKey(Datum channel, Datum order_ref)
 }
 
 void
+UnlockOrderKey(Datum channel, Datum order_ref)
+{
+	UnlockKeyHash(HashOrderKey(channel, order_ref));
+}
+
+void
 LockOrderKeys(const Datum *channels, const Datum *order_refs, int count)
 {
 	// In the order of the locks' own identities (the hashes), so that two
 	// batches sharing keys never wait on each other in a circle.
-	KeyHash *hashes = static_cast<KeyHash *>(palloc(sizeof(KeyHash) * Max(count, 1)));
-	for (int i = 0; i < count; i++)
-		hashes[i] = HashOrderKey(channels[i], order_refs[i]);
-	qsort(hashes, count, sizeof(KeyHash), CompareKeyHashes);
-	for (int i = 0; i < count; i++)
-		if (i == 0 || CompareKeyHashes(&hashes[i - 1], &hashes[i]) != 0)
-			LockKeyHash(hashes[i]);
+	int n;
+	KeyHash *hashes = DistinctKeyHashes(channels, order_refs, count, &n);
+	for (int i = 0; i < n; i++)
+		LockKeyHash(hashes[i]);
+	pfree(hashes);
+}
+
+void
+UnlockOrderKeys(const Datum *channels, const Datum *order_refs, int count)
+{
+	int n;
+	KeyHash *hashes = DistinctKeyHashes(channels, order_refs, count, &n);
+	for (int i = 0; i < n; i++)
+		UnlockKeyHash(hashes[i]);
 	pfree(hashes);
 }
 

@@ -79,16 +79,27 @@ int32 *ReadIntArray(Datum array, int *count);
 // A per-line counter column of the last SPI result; NULL reads as all zeros.
 int32 *ReadIntArrayOrZeros(uint64 row, int column, int count);
 
-// A transaction-level lock on the order key's hash, taken before any stock
-// row by the general reservation path and by batches: two deliveries of one
-// order queue on it (the second sees the first's order: a replay), and no
-// path holds a stock row while it waits for another's insert of the same
-// key, which could close a cycle. The fast path holds the key by its order
-// row instead (fast_reserve.cpp), also before any stock row, and the general
-// path's ON CONFLICT waits for that row's transaction.
+// A lock on the order key's hash, taken before any stock row by the general
+// reservation path and by batches: two deliveries of one order queue on it
+// (the second sees the first's order: a replay), and no path holds a stock
+// row while it waits for another's insert of the same key, which could close
+// a cycle. The fast path holds the key by its order row instead
+// (fast_reserve.cpp), also before any stock row, and the general path's ON
+// CONFLICT waits for that row's transaction.
+//
+// Released (Unlock*) at the end of the call that took it: by then the order
+// row holds the key until the transaction ends, as the fast path's does (a
+// later delivery's ON CONFLICT waits for it), and the lock is not needed.
+// Held to commit, every reservation of an ERP import run in one transaction
+// kept an entry in the shared lock table and about 900 bytes of the
+// backend's memory until the commit, and 100,000 of them ran the lock table
+// out ("out of shared memory"). A lock the transaction held already stays
+// held: acquisitions are counted.
 void LockOrderKey(Datum channel, Datum order_ref);
+void UnlockOrderKey(Datum channel, Datum order_ref);
 // The same for many keys at once, in one global order (a batch).
 void LockOrderKeys(const Datum *channels, const Datum *order_refs, int count);
+void UnlockOrderKeys(const Datum *channels, const Datum *order_refs, int count);
 
 // Locks the reservation of (channel, order_ref); raises SS008 if there is none.
 Reservation LockReservation(Datum channel, Datum order_ref);

@@ -331,7 +331,10 @@ ReserveGeneral(ReserveRequest &req, FastReserve fast, ReserveResult result)
 			return ReplayResult(req);
 		LockOrderKey(req.channel, req.order_ref);
 		if (!InsertReservation(req, &result))
+		{
+			UnlockOrderKey(req.channel, req.order_ref);
 			return ReplayResult(req);
+		}
 	}
 	for (int i = 0; i < req.count; i++)
 	{
@@ -342,6 +345,9 @@ ReserveGeneral(ReserveRequest &req, FastReserve fast, ReserveResult result)
 	}
 	if (result.shortage > 0)
 		SaveShortages(req);
+	// The order row holds the key from now on (order.hpp).
+	if (fast != FastReserve::kClaimed)
+		UnlockOrderKey(req.channel, req.order_ref);
 	return result;
 }
 
