@@ -1,7 +1,7 @@
 -- A retailer with several warehouses: orders, transfers and channels that
 -- sell from some of them.
 CREATE EXTENSION stocksync;
-INSERT INTO stocksync.item (sku) VALUES ('A'), ('B'), ('H');
+INSERT INTO stocksync.item (sku) VALUES ('A'), ('B'), ('C'), ('H');
 INSERT INTO stocksync.location (code) VALUES ('east'), ('west');
 INSERT INTO stocksync.channel (code, kind) VALUES ('shop', 'shopify'), ('amzn', 'amazon'), ('ebay', 'ebay');
 INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('shop', 'v-a', 'A'), ('shop', 'v-h', 'H');
@@ -33,14 +33,36 @@ SELECT external_id, available, desired_qty FROM stocksync.listing_target ORDER B
 -- A line that names its location is held there, also one the channel does
 -- not sell from (the caller ships it from there).
 SELECT shortage FROM stocksync.reserve('shop', '905', '[{"sku": "A", "qty": 1, "location": "west"}]');
--- Several locations: 'default' among them holds there as before; without
--- it, a line must name its location (SS009, naming the order and SKU).
+-- Several locations: a line is held at one of them whose stock covers it
+-- ('default' first, then the one with the most), never where nothing is left
+-- while the channel still shows another location's units; when none covers
+-- it, at 'default' if the channel sells from it (recorded short there).
 INSERT INTO stocksync.channel_location VALUES ('amzn', 'east'), ('amzn', 'default'), ('ebay', 'east'), ('ebay', 'west');
 SELECT shortage FROM stocksync.reserve('amzn', 'a-1', '[{"sku": "B", "qty": 1}]', on_shortage => 'record');
-SELECT * FROM stocksync.reserve('ebay', 'b-1', '[{"sku": "B", "qty": 1}]');
+SELECT shortage FROM stocksync.reserve('amzn', 'a-2', '[{"sku": "A", "qty": 1}]');
+SELECT shortage FROM stocksync.reserve('ebay', 'b-1', '[{"sku": "B", "qty": 1}]');
 SELECT ord, status, sqlstate, message FROM stocksync.reserve_batch('[{"channel": "ebay", "order_ref": "b-2", "lines": [{"sku": "B", "qty": 1, "location": "west"}, {"sku": "A", "qty": 1}]}]');
 SELECT shortage FROM stocksync.reserve('ebay', 'b-3', '[{"sku": "B", "qty": 1, "location": "west"}]');
-SELECT channel, order_ref, sku, location, qty FROM stocksync.reservation_line WHERE channel <> 'shop' ORDER BY 1, 2;
+SELECT channel, order_ref, sku, location, qty FROM stocksync.reservation_line WHERE channel <> 'shop' ORDER BY 1, 2, 3;
+-- A later delivery of an order is held where the order is, whatever the
+-- stock says now: a replay, not an idempotency conflict. A new order goes
+-- where the stock is now.
+SELECT stocksync.receive('C', 5, 'west');
+SELECT reservation_id AS c1 FROM stocksync.reserve('ebay', 'c-1', '[{"sku": "C", "qty": 1}]') \gset
+SELECT stocksync.receive('C', 10, 'east');
+SELECT reservation_id = :c1 AS replayed FROM stocksync.reserve('ebay', 'c-1', '[{"sku": "C", "qty": 1}]');
+SELECT ord, status, reservation_id = :c1 AS replayed FROM stocksync.reserve_batch('[{"channel": "ebay", "order_ref": "c-1", "sku": "C", "qty": 1}]');
+SELECT shortage FROM stocksync.reserve('ebay', 'c-2', '[{"sku": "C", "qty": 1}]');
+-- A webhook order of such a channel likewise (its group goes through
+-- reserve_batch(), which orders the locks of lines whose location the stock
+-- decides).
+INSERT INTO stocksync.listing (channel, external_id, sku) VALUES ('ebay', 'e-c', 'C');
+SELECT ord, outcome, sqlstate FROM stocksync.ingest_webhook_orders(jsonb_build_array(
+       jsonb_build_object('source', 'ebay', 'event_id', 'g-3', 'topic', 'order', 'event', jsonb_build_object(
+           'action', 'order', 'channel', 'ebay', 'order_ref', 'c-3', 'lines',
+           jsonb_build_array(jsonb_build_object('ids', jsonb_build_array('e-c'), 'qty', 12))))));
+SELECT order_ref, location, shortage FROM stocksync.reservation_line WHERE sku = 'C' ORDER BY 1;
+SELECT stocksync.release('amzn', 'a-2'), stocksync.release('ebay', 'b-1'), stocksync.release('ebay', 'b-2');
 -- An order with the same SKU at two locations: fulfil and return lines that
 -- name a location take that line's units only, and a refusal names the
 -- location (the order has units of the SKU left elsewhere).

@@ -114,7 +114,7 @@ BEGIN
     BEGIN
       IF jsonb_array_length(ls) = 1 THEN
         r := stocksync.reserve('a_' || o.channel, o.order_ref, ls->0->>'sku', (ls->0->>'qty')::int, '1 hour',
-                               COALESCE(ls->0->>'location', stocksync.order_line_location('a_' || o.channel)),
+                               COALESCE(ls->0->>'location', stocksync.order_line_location('a_' || o.channel, o.order_ref, ls->0->>'sku', (ls->0->>'qty')::int)),
                                o.strategy, o.on_shortage);
       ELSE
         r := stocksync.reserve('a_' || o.channel, o.order_ref, ls, '1 hour', o.strategy, o.on_shortage);

@@ -779,20 +779,55 @@ COMMENT ON FUNCTION stocksync.report_push_lag IS 'Records a channel''s observed 
 -- What a channel may show of a SKU.
 -- ---------------------------------------------------------------------------
 
--- Where an order line of the channel that names no location is held: a
+-- The locations a channel sells from: those it names (channel_location), or
+-- every location when it names none.
+CREATE FUNCTION stocksync.channel_places(channel text)
+    RETURNS SETOF text
+    LANGUAGE sql STABLE AS $$
+    SELECT l.code FROM stocksync.location l
+     WHERE NOT EXISTS (SELECT 1 FROM stocksync.channel_location cl WHERE cl.channel = $1)
+        OR l.code IN (SELECT cl.location FROM stocksync.channel_location cl WHERE cl.channel = $1)
+$$;
+COMMENT ON FUNCTION stocksync.channel_places IS 'The locations a channel sells from: those of channel_location, or every location when it names none.';
+
+-- Where a line of the channel's order that names no location is held: a
 -- webhook or polled order says which listing sold, never which warehouse.
--- 'default' when the channel sells from every location or from 'default'; its
--- one location when it sells from exactly one (held at 'default', the units
--- would stay in the stock the channel shows, and it would oversell); NULL
--- when it sells from several others: the caller refuses the line.
-CREATE FUNCTION stocksync.order_line_location(channel text)
+-- - A channel that sells from one location: there.
+-- - An order stocksync holds already (a later delivery of it): where its
+--   line of the SKU is, so that a replay compares equal. (Where the order
+--   holds the SKU at several locations, by another line or a bundle's, the
+--   first of them: a replay may then be refused as other lines, SS006.)
+-- - Otherwise one of the channel's locations whose available covers the
+--   line ('default' first, then the one with the most), or, when none does,
+--   'default' if the channel sells from it, else the one with the most. The
+--   channel shows the sum of its locations' stock: holding at a location that
+--   has none left (as 'default' always did) kept the others' units on show,
+--   and every further sale of them was recorded short at 'default'.
+-- The stock is read as the statement sees it; the reservation then locks the
+-- rows and decides, so a choice made on a figure that changed meanwhile is
+-- at worst recorded short (or refused), never oversold unnoticed.
+CREATE FUNCTION stocksync.order_line_location(channel text, order_ref text, sku text, qty integer)
     RETURNS text
     LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN pg_catalog.count(*) = 0 OR pg_catalog.bool_or(cl.location = 'default') THEN 'default'
-                WHEN pg_catalog.count(*) = 1 THEN pg_catalog.min(cl.location) END
-      FROM stocksync.channel_location cl WHERE cl.channel = $1
+    WITH places AS (SELECT p.code, pg_catalog.count(*) OVER () AS n FROM stocksync.channel_places($1) AS p (code))
+    SELECT COALESCE(
+        (SELECT p.code FROM places p WHERE p.n = 1),
+        (SELECT r.locations[i] FROM stocksync.reservation r, pg_catalog.generate_subscripts(r.skus, 1) AS i
+          WHERE r.channel = $1 AND r.order_ref = $2 AND r.skus[i] = $3 ORDER BY i LIMIT 1),
+        (SELECT p.code FROM places p
+           CROSS JOIN LATERAL (
+               -- units of the SKU at the place: a bundle's as the fewest its
+               -- components make up
+               SELECT pg_catalog.min(pg_catalog.div(GREATEST(COALESCE(s.available, 0), 0), lv.qty)) AS units
+                 FROM (SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves($3) b
+                       UNION ALL
+                       SELECT i.sku, 1 FROM stocksync.item i WHERE i.sku = $3 AND i.kind = 'simple') lv
+                 LEFT JOIN stocksync.stock s ON s.sku = lv.component_sku AND s.location = p.code) u
+          ORDER BY COALESCE(u.units >= GREATEST($4, 1), false) DESC, p.code = 'default' DESC,
+                   u.units DESC NULLS LAST, p.code COLLATE "C"
+          LIMIT 1))
 $$;
-COMMENT ON FUNCTION stocksync.order_line_location IS 'Where a line of the channel''s order that names no location is held: default, the channel''s only location, or NULL (refused) when it sells from several.';
+COMMENT ON FUNCTION stocksync.order_line_location IS 'Where a line of the channel''s order that names no location is held: the channel''s only location, where a known order holds the SKU, or one of its locations whose stock covers the line (default first).';
 
 -- Sellable units of sku for a channel: over the channel's locations (all when
 -- it names none); a bundle per location the minimum over its components of
@@ -2226,10 +2261,15 @@ BEGIN
                            -- key lookups (subqueries), whatever the estimates
                            pg_catalog.bool_or((SELECT it.kind FROM stocksync.item it WHERE it.sku = x.sku)
                                                   IS DISTINCT FROM 'simple'
+                                              -- a channel that sells from several locations: where
+                                              -- a line is held depends on the stock, and the
+                                              -- SKUs' order is no longer the locks' order
+                                              OR (SELECT pg_catalog.count(*) FROM stocksync.channel_places(p.o ->> 'channel')) > 1
                                               -- at the location reserve() holds the line (it names none)
                                               OR (SELECT sl.buckets FROM stocksync.stock_level sl
                                                    WHERE sl.sku = x.sku
-                                                     AND sl.location = stocksync.order_line_location(p.o ->> 'channel'))
+                                                     AND sl.location = (SELECT pg_catalog.min(c.code)
+                                                                          FROM stocksync.channel_places(p.o ->> 'channel') AS c (code)))
                                                  IS DISTINCT FROM 0) AS special
                       FROM ROWS FROM (pg_catalog.unnest(outcomes), pg_catalog.unnest(orders_of)) WITH ORDINALITY AS p (s, o, i)
                            CROSS JOIN LATERAL (SELECT (e.l ->> 'sku') COLLATE "C" AS sku

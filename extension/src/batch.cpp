@@ -206,7 +206,8 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 				 // The line's location, asked of the channel once (OFFSET 0:
 				 // not copied into both columns that read it).
 				 "CROSS JOIN LATERAL (SELECT COALESCE(ln.l->>'location', "
-				 "  stocksync.order_line_location(e.v->>'channel')) AS location OFFSET 0) place "
+				 "  stocksync.order_line_location(e.v->>'channel', e.v->>'order_ref', ln.l->>'sku', "
+				 "    " STOCKSYNC_SQL_LINE_QTY("ln.l") ")) AS location OFFSET 0) place "
 				 "ORDER BY e.ord, ln.n",
 				 1, types),
 		args, nullptr);

@@ -200,7 +200,7 @@ NormalizeLines(OrderLine *lines, int count, Datum *too_large)
 char *
 NoLocationMessage(int line, const char *order_ref, const char *sku, Datum channel)
 {
-	return psprintf("line %d of order \"%s\" (sku \"%s\") names no location, and channel \"%s\" sells from several",
+	return psprintf("line %d of order \"%s\" (sku \"%s\") names no location, and channel \"%s\" sells from none",
 					line, order_ref, sku, TextDatumGetCString(channel));
 }
 
@@ -212,20 +212,22 @@ ParseLines(Jsonb *json, const char *order_ref, Datum channel, int *count)
 				(errcode(kInvalidArgument), errmsg("lines of order \"%s\" must be a non-empty JSON array", order_ref),
 				 errhint("Pass lines as [{\"sku\": \"A-1\", \"qty\": 2, \"location\": \"default\"}].")));
 	static SPIPlanPtr plan = nullptr;
-	static const Oid types[] = {JSONBOID, TEXTOID};
+	static const Oid types[] = {JSONBOID, TEXTOID, TEXTOID};
 	bool any_location = channel == (Datum) 0;
-	Datum args[] = {JsonbPGetDatum(json), channel};
-	const char nulls[] = {' ', any_location ? 'n' : ' '};
+	Datum args[] = {JsonbPGetDatum(json), channel, CStringGetTextDatum(order_ref)};
+	const char nulls[] = {' ', any_location ? 'n' : ' ', ' '};
 	// A line that is not an object reads as NULLs, refused with SS009 below
 	// like a qty that is not an integer. The channel's location is asked only
 	// for a line that names none (COALESCE stops at the first value).
 	uint64 rows = RunPlan(KeptPlan(&plan,
 									 "SELECT e.v->>'sku', CASE WHEN $2 IS NULL THEN e.v->>'location' "
-									 "  ELSE COALESCE(e.v->>'location', stocksync.order_line_location($2)) END, "
-									 STOCKSYNC_SQL_LINE_QTY("e.v") " "
+									 "  ELSE COALESCE(e.v->>'location', "
+									 "    stocksync.order_line_location($2, $3, e.v->>'sku', q.qty)) END, "
+									 "  q.qty "
 									 "FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e (v, n) "
+									 "CROSS JOIN LATERAL (SELECT " STOCKSYNC_SQL_LINE_QTY("e.v") " AS qty) q "
 									 "ORDER BY e.n",
-									 2, types),
+									 3, types),
 						  args, nulls);
 	OrderLine *lines = static_cast<OrderLine *>(palloc0(sizeof(OrderLine) * rows));
 	for (uint64 i = 0; i < rows; i++)

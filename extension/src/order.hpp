@@ -60,15 +60,16 @@ int NormalizeLines(OrderLine *lines, int count, Datum *too_large = nullptr);
 	"     THEN (" line "->>'qty')::integer END"
 
 // Reads [{"sku": .., "qty": .., "location": ..}, ...]. A missing location is
-// where `channel` holds such lines (stocksync.order_line_location(): SS009
-// when the channel sells from several locations other than "default"), or,
+// where `channel` holds such lines of the order (stocksync.order_line_location():
+// where the order holds the SKU already, else a location of the channel's
+// whose stock covers the line; SS009 when the channel sells from none), or,
 // when `channel` is (Datum) 0, (Datum) 0 meaning any location (fulfil and
 // return lines name units of an existing order). Raises SS009 on anything
 // else.
 OrderLine *ParseLines(Jsonb *lines, const char *order_ref, Datum channel, int *count);
 
 // The refusal of a line that names no location for a channel that sells from
-// several (ParseLines, and reserve_batch, which refuses that order alone).
+// no location (ParseLines, and reserve_batch, which refuses that order alone).
 char *NoLocationMessage(int line, const char *order_ref, const char *sku, Datum channel);
 
 // Array builders and readers for the reservation row's parallel arrays.
