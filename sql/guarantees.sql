@@ -25,6 +25,9 @@ SELECT stocksync.receive('ODD', 2);
 SELECT shortage FROM stocksync.reserve('shop', 'G-4', 'ODD', 3, on_shortage => 'record');
 SELECT kind, sku, qty, d_reserved, reason FROM stocksync.ledger WHERE reservation_id =
     (SELECT id FROM stocksync.reservation WHERE order_ref = 'G-4');
+-- Oversold by one, the order cannot ship: only 2 of its 3 units exist.
+SELECT pg_temp.try($$SELECT stocksync.fulfill('shop', 'G-4')$$) AS ship_oversold;
+SELECT sku, on_hand, reserved FROM stocksync.stock WHERE sku = 'ODD';
 
 -- A replay must name the same locations too: the same SKU and quantity at
 -- another location is another order (SS006), and holds nothing there.
