@@ -35,6 +35,8 @@ SELECT shortage FROM stocksync.reserve('shop', 'G-5', '[{"sku": "PEG", "qty": 1,
 SELECT pg_temp.try($$SELECT stocksync.reserve('shop', 'G-5',
     '[{"sku": "PEG", "qty": 1, "location": "berlin"}]'::jsonb)$$) AS other_location;
 SELECT pg_temp.try($$SELECT stocksync.reserve('shop', 'G-5', 'PEG', 1, location => 'berlin')$$) AS other_location_single;
+SELECT status, sqlstate FROM stocksync.reserve_batch('[{"channel": "shop", "order_ref": "G-5",
+    "lines": [{"sku": "PEG", "qty": 1, "location": "berlin"}]}]');
 SELECT sku, location, reserved FROM stocksync.stock WHERE sku = 'PEG' ORDER BY location;
 
 -- expire_holds() takes only holds whose time is up: one that expires in
