@@ -109,26 +109,33 @@ UnlockOrderKey(Datum channel, Datum order_ref)
 	UnlockKeyHash(HashOrderKey(channel, order_ref));
 }
 
+namespace {
+
+// Calls take(h) for each distinct key hash, in the order of the locks' own
+// identities (the hashes): two batches sharing keys never wait on each other
+// in a circle.
 void
-LockOrderKeys(const Datum *channels, const Datum *order_refs, int count)
+ForEachKeyHash(const Datum *channels, const Datum *order_refs, int count, void (*take)(KeyHash h))
 {
-	// In the order of the locks' own identities (the hashes), so that two
-	// batches sharing keys never wait on each other in a circle.
 	int n;
 	KeyHash *hashes = DistinctKeyHashes(channels, order_refs, count, &n);
 	for (int i = 0; i < n; i++)
-		LockKeyHash(hashes[i]);
+		take(hashes[i]);
 	pfree(hashes);
+}
+
+}  // namespace
+
+void
+LockOrderKeys(const Datum *channels, const Datum *order_refs, int count)
+{
+	ForEachKeyHash(channels, order_refs, count, LockKeyHash);
 }
 
 void
 UnlockOrderKeys(const Datum *channels, const Datum *order_refs, int count)
 {
-	int n;
-	KeyHash *hashes = DistinctKeyHashes(channels, order_refs, count, &n);
-	for (int i = 0; i < n; i++)
-		UnlockKeyHash(hashes[i]);
-	pfree(hashes);
+	ForEachKeyHash(channels, order_refs, count, UnlockKeyHash);
 }
 
 bool
