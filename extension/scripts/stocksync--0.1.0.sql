@@ -806,27 +806,42 @@ COMMENT ON FUNCTION stocksync.channel_places IS 'The locations a channel sells f
 -- The stock is read as the statement sees it; the reservation then locks the
 -- rows and decides, so a choice made on a figure that changed meanwhile is
 -- at worst recorded short (or refused), never oversold unnoticed.
+-- PL/pgSQL for its kept plans: a LANGUAGE sql function with a FROM clause is
+-- planned afresh in every statement that calls it, which cost a reservation
+-- several times its own work. Not SECURITY DEFINER and no SET clause: only
+-- stocksync's own functions, whose search_path is pinned, may call it.
 CREATE FUNCTION stocksync.order_line_location(channel text, order_ref text, sku text, qty integer)
     RETURNS text
-    LANGUAGE sql STABLE AS $$
-    WITH places AS (SELECT p.code, pg_catalog.count(*) OVER () AS n FROM stocksync.channel_places($1) AS p (code))
-    SELECT COALESCE(
-        (SELECT p.code FROM places p WHERE p.n = 1),
-        (SELECT r.locations[i] FROM stocksync.reservation r, pg_catalog.generate_subscripts(r.skus, 1) AS i
-          WHERE r.channel = $1 AND r.order_ref = $2 AND r.skus[i] = $3 ORDER BY i LIMIT 1),
-        (SELECT p.code FROM places p
-           CROSS JOIN LATERAL (
-               -- units of the SKU at the place: a bundle's as the fewest its
-               -- components make up
-               SELECT pg_catalog.min(pg_catalog.div(GREATEST(COALESCE(s.available, 0), 0), lv.qty)) AS units
-                 FROM (SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves($3) b
-                       UNION ALL
-                       SELECT i.sku, 1 FROM stocksync.item i WHERE i.sku = $3 AND i.kind = 'simple') lv
-                 LEFT JOIN stocksync.stock s ON s.sku = lv.component_sku AND s.location = p.code) u
-          ORDER BY COALESCE(u.units >= GREATEST($4, 1), false) DESC, p.code = 'default' DESC,
-                   u.units DESC NULLS LAST, p.code COLLATE "C"
-          LIMIT 1))
-$$;
+    LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    places text[] := ARRAY(SELECT p.code FROM stocksync.channel_places(order_line_location.channel) AS p (code));
+    held text;
+BEGIN
+    IF pg_catalog.cardinality(places) = 1 THEN
+        RETURN places[1];
+    END IF;
+    SELECT r.locations[i] INTO held
+      FROM stocksync.reservation r, pg_catalog.generate_subscripts(r.skus, 1) AS i
+     WHERE r.channel = order_line_location.channel AND r.order_ref = order_line_location.order_ref
+       AND r.skus[i] = order_line_location.sku
+     ORDER BY i LIMIT 1;
+    IF held IS NOT NULL THEN
+        RETURN held;
+    END IF;
+    RETURN (SELECT p.code FROM pg_catalog.unnest(places) AS p (code)
+              CROSS JOIN LATERAL (
+                  -- units of the SKU at the place: a bundle's as the fewest its
+                  -- components make up
+                  SELECT pg_catalog.min(pg_catalog.div(GREATEST(COALESCE(s.available, 0), 0), lv.qty)) AS units
+                    FROM (SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves(order_line_location.sku) b
+                          UNION ALL
+                          SELECT it.sku, 1 FROM stocksync.item it
+                           WHERE it.sku = order_line_location.sku AND it.kind = 'simple') lv
+                    LEFT JOIN stocksync.stock s ON s.sku = lv.component_sku AND s.location = p.code) u
+             ORDER BY COALESCE(u.units >= GREATEST(order_line_location.qty, 1), false) DESC, p.code = 'default' DESC,
+                      u.units DESC NULLS LAST, p.code COLLATE "C"
+             LIMIT 1);
+END $$;
 COMMENT ON FUNCTION stocksync.order_line_location IS 'Where a line of the channel''s order that names no location is held: the channel''s only location, where a known order holds the SKU, or one of its locations whose stock covers the line (default first).';
 
 -- Sellable units of sku for a channel: over the channel's locations (all when
