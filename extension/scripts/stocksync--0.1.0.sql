@@ -790,6 +790,33 @@ CREATE FUNCTION stocksync.channel_places(channel text)
 $$;
 COMMENT ON FUNCTION stocksync.channel_places IS 'The locations a channel sells from: those of channel_location, or every location when it names none.';
 
+-- Units of sku at each location the channel sells from that holds any: its
+-- available there, never below 0, a hot SKU's buckets added before the
+-- floor; a bundle's the fewest its components make up there (per component
+-- floor(available / units per bundle)). No row for a SKU without stock
+-- rows (or a bundle without a bill of materials).
+CREATE FUNCTION stocksync.channel_place_units(channel text, sku text)
+    RETURNS TABLE (location text, units numeric)
+    LANGUAGE sql STABLE AS $$
+    WITH leaves AS (
+        SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves($2) b
+        UNION ALL
+        SELECT i.sku, 1 FROM stocksync.item i WHERE i.sku = $2 AND i.kind = 'simple')
+    SELECT p.code,
+           pg_catalog.min(pg_catalog.div(GREATEST(COALESCE(s.on_hand - s.reserved - s.committed - s.damaged
+                                                           - s.quality_control - s.safety_stock
+                                                           + CASE WHEN s.buckets > 0 THEN (
+                                                               SELECT pg_catalog.sum(b.on_hand - b.reserved - b.committed - b.damaged - b.quality_control - b.safety_stock)
+                                                                 FROM stocksync.stock_bucket b
+                                                                WHERE b.sku = s.sku AND b.location = s.location)
+                                                             ELSE 0 END, 0), 0),
+                                         lv.qty))
+      FROM stocksync.channel_places($1) AS p (code) CROSS JOIN leaves lv
+      LEFT JOIN stocksync.stock_level s ON s.sku = lv.component_sku AND s.location = p.code
+     GROUP BY p.code
+$$;
+COMMENT ON FUNCTION stocksync.channel_place_units IS 'Units of sku (simple or bundle) at each of the channel''s locations, never below 0.';
+
 -- Where a line of the channel's order that names no location is held: a
 -- webhook or polled order says which listing sold, never which warehouse.
 -- - A channel that sells from one location: there.
@@ -829,15 +856,8 @@ BEGIN
         RETURN held;
     END IF;
     RETURN (SELECT p.code FROM pg_catalog.unnest(places) AS p (code)
-              CROSS JOIN LATERAL (
-                  -- units of the SKU at the place: a bundle's as the fewest its
-                  -- components make up
-                  SELECT pg_catalog.min(pg_catalog.div(GREATEST(COALESCE(s.available, 0), 0), lv.qty)) AS units
-                    FROM (SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves(order_line_location.sku) b
-                          UNION ALL
-                          SELECT it.sku, 1 FROM stocksync.item it
-                           WHERE it.sku = order_line_location.sku AND it.kind = 'simple') lv
-                    LEFT JOIN stocksync.stock s ON s.sku = lv.component_sku AND s.location = p.code) u
+              LEFT JOIN stocksync.channel_place_units(order_line_location.channel, order_line_location.sku) u
+                ON u.location = p.code
              ORDER BY COALESCE(u.units >= GREATEST(order_line_location.qty, 1), false) DESC, p.code = 'default' DESC,
                       u.units DESC NULLS LAST, p.code COLLATE "C"
              LIMIT 1);
@@ -867,33 +887,10 @@ BEGIN
         RAISE EXCEPTION 'unknown channel "%"', channel_available.channel
             USING ERRCODE = 'SS003', HINT = 'Channels are the rows of stocksync.channel.';
     END IF;
-    units := (
-        WITH places AS (
-            SELECT l.code FROM stocksync.location l
-             WHERE NOT EXISTS (SELECT 1 FROM stocksync.channel_location cl WHERE cl.channel = channel_available.channel)
-                OR l.code IN (SELECT cl.location FROM stocksync.channel_location cl
-                               WHERE cl.channel = channel_available.channel)),
-        leaves AS (
-            SELECT b.component_sku, b.qty FROM stocksync.bundle_leaves(channel_available.sku) b
-            UNION ALL
-            SELECT i.sku, 1 FROM stocksync.item i WHERE i.sku = channel_available.sku AND i.kind = 'simple'),
-        per_place AS (
-            SELECT p.code,
-                   pg_catalog.min(pg_catalog.div(GREATEST(COALESCE(s.on_hand - s.reserved - s.committed - s.damaged
-                                                                   - s.quality_control - s.safety_stock
-                                                                   -- a hot SKU's buckets, summed before the floor
-                                                                   + CASE WHEN s.buckets > 0 THEN (
-                                                                       SELECT pg_catalog.sum(b.on_hand - b.reserved - b.committed - b.damaged - b.quality_control - b.safety_stock)
-                                                                         FROM stocksync.stock_bucket b
-                                                                        WHERE b.sku = s.sku AND b.location = s.location)
-                                                                     ELSE 0 END, 0), 0),
-                                                 lv.qty)) AS units
-              FROM places p CROSS JOIN leaves lv
-              LEFT JOIN stocksync.stock_level s ON s.sku = lv.component_sku AND s.location = p.code
-             GROUP BY p.code)
-        -- Locations add up past an integer (each holds up to 2147483647):
-        -- no channel can be shown more, so the sum stops there.
-        SELECT LEAST(COALESCE(pg_catalog.sum(per_place.units), 0), 2147483647)::integer FROM per_place);
+    -- Locations add up past an integer (each holds up to 2147483647): no
+    -- channel can be shown more, so the sum stops there.
+    units := (SELECT LEAST(COALESCE(pg_catalog.sum(u.units), 0), 2147483647)::integer
+                FROM stocksync.channel_place_units(channel_available.channel, channel_available.sku) u);
     IF units = 0 AND NOT EXISTS (SELECT 1 FROM stocksync.item i WHERE i.sku = channel_available.sku) THEN
         RAISE EXCEPTION 'unknown sku "%"', channel_available.sku USING ERRCODE = 'SS001';
     END IF;
