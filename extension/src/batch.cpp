@@ -568,7 +568,6 @@ LockPlainRun(Batch *b, const bool *is_hot, int from, int to)
 	static SPIPlanPtr plan = nullptr;
 	static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID};
 	Datum args[] = {TextArrayOf(skus, n), TextArrayOf(locations, n)};
-	LockTableForWrites("stock_level");	// the rows are written later
 	uint64 locked = RunPlan(KeptPlan(&plan,
 									   "SELECT k.i::integer, s.on_hand - s.reserved - s.committed - s.damaged "
 									   "       - s.quality_control - s.safety_stock, s.buckets > 0 "
@@ -904,14 +903,12 @@ stocksync_reserve_batch(PG_FUNCTION_ARGS)
 	b.ttl = CheckedTtl(fcinfo, 1);
 	OnShortage on_shortage = ParseOnShortage(fcinfo, 2);
 	InitMaterializedSRF(fcinfo, 0);
-	static SPIPlanPtr lock_plan = nullptr;
 
 	SPI_connect();
 	// Before the channels are looked up: a channel being renamed holds this
 	// lock until it commits, and the lookup then sees the new code, so no
 	// order is written under the old one (channel_rename_vs_order.spec).
-	RunPlan(KeptPlan(&lock_plan, "LOCK TABLE stocksync.reservation IN ROW EXCLUSIVE MODE", 0, nullptr), nullptr,
-			nullptr);
+	LockTableForWrites("reservation");
 	// The projection rows are read (a SKU's buckets), then written.
 	LockTableForWrites("stock_level");
 	ParseOrders(&b, json, on_shortage);

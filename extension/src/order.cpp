@@ -78,21 +78,20 @@ CompareKeyHashes(const void *a, const void *b)
 	return (x->order_ref > y->order_ref) - (x->order_ref < y->order_ref);
 }
 
-// The keys' distinct hashes, sorted: the locks' own identities, in the one
-// order every batch takes them.
-KeyHash *
-DistinctKeyHashes(const Datum *channels, const Datum *order_refs, int count, int *distinct)
+// Calls take(h) once for each distinct key hash, in the order of the locks'
+// own identities (the hashes): two batches sharing keys never wait on each
+// other in a circle.
+void
+ForEachKeyHash(const Datum *channels, const Datum *order_refs, int count, void (*take)(KeyHash h))
 {
 	KeyHash *hashes = static_cast<KeyHash *>(palloc(sizeof(KeyHash) * Max(count, 1)));
 	for (int i = 0; i < count; i++)
 		hashes[i] = HashOrderKey(channels[i], order_refs[i]);
 	qsort(hashes, count, sizeof(KeyHash), CompareKeyHashes);
-	int n = 0;
 	for (int i = 0; i < count; i++)
-		if (n == 0 || CompareKeyHashes(&hashes[n - 1], &hashes[i]) != 0)
-			hashes[n++] = hashes[i];
-	*distinct = n;
-	return hashes;
+		if (i == 0 || CompareKeyHashes(&hashes[i - 1], &hashes[i]) != 0)
+			take(hashes[i]);
+	pfree(hashes);
 }
 
 }  // namespace
@@ -108,23 +107,6 @@ UnlockOrderKey(Datum channel, Datum order_ref)
 {
 	UnlockKeyHash(HashOrderKey(channel, order_ref));
 }
-
-namespace {
-
-// Calls take(h) for each distinct key hash, in the order of the locks' own
-// identities (the hashes): two batches sharing keys never wait on each other
-// in a circle.
-void
-ForEachKeyHash(const Datum *channels, const Datum *order_refs, int count, void (*take)(KeyHash h))
-{
-	int n;
-	KeyHash *hashes = DistinctKeyHashes(channels, order_refs, count, &n);
-	for (int i = 0; i < n; i++)
-		take(hashes[i]);
-	pfree(hashes);
-}
-
-}  // namespace
 
 void
 LockOrderKeys(const Datum *channels, const Datum *order_refs, int count)
