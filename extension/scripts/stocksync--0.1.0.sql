@@ -790,11 +790,11 @@ CREATE FUNCTION stocksync.channel_places(channel text)
 $$;
 COMMENT ON FUNCTION stocksync.channel_places IS 'The locations a channel sells from: those of channel_location, or every location when it names none.';
 
--- Units of sku at each location the channel sells from that holds any: its
--- available there, never below 0, a hot SKU's buckets added before the
--- floor; a bundle's the fewest its components make up there (per component
--- floor(available / units per bundle)). No row for a SKU without stock
--- rows (or a bundle without a bill of materials).
+-- Units of sku at each location the channel sells from: its available
+-- there, never below 0, a hot SKU's buckets added before the floor; a
+-- bundle's the fewest its components make up there (per component
+-- floor(available / units per bundle)). No rows for an unknown SKU or a
+-- bundle without a bill of materials.
 CREATE FUNCTION stocksync.channel_place_units(channel text, sku text)
     RETURNS TABLE (location text, units numeric)
     LANGUAGE sql STABLE AS $$
@@ -2273,16 +2273,14 @@ BEGIN
                            -- key lookups (subqueries), whatever the estimates
                            pg_catalog.bool_or((SELECT it.kind FROM stocksync.item it WHERE it.sku = x.sku)
                                                   IS DISTINCT FROM 'simple'
-                                              -- a channel that sells from several locations: where
-                                              -- a line is held depends on the stock, and the
-                                              -- SKUs' order is no longer the locks' order
-                                              OR (SELECT pg_catalog.count(*) FROM stocksync.channel_places(p.o ->> 'channel')) > 1
-                                              -- at the location reserve() holds the line (it names none)
-                                              OR (SELECT sl.buckets FROM stocksync.stock_level sl
-                                                   WHERE sl.sku = x.sku
-                                                     AND sl.location = (SELECT pg_catalog.min(c.code)
-                                                                          FROM stocksync.channel_places(p.o ->> 'channel') AS c (code)))
-                                                 IS DISTINCT FROM 0) AS special
+                                              -- a channel that sells from several locations, or none (where a
+                                              -- line is held depends on the stock, and the SKUs' order
+                                              -- is no longer the locks' order), or, at its one location,
+                                              -- where reserve() holds the line, a hot SKU or no stock row
+                                              OR (SELECT pg_catalog.count(*) <> 1 OR pg_catalog.bool_or(sl.buckets IS DISTINCT FROM 0)
+                                                    FROM stocksync.channel_places(p.o ->> 'channel') AS c (code)
+                                                    LEFT JOIN stocksync.stock_level sl ON sl.sku = x.sku AND sl.location = c.code)
+                                             ) AS special
                       FROM ROWS FROM (pg_catalog.unnest(outcomes), pg_catalog.unnest(orders_of)) WITH ORDINALITY AS p (s, o, i)
                            CROSS JOIN LATERAL (SELECT (e.l ->> 'sku') COLLATE "C" AS sku
                                                  FROM pg_catalog.jsonb_array_elements(p.o -> 'lines') AS e (l)) x
