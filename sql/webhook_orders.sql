@@ -102,6 +102,19 @@ SELECT * FROM stocksync.ingest_webhook_orders((SELECT jsonb_agg(pg_temp.order_ev
                                                 FROM generate_series(1, 1001) g));
 SELECT count(*) AS n FROM stocksync.ingest_webhook_orders('[]');
 
+-- Which SKU a line is for (webhook_line_sku, inlined into the statements
+-- above): the first of its ids the channel lists, in the line's order; else
+-- the line's own SKU if the channel lists it; else NULL. One row each time.
+SELECT t.line, m.sku
+  FROM (VALUES ('{"ids": ["nope", "v-b", "v-a"], "sku": "A"}'::jsonb),  -- B: first listed id
+               ('{"ids": ["v-a", "v-b"]}'),                             -- A
+               ('{"ids": ["11"], "sku": "B"}'),                         -- B: 11 is woo's, not shop's
+               ('{"ids": ["nope"], "sku": "HOT"}'),                     -- HOT: by its SKU
+               ('{"sku": "X"}'),                                        -- NULL: X is not listed
+               ('{"ids": [], "qty": 1}'),                               -- NULL
+               ('{"ids": [null, 7], "sku": "A"}')) AS t (line)          -- A: no id matches
+       CROSS JOIN LATERAL stocksync.webhook_line_sku('shop', t.line) AS m (sku);
+
 -- prune_webhook_receipts(keep) ends the replay window: receipts and
 -- tombstones older than keep go; a window that is not positive (which would
 -- forget every delivery at once) or NULL is refused.

@@ -1651,26 +1651,25 @@ COMMENT ON VIEW stocksync.unmatched_order_line IS 'Order lines received for list
 -- The SKU an order line is for: a listing of the channel whose external_id
 -- is one of the line's ids, first match in the line's order (Shopify variant,
 -- WooCommerce product/variation), else a listing of the channel for the
--- line's own SKU. NULL when there is none. Simple key lookups, so that the
--- plans stay on the indexes whatever the statistics say.
+-- line's own SKU. Always one row, NULL when there is none. Called in FROM
+-- (CROSS JOIN LATERAL), where the planner inlines it into the calling
+-- statement's kept plan: a PL/pgSQL function cost a call, a cursor and two
+-- statements per line. Each look-up is a correlated subquery on a key, so
+-- that the plans stay on the indexes whatever the statistics say.
 CREATE FUNCTION stocksync.webhook_line_sku(channel text, line jsonb)
-    RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    ch    text COLLATE "C" := webhook_line_sku.channel;
-    id    text COLLATE "C";
-    found text;
-BEGIN
-    FOR id IN SELECT pg_catalog.jsonb_array_elements_text(COALESCE(line -> 'ids', '[]')) LOOP
-        SELECT l.sku INTO found FROM stocksync.listing l WHERE l.channel = ch AND l.external_id = id;
-        IF found IS NOT NULL THEN
-            RETURN found;
-        END IF;
-    END LOOP;
-    SELECT l.sku INTO found FROM stocksync.listing l
-     WHERE l.channel = ch AND l.sku = (line ->> 'sku') COLLATE "C" LIMIT 1;
-    RETURN found;
-END
+    RETURNS SETOF text LANGUAGE sql STABLE AS $fn$
+    SELECT COALESCE(
+        (SELECT z.sku
+           FROM (SELECT (SELECT l.sku FROM stocksync.listing l
+                          WHERE l.channel OPERATOR(pg_catalog.=) $1 COLLATE "C"
+                            AND l.external_id OPERATOR(pg_catalog.=) i.id COLLATE "C") AS sku, i.n
+                   FROM pg_catalog.jsonb_array_elements_text(COALESCE($2 OPERATOR(pg_catalog.->) 'ids', '[]'))
+                        WITH ORDINALITY AS i (id, n)
+                 OFFSET 0) z  -- OFFSET 0: one look-up per id, not one in WHERE and one in the list
+          WHERE z.sku IS NOT NULL ORDER BY z.n LIMIT 1),
+        (SELECT l.sku FROM stocksync.listing l
+          WHERE l.channel OPERATOR(pg_catalog.=) $1 COLLATE "C"
+            AND l.sku OPERATOR(pg_catalog.=) ($2 OPERATOR(pg_catalog.->>) 'sku') COLLATE "C" LIMIT 1))
 $fn$;
 CREATE INDEX listing_channel_sku_idx ON stocksync.listing (channel, sku);
 
@@ -1781,8 +1780,8 @@ CREATE FUNCTION stocksync.too_long(what text, value text, max_bytes integer)
     RETURNS text
     LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN pg_catalog.octet_length($2) > $3
-                THEN pg_catalog.format('%s "%s..." is %s bytes long, more than %s', $1, pg_catalog.left($2, 32),
-                                       pg_catalog.octet_length($2), $3) END
+                THEN $1 || ' "' || pg_catalog.left($2, 32) || '..." is ' || pg_catalog.octet_length($2)::text
+                     || ' bytes long, more than ' || $3::text END
 $$;
 REVOKE ALL ON FUNCTION stocksync.too_long(text, text, integer) FROM PUBLIC;
 
@@ -1907,8 +1906,9 @@ BEGIN
                    COALESCE(pg_catalog.jsonb_agg(s.line) FILTER (WHERE s.sku IS NULL), '[]'),
                    COALESCE(pg_catalog.bool_or(s.qty IS NULL), false)
               INTO matched, unmatched, bad_lines
-              FROM (SELECT x.line, stocksync.webhook_line_sku(ch, x.line) AS sku, stocksync.webhook_line_qty(x.line) AS qty
+              FROM (SELECT x.line, m.sku, stocksync.webhook_line_qty(x.line) AS qty
                       FROM pg_catalog.jsonb_array_elements(COALESCE(event -> 'lines', '[]')) AS x (line)
+                           CROSS JOIN LATERAL stocksync.webhook_line_sku(ch, x.line) AS m (sku)
                     OFFSET 0) s;  -- OFFSET 0: one lookup per line, not one per reference
             IF bad_lines THEN
                 -- A line reserve() could not take, known listing or not:
@@ -1991,10 +1991,11 @@ BEGIN
         -- own SKU (return_items() refuses it if the order has no such line).
         PERFORM stocksync.check_webhook_lines(ch, ref, event -> 'lines');
         SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                   'sku', COALESCE(stocksync.webhook_line_sku(ch, x.line), x.line ->> 'sku'),
+                   'sku', COALESCE(m.sku, x.line ->> 'sku'),
                    'qty', (x.line ->> 'qty')::integer)), '[]')
           INTO matched
-          FROM pg_catalog.jsonb_array_elements(COALESCE(event -> 'lines', '[]')) AS x (line);
+          FROM pg_catalog.jsonb_array_elements(COALESCE(event -> 'lines', '[]')) AS x (line)
+               CROSS JOIN LATERAL stocksync.webhook_line_sku(ch, x.line) AS m (sku);
         IF pg_catalog.jsonb_array_length(matched) = 0 THEN
             v_outcome := 'refund_without_restock';
         ELSE
@@ -2209,8 +2210,9 @@ BEGIN
                    FILTER (WHERE s.sku IS NOT NULL) AS matched,
                pg_catalog.jsonb_agg(s.line ORDER BY s.n) FILTER (WHERE s.sku IS NULL) AS unmatched
           FROM c, LATERAL (
-                   SELECT l.line, l.n, stocksync.webhook_line_sku(c.ch, l.line) AS sku
+                   SELECT l.line, l.n, k.sku
                      FROM pg_catalog.jsonb_array_elements(COALESCE(c.event -> 'lines', '[]')) WITH ORDINALITY AS l (line, n)
+                          CROSS JOIN LATERAL stocksync.webhook_line_sku(c.ch, l.line) AS k (sku)
                    OFFSET 0) s  -- OFFSET 0: one lookup per line, not one per reference
          WHERE c.ch IS NOT NULL AND COALESCE(c.ref, '') <> '' AND c.ref_too_long IS NULL AND NOT c.receipt AND c.i = c.first
            AND NOT c.tombstone
@@ -2288,9 +2290,20 @@ BEGIN
                      GROUP BY p.i) y) z;
     IF fast THEN
         -- The aggregate calls reserve() in the array's (key) order.
-        PERFORM pg_catalog.count(stocksync.reserve(orders_of[f.i] ->> 'channel', orders_of[f.i] ->> 'order_ref',
-                                                   orders_of[f.i] -> 'lines', pg_catalog.make_interval(secs => ttl_of[f.i]),
-                                                   on_shortage => 'record'))
+        -- An order of one line (most of them) through reserve()'s scalar
+        -- form at the channel's one location (the group is fast only when
+        -- there is one): the stored row is the one its lines form stores,
+        -- without the statement that reads the lines.
+        PERFORM pg_catalog.count(
+                    CASE WHEN pg_catalog.jsonb_array_length(orders_of[f.i] -> 'lines') = 1
+                         THEN stocksync.reserve(orders_of[f.i] ->> 'channel', orders_of[f.i] ->> 'order_ref',
+                                                orders_of[f.i] #>> '{lines,0,sku}', (orders_of[f.i] #>> '{lines,0,qty}')::integer,
+                                                pg_catalog.make_interval(secs => ttl_of[f.i]),
+                                                location => (SELECT p.code FROM stocksync.channel_places(orders_of[f.i] ->> 'channel') AS p (code)),
+                                                on_shortage => 'record')
+                         ELSE stocksync.reserve(orders_of[f.i] ->> 'channel', orders_of[f.i] ->> 'order_ref',
+                                                orders_of[f.i] -> 'lines', pg_catalog.make_interval(secs => ttl_of[f.i]),
+                                                on_shortage => 'record') END)
            FROM pg_catalog.unnest(fast_order) AS f (i);
         FOREACH h IN ARRAY fast_order LOOP
             IF paid_of[h] THEN
