@@ -2293,7 +2293,9 @@ BEGIN
         -- An order of one line (most of them) through reserve()'s scalar
         -- form at the channel's one location (the group is fast only when
         -- there is one): the stored row is the one its lines form stores,
-        -- without the statement that reads the lines.
+        -- without the statement that reads the lines. A location given to
+        -- the channel since the check above fails the call (more than one
+        -- row), and the worker then applies each delivery alone.
         PERFORM pg_catalog.count(
                     CASE WHEN pg_catalog.jsonb_array_length(orders_of[f.i] -> 'lines') = 1
                          THEN stocksync.reserve(orders_of[f.i] ->> 'channel', orders_of[f.i] ->> 'order_ref',
