@@ -76,6 +76,22 @@ SELECT stocksync.return_items('shop', '906', '[{"sku": "A", "qty": 2, "location"
 SELECT stocksync.return_items('shop', '906', '[{"sku": "A", "qty": 1, "location": "west"}]', 'damaged', 'r-2');
 SELECT stocksync.release('shop', '906');
 SELECT location, qty, fulfilled, returned FROM stocksync.reservation_line WHERE order_ref = '906' ORDER BY 1;
+-- Lines of one SKU that name no location are placed together: for their
+-- units together (6; 'default' has 4, east 10), not line by line, where
+-- each line of 3 would have gone to 'default' and the order been recorded
+-- 2 short there. Likewise in reserve_batch() (SKU T, the same stock).
+INSERT INTO stocksync.item (sku) VALUES ('S'), ('T');
+INSERT INTO stocksync.channel (code, kind) VALUES ('wh', 'webhook');
+INSERT INTO stocksync.channel_location VALUES ('wh', 'default'), ('wh', 'east');
+SELECT stocksync.receive('S', 4), stocksync.receive('S', 10, 'east'), stocksync.receive('T', 4), stocksync.receive('T', 10, 'east');
+SELECT shortage FROM stocksync.reserve('wh', 's-1', '[{"sku": "S", "qty": 3}, {"sku": "S", "qty": 3}]', on_shortage => 'record');
+SELECT ord, status, shortage FROM stocksync.reserve_batch(
+       '[{"channel": "wh", "order_ref": "s-2", "lines": [{"sku": "T", "qty": 3}, {"sku": "T", "qty": 3}]}]', on_shortage => 'record');
+SELECT order_ref, sku, location, qty, shortage FROM stocksync.reservation_line WHERE channel = 'wh' ORDER BY 1, 3;
+-- A replay of either compares equal.
+SELECT shortage FROM stocksync.reserve('wh', 's-1', '[{"sku": "S", "qty": 3}, {"sku": "S", "qty": 3}]', on_shortage => 'record');
+SELECT ord, status, shortage FROM stocksync.reserve_batch(
+       '[{"channel": "wh", "order_ref": "s-2", "lines": [{"sku": "T", "qty": 3}, {"sku": "T", "qty": 3}]}]', on_shortage => 'record');
 -- A location without stock that a channel sells from: deleting it is
 -- refused (23503); renaming it carries over to channel_location and raises
 -- the channel's version, so its listings are pushed again.

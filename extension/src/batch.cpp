@@ -188,6 +188,23 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 	Datum args[] = {JsonbPGetDatum(json)};
 	uint64 rows = RunPlan(
 		KeptPlan(&plan,
+				 // Each order's lines: its "lines", or the order itself as its
+				 // one line.
+				 "WITH el AS (SELECT e.v, e.ord, CASE "
+				 "  WHEN pg_catalog.jsonb_typeof(e.v) <> 'object' THEN NULL "
+				 "  WHEN e.v OPERATOR(pg_catalog.?) 'lines' THEN CASE WHEN pg_catalog.jsonb_typeof(e.v->'lines') = 'array' "
+				 "                                   THEN e.v->'lines' END "
+				 "  ELSE pg_catalog.jsonb_build_array(e.v) END AS lines "
+				 "  FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e (v, ord)), "
+				 // Where the lines that name no location are held, asked of
+				 // the channel once per order and SKU for their units
+				 // together (as reserve() does, order.cpp ParseLines).
+				 "at AS (SELECT e.ord, ln.l->>'sku' AS sku, "
+				 "  stocksync.order_line_location(pg_catalog.min(e.v->>'channel'), pg_catalog.min(e.v->>'order_ref'), "
+				 "    ln.l->>'sku', GREATEST(LEAST(pg_catalog.sum(" STOCKSYNC_SQL_LINE_QTY("ln.l") "), 2147483647), 1)::integer) "
+				 "    AS location "
+				 "  FROM el AS e CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(e.lines) AS ln (l) "
+				 "  WHERE ln.l->>'location' IS NULL AND ln.l->>'sku' IS NOT NULL GROUP BY e.ord, ln.l->>'sku') "
 				 "SELECT e.ord::integer, pg_catalog.jsonb_typeof(e.v) = 'object', e.v->>'channel', e.v->>'order_ref', "
 				 "  e.v->>'on_shortage', ln.l IS NOT NULL, ln.l->>'sku', place.location, "
 				 "  " STOCKSYNC_SQL_LINE_QTY("ln.l") ", "
@@ -197,17 +214,11 @@ ParseOrders(Batch *b, Jsonb *json, OnShortage default_on_shortage)
 				 "  EXISTS (SELECT 1 FROM stocksync.bom m WHERE m.bundle_sku = ln.l->>'sku'), "
 				 "  pg_catalog.jsonb_typeof(e.v) = 'object' AND e.v OPERATOR(pg_catalog.?) 'lines' "
 				 "    AND e.v OPERATOR(pg_catalog.?|) ARRAY['sku', 'qty', 'location'] "
-				 "FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e (v, ord) "
-				 "LEFT JOIN LATERAL pg_catalog.jsonb_array_elements(CASE "
-				 "  WHEN pg_catalog.jsonb_typeof(e.v) <> 'object' THEN NULL "
-				 "  WHEN e.v OPERATOR(pg_catalog.?) 'lines' THEN CASE WHEN pg_catalog.jsonb_typeof(e.v->'lines') = 'array' "
-				 "                                   THEN e.v->'lines' END "
-				 "  ELSE pg_catalog.jsonb_build_array(e.v) END) WITH ORDINALITY AS ln (l, n) ON true "
-				 // The line's location, asked of the channel once (OFFSET 0:
-				 // not copied into both columns that read it).
-				 "CROSS JOIN LATERAL (SELECT COALESCE(ln.l->>'location', "
-				 "  stocksync.order_line_location(e.v->>'channel', e.v->>'order_ref', ln.l->>'sku', "
-				 "    " STOCKSYNC_SQL_LINE_QTY("ln.l") ")) AS location OFFSET 0) place "
+				 "FROM el AS e "
+				 "LEFT JOIN LATERAL pg_catalog.jsonb_array_elements(e.lines) WITH ORDINALITY AS ln (l, n) ON true "
+				 "LEFT JOIN at ON at.ord = e.ord AND at.sku = ln.l->>'sku' "
+				 // OFFSET 0: not copied into both columns that read it.
+				 "CROSS JOIN LATERAL (SELECT COALESCE(ln.l->>'location', at.location) AS location OFFSET 0) place "
 				 "ORDER BY e.ord, ln.n",
 				 1, types),
 		args, nullptr);
