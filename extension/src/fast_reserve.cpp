@@ -30,6 +30,7 @@
 #include "bucket_claim.hpp"
 #include "bundles.hpp"
 #include "direct.hpp"
+#include "direct_tables.hpp"
 #include "fast_reserve.hpp"
 #include "key_cache.hpp"
 #include "movement.hpp"
@@ -52,17 +53,7 @@ namespace stocksync {
 
 namespace {
 
-// Attribute numbers (1-based) of stock_level, as checked by GetDirectCatalog.
-constexpr int kSku = 1;
-constexpr int kLocation = 2;
-constexpr int kOnHand = 3;
-constexpr int kReserved = 4;
-constexpr int kCommitted = 5;
-constexpr int kDamaged = 6;
-constexpr int kQualityControl = 7;
-constexpr int kSafetyStock = 8;
-constexpr int kVersion = 10;
-constexpr int kBuckets = 11;
+using namespace stock_column;
 
 int32
 Column(TupleTableSlot *slot, int attnum)
@@ -86,40 +77,6 @@ Unheld(TupleTableSlot *row)
 	HeapTuple tuple = ExecFetchSlotHeapTuple(row, false, nullptr);
 	return (tuple->t_data->t_infomask & HEAP_XMAX_INVALID) != 0;
 }
-
-// What a call holds open, released by Close() on every way out.
-struct Relations
-{
-	Relation stock;
-	Relation reservation;
-	Relation ledger;
-	Snapshot snapshot = nullptr;
-	TupleTableSlot *row = nullptr;	// the projection row
-
-	// Whether the open tables are still the catalog's, and still writable
-	// directly: opening a table took its lock and with it every
-	// invalidation sent since the catalog was read (a user's index or
-	// constraint created meanwhile). While the locks are held none can be
-	// added, but for CREATE INDEX CONCURRENTLY's index, which takes no
-	// entries before this transaction ends.
-	bool StillAsCataloged() const
-	{
-		const DirectCatalog *cat = GetDirectCatalog();
-		return cat != nullptr && cat->writable_directly && RelationGetRelid(stock) == cat->stock_level &&
-			   RelationGetRelid(reservation) == cat->reservation && RelationGetRelid(ledger) == cat->ledger;
-	}
-
-	void Close()
-	{
-		if (row != nullptr)
-			ExecDropSingleTupleTableSlot(row);
-		if (snapshot != nullptr)
-			UnregisterSnapshot(snapshot);
-		table_close(ledger, NoLock);
-		table_close(reservation, NoLock);
-		table_close(stock, NoLock);
-	}
-};
 
 // Whether stocksync.channel has the code, as a new snapshot sees it.
 bool
@@ -218,8 +175,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	// (an earlier call in the same statement) visible to the reads below.
 	CommandCounterIncrement();
 
-	Relations rels{table_open(cat->stock_level, RowExclusiveLock), table_open(cat->reservation, RowExclusiveLock),
-				   table_open(cat->ledger, RowExclusiveLock)};
+	DirectRelations rels(cat);
 	// The direct writes below fire no trigger: a table with one of the user's
 	// takes the general path, and so does a bundle component, whose change
 	// must raise its bundles' versions (the deferred cascade trigger does
