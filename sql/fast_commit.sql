@@ -105,6 +105,21 @@ ROLLBACK;
 DROP TRIGGER keep_row ON stocksync.reservation;
 DROP FUNCTION public.keep_row();
 
+-- In a read-only transaction commit() fails as the general path does, and
+-- before it writes or locks anything (no transaction id is taken): the fast
+-- path locked and replaced the order's rows and then failed in nextval().
+SELECT stocksync.reserve('shop', 'read-only', 'A', 1) IS NOT NULL AS held;
+BEGIN READ ONLY;
+DO $$
+BEGIN
+    PERFORM stocksync.commit('shop', 'read-only');
+EXCEPTION WHEN read_only_sql_transaction THEN
+    RAISE NOTICE '%: %', SQLSTATE, SQLERRM;
+END $$;
+SELECT pg_current_xact_id_if_assigned() IS NULL AS nothing_written;
+ROLLBACK;
+SELECT stocksync.release('shop', 'read-only');
+
 -- The committed units leave with fulfil(), as on the general path.
 SELECT stocksync.reserve('shop', 'later', 'A', 2) IS NOT NULL AS held;
 SELECT stocksync.commit('shop', 'later'), stocksync.fulfill('shop', 'later');

@@ -226,8 +226,11 @@ CommitFast(Datum channel, Datum order_ref)
 	const DirectCatalog *cat = GetDirectCatalog();
 	// Under REPEATABLE READ or SERIALIZABLE a row changed after the
 	// transaction's snapshot must fail it, as the executor does; this path
-	// reads the latest version.
-	if (cat == nullptr || !cat->writable_directly || IsolationUsesXactSnapshot())
+	// reads the latest version. A read-only transaction (a standby's too)
+	// gets the general path's error before anything is locked or written:
+	// the table AM checks no such thing, and nextval() would refuse only
+	// after the rows were replaced.
+	if (XactReadOnly || cat == nullptr || !cat->writable_directly || IsolationUsesXactSnapshot())
 		return false;
 	// As SPI before each statement: this transaction's earlier writes (the
 	// order's reservation in the same statement) become visible below.
