@@ -115,6 +115,15 @@ ReadOrderLines(TupleTableSlot *order, OrderLines *lines)
 		   ReadInts(order, kReturned, &lines->count, &lines->returned);
 }
 
+// Whether `next` comes after `line` in (sku, location) byte order, as the
+// lines of an order are stored (order.cpp NormalizeLines).
+bool
+LineFollows(const CommitLine &line, const CommitLine &next)
+{
+	int c = CompareText(line.sku, next.sku);
+	return c < 0 || (c == 0 && CompareText(line.location, next.location) < 0);
+}
+
 // Locks the line's projection row (following any newer version) and makes
 // its committed version: reserved - units, committed + units, version + 1.
 // false when the row is missing, hot, renamed meanwhile or would not fit.
@@ -258,9 +267,15 @@ CommitFast(Datum channel, Datum order_ref)
 	{
 		lines[i] = {order_lines.skus[i], order_lines.locations[i],
 					order_lines.quantities[i] - order_lines.fulfilled[i], {}, nullptr};
-		if (lines[i].units == 0)
+		// Stored merged and sorted, as reserve() stores them: a line
+		// repeated would replace its row twice from the version locked here.
+		if (i > 0 && !LineFollows(lines[i - 1], lines[i]))
+			fast = false;
+		else if (lines[i].units == 0)
 			continue;
-		fast = lines[i].units > 0 && !MayBeBundleComponent(lines[i].sku) && LockProjectionRow(rels, cat, &lines[i]);
+		else
+			fast = lines[i].units > 0 && !MayBeBundleComponent(lines[i].sku) &&
+				   LockProjectionRow(rels, cat, &lines[i]);
 	}
 	if (!fast)
 	{
