@@ -53,7 +53,7 @@ Column(TupleTableSlot *slot, int attnum)
 }
 
 // The order's lines and what of them was shipped and returned, copied out
-// of the row (whose buffer the order's slot pins only until it is dropped).
+// of the row.
 struct OrderLines
 {
 	int count = 0;
@@ -221,6 +221,11 @@ LockOrderRow(DirectRelations &rels, const DirectCatalog *cat, Datum channel, Dat
 	if (table_tuple_lock(rels.reservation, &order->tts_tid, rels.snapshot, order, GetCurrentCommandId(false),
 						 LockTupleExclusive, LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure) != TM_Ok)
 		return false;
+	// Copied out of its buffer, as SPI copies the general path's row: the
+	// lines' rows are waited for next, and a pin kept meanwhile holds off
+	// VACUUM's cleanup lock of the page for as long, a wait the deadlock
+	// detector does not see (pay_wait_vs_vacuum_freeze.spec).
+	ExecMaterializeSlot(order);
 	slot_getallattrs(order);
 	return CompareText(order->tts_values[kChannel - 1], channel) == 0 &&
 		   CompareText(order->tts_values[kOrderRef - 1], order_ref) == 0;
