@@ -105,6 +105,34 @@ ROLLBACK;
 DROP TRIGGER keep_row ON stocksync.reservation;
 DROP FUNCTION public.keep_row();
 
+-- In a read-only transaction commit() fails as the general path does, and
+-- before it writes or locks anything (no transaction id is taken): the fast
+-- path locked and replaced the order's rows and then failed in nextval().
+SELECT stocksync.reserve('shop', 'read-only', 'A', 1) IS NOT NULL AS held;
+BEGIN READ ONLY;
+DO $$
+BEGIN
+    PERFORM stocksync.commit('shop', 'read-only');
+EXCEPTION WHEN read_only_sql_transaction THEN
+    RAISE NOTICE '%: %', SQLSTATE, SQLERRM;
+END $$;
+SELECT pg_current_xact_id_if_assigned() IS NULL AS nothing_written;
+ROLLBACK;
+SELECT stocksync.release('shop', 'read-only');
+
+-- An order whose stored lines name one SKU and location twice (stocksync
+-- stores them merged and sorted; this one is split by hand) is committed as
+-- the general path commits it, line by line: the fast path replaced the row
+-- twice from the same version and failed ("tuple already updated by self").
+BEGIN;
+SELECT stocksync.reserve('shop', 'twice', 'A', 2) IS NOT NULL AS held;
+UPDATE stocksync.reservation SET skus = '{A,A}', locations = '{default,default}', quantities = '{1,1}'
+ WHERE order_ref = 'twice';
+SELECT stocksync.commit('shop', 'twice');
+SELECT kind, qty, d_reserved, d_committed FROM stocksync.ledger WHERE kind = 'COMMIT' ORDER BY id;
+SELECT reserved, committed FROM stocksync.stock WHERE sku = 'A';
+ROLLBACK;
+
 -- The committed units leave with fulfil(), as on the general path.
 SELECT stocksync.reserve('shop', 'later', 'A', 2) IS NOT NULL AS held;
 SELECT stocksync.commit('shop', 'later'), stocksync.fulfill('shop', 'later');

@@ -53,7 +53,7 @@ Column(TupleTableSlot *slot, int attnum)
 }
 
 // The order's lines and what of them was shipped and returned, copied out
-// of the row (whose buffer the order's slot pins only until it is dropped).
+// of the row.
 struct OrderLines
 {
 	int count = 0;
@@ -113,6 +113,15 @@ ReadOrderLines(TupleTableSlot *order, OrderLines *lines)
 		   ReadTexts(order, kLocations, lines->count, &lines->locations) &&
 		   ReadInts(order, kFulfilled, &lines->count, &lines->fulfilled) &&
 		   ReadInts(order, kReturned, &lines->count, &lines->returned);
+}
+
+// Whether `next` comes after `line` in (sku, location) byte order, as the
+// lines of an order are stored (order.cpp NormalizeLines).
+bool
+LineFollows(const CommitLine &line, const CommitLine &next)
+{
+	int c = CompareText(line.sku, next.sku);
+	return c < 0 || (c == 0 && CompareText(line.location, next.location) < 0);
 }
 
 // Locks the line's projection row (following any newer version) and makes
@@ -212,6 +221,11 @@ LockOrderRow(DirectRelations &rels, const DirectCatalog *cat, Datum channel, Dat
 	if (table_tuple_lock(rels.reservation, &order->tts_tid, rels.snapshot, order, GetCurrentCommandId(false),
 						 LockTupleExclusive, LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure) != TM_Ok)
 		return false;
+	// Copied out of its buffer, as SPI copies the general path's row: the
+	// lines' rows are waited for next, and a pin kept meanwhile holds off
+	// VACUUM's cleanup lock of the page for as long, a wait the deadlock
+	// detector does not see (pay_wait_vs_vacuum_freeze.spec).
+	ExecMaterializeSlot(order);
 	slot_getallattrs(order);
 	return CompareText(order->tts_values[kChannel - 1], channel) == 0 &&
 		   CompareText(order->tts_values[kOrderRef - 1], order_ref) == 0;
@@ -226,8 +240,11 @@ CommitFast(Datum channel, Datum order_ref)
 	const DirectCatalog *cat = GetDirectCatalog();
 	// Under REPEATABLE READ or SERIALIZABLE a row changed after the
 	// transaction's snapshot must fail it, as the executor does; this path
-	// reads the latest version.
-	if (cat == nullptr || !cat->writable_directly || IsolationUsesXactSnapshot())
+	// reads the latest version. A read-only transaction (a standby's too)
+	// gets the general path's error before anything is locked or written:
+	// the table AM checks no such thing, and nextval() would refuse only
+	// after the rows were replaced.
+	if (XactReadOnly || cat == nullptr || !cat->writable_directly || IsolationUsesXactSnapshot())
 		return false;
 	// As SPI before each statement: this transaction's earlier writes (the
 	// order's reservation in the same statement) become visible below.
@@ -255,9 +272,15 @@ CommitFast(Datum channel, Datum order_ref)
 	{
 		lines[i] = {order_lines.skus[i], order_lines.locations[i],
 					order_lines.quantities[i] - order_lines.fulfilled[i], {}, nullptr};
-		if (lines[i].units == 0)
+		// Stored merged and sorted, as reserve() stores them: a line
+		// repeated would replace its row twice from the version locked here.
+		if (i > 0 && !LineFollows(lines[i - 1], lines[i]))
+			fast = false;
+		else if (lines[i].units == 0)
 			continue;
-		fast = lines[i].units > 0 && !MayBeBundleComponent(lines[i].sku) && LockProjectionRow(rels, cat, &lines[i]);
+		else
+			fast = lines[i].units > 0 && !MayBeBundleComponent(lines[i].sku) &&
+				   LockProjectionRow(rels, cat, &lines[i]);
 	}
 	if (!fast)
 	{
