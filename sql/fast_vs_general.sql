@@ -102,4 +102,17 @@ DROP FUNCTION public.keep_row();
 SELECT :'fast_outcomes' = :'general_outcomes' AS same_outcomes, :'fast_left' = :'general_left' AS same_state;
 -- The outcomes themselves (both paths' alike).
 SELECT :'fast_outcomes' AS outcomes;
+-- A default of the user's on a column the general path's inserts leave to
+-- their defaults sends the fast paths (this and commit()'s) aside: their
+-- direct writes would pass it by.
+ALTER TABLE stocksync.ledger ALTER at SET DEFAULT '2001-02-03 04:05:06+00';
+ALTER TABLE stocksync.reservation ALTER created_at SET DEFAULT '2001-02-03 04:05:06+00';
+SELECT stocksync.reserve('shop', 'user-default', 'A', 1) IS NOT NULL AS held;
+SELECT stocksync.commit('shop', 'user-default');
+SELECT l.kind, l.at = '2001-02-03 04:05:06+00' AS users_default
+  FROM stocksync.ledger l JOIN stocksync.reservation r ON r.id = l.reservation_id
+ WHERE r.order_ref = 'user-default' ORDER BY l.id;
+SELECT created_at = '2001-02-03 04:05:06+00' AS users_default FROM stocksync.reservation WHERE order_ref = 'user-default';
+ALTER TABLE stocksync.ledger ALTER at SET DEFAULT now();
+ALTER TABLE stocksync.reservation ALTER created_at SET DEFAULT now();
 DROP EXTENSION stocksync CASCADE;

@@ -15,6 +15,7 @@ extern "C" {
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "executor/executor.h"
+#include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -158,6 +159,61 @@ WritableDirectly(Oid relid, const char *const *null_columns = nullptr, int count
 	return writable;
 }
 
+// Defaults the general path's inserts rely on and the fast path writes
+// itself: the transaction's start for a timestamp (now()), a text constant,
+// or none (NULL).
+struct ColumnDefault
+{
+	const char *column;
+	enum
+	{
+		kNow,
+		kText,
+		kNone
+	} kind;
+	const char *text;
+};
+constexpr ColumnDefault kReservationDefaults[] = {{"state", ColumnDefault::kText, "reserved"},
+												  {"created_at", ColumnDefault::kNow, nullptr},
+												  {"updated_at", ColumnDefault::kNow, nullptr},
+												  {"shortages", ColumnDefault::kNone, nullptr},
+												  {"fulfilled", ColumnDefault::kNone, nullptr},
+												  {"returned", ColumnDefault::kNone, nullptr}};
+constexpr ColumnDefault kLedgerDefaults[] = {{"at", ColumnDefault::kNow, nullptr},
+											 {"reason", ColumnDefault::kNone, nullptr},
+											 {"reference", ColumnDefault::kNone, nullptr}};
+
+// Whether the table's columns still have the defaults stocksync gave them: a
+// default of the user's (ALTER ... SET DEFAULT) is honoured by the general
+// path's INSERT and would be passed by a direct write.
+bool
+DefaultsAsCreated(Oid relid, const ColumnDefault *defaults, int count)
+{
+	Relation rel = table_open(relid, AccessShareLock);
+	bool same = true;
+	for (int i = 0; same && i < count; i++)
+	{
+		AttrNumber attnum = get_attnum(relid, defaults[i].column);
+		Node *expr = attnum == InvalidAttrNumber ? nullptr : build_column_default(rel, attnum);
+		switch (defaults[i].kind)
+		{
+			case ColumnDefault::kNow:
+				same = expr != nullptr && IsA(expr, FuncExpr) && castNode(FuncExpr, expr)->funcid == F_NOW;
+				break;
+			case ColumnDefault::kText:
+				same = expr != nullptr && IsA(expr, Const) && castNode(Const, expr)->consttype == TEXTOID &&
+					   !castNode(Const, expr)->constisnull &&
+					   strcmp(TextDatumGetCString(castNode(Const, expr)->constvalue), defaults[i].text) == 0;
+				break;
+			case ColumnDefault::kNone:
+				same = attnum != InvalidAttrNumber && expr == nullptr;
+				break;
+		}
+	}
+	table_close(rel, AccessShareLock);
+	return same;
+}
+
 // The OID of the trigger function `name`() in `schema`, InvalidOid if there
 // is none: stocksync's own triggers are known by their function, which a
 // user's trigger of the same name does not share.
@@ -206,7 +262,9 @@ GetDirectCatalog()
 		return nullptr;
 	c.writable_directly = WritableDirectly(c.stock_level) &&
 						  WritableDirectly(c.reservation, kReservationNullColumns, lengthof(kReservationNullColumns)) &&
-						  WritableDirectly(c.ledger, kLedgerNullColumns, lengthof(kLedgerNullColumns));
+						  WritableDirectly(c.ledger, kLedgerNullColumns, lengthof(kLedgerNullColumns)) &&
+						  DefaultsAsCreated(c.reservation, kReservationDefaults, lengthof(kReservationDefaults)) &&
+						  DefaultsAsCreated(c.ledger, kLedgerDefaults, lengthof(kLedgerDefaults));
 	c.buckets_writable_directly = WritableDirectly(c.stock_bucket);
 	c.bundle_cascade_fn = TriggerFunction(schema, "stock_level_bundle_cascade");
 	c.invalidate_key_caches_fn = TriggerFunction(schema, "invalidate_key_caches");
