@@ -199,7 +199,7 @@ TryClaim(Relation buckets, ItemPointerData tid, Datum sku, Datum location, int32
 			return Attempt::kShort;
 		slot_getallattrs(slot);
 		HeapTuple new_tuple = WithReserved(slot, RelationGetDescr(buckets), kReserved, kVersion, reserve);
-		if (TryUpdateRow(buckets, &tid, new_tuple, true, &failure) != TM_Ok)
+		if (TryUpdateRow(buckets, &tid, new_tuple, {kReserved, kVersion}, true, &failure) != TM_Ok)
 			elog(ERROR, "stocksync: a locked bucket of sku \"%s\" could not be updated", TextDatumGetCString(sku));
 		*claim = HotClaim{true, DatumGetInt16(slot->tts_values[kBucketNo - 1]), budget};
 		Remember(RelationGetRelid(buckets), sku, location, &new_tuple->t_self);

@@ -395,7 +395,8 @@ namespace {
 // transaction's own, already has the key in any of them. The caller then
 // gives the row up.
 bool
-InsertIndexEntries(Relation rel, HeapTuple tuple, bool claim = false)
+InsertIndexEntries(Relation rel, HeapTuple tuple, bool claim = false, std::initializer_list<int> changed = {},
+				   bool update = false)
 {
 	List *index_oids = RelationGetIndexList(rel);
 	bool claimed = true;
@@ -416,7 +417,14 @@ InsertIndexEntries(Relation rel, HeapTuple tuple, bool claim = false)
 			IndexUniqueCheck check = !index->rd_index->indisunique ? UNIQUE_CHECK_NO
 									 : claim						  ? UNIQUE_CHECK_PARTIAL
 																	  : UNIQUE_CHECK_YES;
-			bool unique = index_insert(index, values, nulls, &tuple->t_self, rel, check, false, info);
+			// As the executor does for an update: an index none of whose
+			// columns changed is told so, and btree then removes older
+			// versions of the key itself before it splits a page.
+			bool unchanged = update;
+			for (int k = 0; unchanged && k < info->ii_NumIndexAttrs; k++)
+				for (int column : changed)
+					unchanged = unchanged && column != info->ii_IndexAttrNumbers[k];
+			bool unique = index_insert(index, values, nulls, &tuple->t_self, rel, check, unchanged, info);
 			claimed = claimed && (check != UNIQUE_CHECK_PARTIAL || unique);
 		}
 		index_close(index, NoLock);
@@ -469,22 +477,23 @@ WithReserved(TupleTableSlot *slot, TupleDesc desc, int reserved_attnum, int vers
 }
 
 TM_Result
-TryUpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple, bool wait, TM_FailureData *failure)
+TryUpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple, std::initializer_list<int> changed, bool wait,
+			 TM_FailureData *failure)
 {
 	LockTupleMode mode;
 	TM_Result result = heap_update(rel, tid, new_tuple, GetCurrentCommandId(true), InvalidSnapshot, wait, failure,
 								   &mode);
 	if (result == TM_Ok && !HeapTupleIsHeapOnly(new_tuple))
-		InsertIndexEntries(rel, new_tuple);
+		InsertIndexEntries(rel, new_tuple, false, changed, true);
 	return result;
 }
 
 void
-UpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple)
+UpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple, std::initializer_list<int> changed)
 {
 	simple_heap_update(rel, tid, new_tuple);
 	if (!HeapTupleIsHeapOnly(new_tuple))
-		InsertIndexEntries(rel, new_tuple);
+		InsertIndexEntries(rel, new_tuple, false, changed, true);
 }
 
 }  // namespace stocksync

@@ -13,6 +13,8 @@
 
 #include "pg.hpp"
 
+#include <initializer_list>
+
 extern "C" {
 #include "access/tableam.h"
 }
@@ -117,10 +119,13 @@ HeapTuple WithReserved(TupleTableSlot *slot, TupleDesc desc, int reserved_attnum
 // Replaces the row at `tid` if it is the latest version and, unless `wait`,
 // no other transaction holds it (TM_BeingModified then); maintains the
 // indexes when the update is not HOT. Any other result changes nothing.
-TM_Result TryUpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple, bool wait, TM_FailureData *failure);
+// `changed`: the attribute numbers the new version changes (an index on
+// none of them is told its key is unchanged, as the executor tells it).
+TM_Result TryUpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple, std::initializer_list<int> changed,
+					   bool wait, TM_FailureData *failure);
 
 // Replaces the row at `tid`, which the caller has locked, and maintains the
-// indexes when the update is not HOT.
-void UpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple);
+// indexes when the update is not HOT (`changed` as for TryUpdateRow).
+void UpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple, std::initializer_list<int> changed);
 
 }  // namespace stocksync

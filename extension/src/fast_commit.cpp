@@ -299,11 +299,13 @@ CommitFast(Datum channel, Datum order_ref)
 	{
 		if (lines[i].units == 0)
 			continue;
-		UpdateRow(rels.stock, &lines[i].tid, lines[i].new_row);
+		UpdateRow(rels.stock, &lines[i].tid, lines[i].new_row,
+				  {stock_column::kReserved, stock_column::kCommitted, stock_column::kVersion});
 		AppendCommitRow(rels.ledger, cat, lines[i], reservation_id, now);
 	}
 	UpdateRow(rels.reservation, &order->tts_tid,
-			  CommittedOrder(order, RelationGetDescr(rels.reservation), order_lines, now));
+			  CommittedOrder(order, RelationGetDescr(rels.reservation), order_lines, now),
+			  {kState, kFulfilled, kReturned, kExpiresAt, kUpdatedAt});
 	ExecDropSingleTupleTableSlot(order);
 	rels.Close();
 	CommandCounterIncrement();

@@ -242,7 +242,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 			// replaced, and the lock path below takes it from there.
 			HeapTuple new_tuple = WithReserved(held, RelationGetDescr(rels.stock), kReserved, kVersion, qty);
 			TM_FailureData failure;
-			updated = locked = TryUpdateRow(rels.stock, &held->tts_tid, new_tuple, true, &failure) == TM_Ok;
+			updated = locked = TryUpdateRow(rels.stock, &held->tts_tid, new_tuple, {kReserved, kVersion}, true, &failure) == TM_Ok;
 			heap_freetuple(new_tuple);
 		}
 		if (!updated)
@@ -272,7 +272,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	if (!hot && !updated)
 	{
 		HeapTuple new_tuple = WithReserved(held, RelationGetDescr(rels.stock), kReserved, kVersion, qty);
-		UpdateRow(rels.stock, &held->tts_tid, new_tuple);
+		UpdateRow(rels.stock, &held->tts_tid, new_tuple, {kReserved, kVersion});
 		heap_freetuple(new_tuple);
 	}
 
