@@ -35,9 +35,9 @@ INSERT INTO mutating VALUES
     ($$ SELECT stocksync.set_on_hand('A', 6, 'erp', 1) $$),
     ($$ SELECT stocksync.reserve('shop', 'O-2', 'A', 1) $$),
     ($$ SELECT stocksync.reserve('shop', 'O-3', '[{"sku": "A", "qty": 1}]') $$),
-    -- reserve() of one line is SECURITY INVOKER; everything but its fast path
-    -- runs as its owner (extension/src/definer.hpp): a replay, the optimistic
-    -- strategy, a recorded shortage, a refusal.
+    -- reserve() of one line and commit() are SECURITY INVOKER; everything but
+    -- their fast paths runs as the owner (extension/src/definer.hpp): a
+    -- replay, the optimistic strategy, a recorded shortage, a refusal.
     ($$ SELECT stocksync.reserve('shop', 'O-1', 'A', 1) $$),
     ($$ SELECT stocksync.reserve('shop', 'O-5', 'A', 1, strategy => 'optimistic') $$),
     ($$ SELECT stocksync.reserve('shop', 'O-6', 'S', 1, on_shortage => 'record') $$),
@@ -85,9 +85,10 @@ SELECT current_user, current_setting('search_path') = :'search_path_before' AS s
 RESET ROLE;
 SELECT order_ref, state, shortages FROM stocksync.reservation WHERE order_ref IN ('O-5', 'O-6', 'O-7') ORDER BY 1;
 
--- An index whose expression runs the user's code sends reserve() to the path
--- that runs as the function's owner, so the expression sees the owner as it
--- does for every other stock function.
+-- An index whose expression runs the user's code sends reserve() and
+-- commit() (both SECURITY INVOKER) to the path that runs as the function's
+-- owner, so the expression sees the owner as it does for every other stock
+-- function.
 CREATE FUNCTION public.stocksync_test_as_owner(ref text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF current_user <> session_user THEN
@@ -98,6 +99,7 @@ END $$;
 CREATE INDEX reservation_as_owner ON stocksync.reservation (public.stocksync_test_as_owner(order_ref));
 SET ROLE stocksync_test_erp;
 SELECT shortage FROM stocksync.reserve('shop', 'O-8', 'A', 1);
+SELECT stocksync.commit('shop', 'O-8');
 RESET ROLE;
 DROP INDEX stocksync.reservation_as_owner;
 DROP FUNCTION public.stocksync_test_as_owner(text);

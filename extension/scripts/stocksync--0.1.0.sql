@@ -1262,8 +1262,10 @@ CREATE FUNCTION stocksync.reserve(channel text, order_ref text, lines jsonb,
 COMMENT ON FUNCTION stocksync.reserve(text, text, jsonb, interval, text, text)
     IS 'Soft hold for a multi-line order [{"sku":..,"qty":..,"location":..}]: all lines or none; idempotent on (channel, order_ref).';
 
+-- SECURITY INVOKER as reserve() of one line: its fast path runs as the
+-- caller, everything else as the owner with search_path pinned (definer.hpp).
 CREATE FUNCTION stocksync.commit(channel text, order_ref text)
-    RETURNS text LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    RETURNS text LANGUAGE c VOLATILE SECURITY INVOKER
     AS 'MODULE_PATHNAME', 'stocksync_commit';
 COMMENT ON FUNCTION stocksync.commit IS 'Turns a soft hold into a hard one (paid order): no expiry. Returns the order state.';
 

@@ -14,6 +14,7 @@
 #include "pg.hpp"
 
 #include "bundles.hpp"
+#include "definer.hpp"
 #include "errors.hpp"
 #include "fast_commit.hpp"
 #include "movement.hpp"
@@ -191,6 +192,9 @@ Returnable(const OrderLine &line)
 }  // namespace
 
 // commit(channel, order_ref): the soft hold becomes a hard one (paid order).
+// SECURITY INVOKER, as reserve() of one line (definer.hpp): the fast path
+// runs as the caller, everything else as the function's owner with
+// search_path pinned.
 extern "C" Datum
 stocksync_commit(PG_FUNCTION_ARGS)
 {
@@ -198,6 +202,7 @@ stocksync_commit(PG_FUNCTION_ARGS)
 	// A held order of plain SKUs, nearly every paid order: fast_commit.cpp.
 	if (CommitFast(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)))
 		PG_RETURN_TEXT_P(cstring_to_text("committed"));
+	DefinerScope definer = EnterDefinerScope(fcinfo->flinfo->fn_oid);
 	SPI_connect();
 	Reservation r = LockReservation(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 	const char *state = Canonical(r.state);
@@ -219,6 +224,7 @@ stocksync_commit(PG_FUNCTION_ARGS)
 	else if (Is(r, "released") || Is(r, "expired"))
 		ReportIllegalTransition(r.channel, r.order_ref, r.state, "commit");
 	SPI_finish();
+	LeaveDefinerScope(definer);
 	PG_RETURN_TEXT_P(cstring_to_text(state));
 }
 
