@@ -14,6 +14,7 @@ extern "C" {
 #include "catalog/pg_index.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
+#include "commands/sequence.h"
 #include "executor/executor.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
@@ -395,8 +396,7 @@ namespace {
 // transaction's own, already has the key in any of them. The caller then
 // gives the row up.
 bool
-InsertIndexEntries(Relation rel, HeapTuple tuple, bool claim = false, std::initializer_list<int> changed = {},
-				   bool update = false)
+InsertIndexEntries(Relation rel, HeapTuple tuple, bool claim = false, std::initializer_list<int> changed = {})
 {
 	List *index_oids = RelationGetIndexList(rel);
 	bool claimed = true;
@@ -417,10 +417,11 @@ InsertIndexEntries(Relation rel, HeapTuple tuple, bool claim = false, std::initi
 			IndexUniqueCheck check = !index->rd_index->indisunique ? UNIQUE_CHECK_NO
 									 : claim						  ? UNIQUE_CHECK_PARTIAL
 																	  : UNIQUE_CHECK_YES;
-			// As the executor does for an update: an index none of whose
-			// columns changed is told so, and btree then removes older
-			// versions of the key itself before it splits a page.
-			bool unchanged = update;
+			// As the executor does for an update (which names the columns
+			// it changed): an index none of whose columns changed is told
+			// so, and btree then removes older versions of the key itself
+			// before it splits a page.
+			bool unchanged = changed.size() > 0;
 			for (int k = 0; unchanged && k < info->ii_NumIndexAttrs; k++)
 				for (int column : changed)
 					unchanged = unchanged && column != info->ii_IndexAttrNumbers[k];
@@ -441,6 +442,31 @@ InsertRow(Relation rel, const Datum *values, const bool *nulls)
 	HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), const_cast<Datum *>(values), const_cast<bool *>(nulls));
 	simple_heap_insert(rel, tuple);
 	InsertIndexEntries(rel, tuple);
+}
+
+void
+InsertLedgerRow(Relation ledger, Oid ledger_id_seq, const char *kind, Datum sku, Datum location, int32 qty,
+				int32 d_reserved, int32 d_committed, int64 reservation_id, TimestampTz at)
+{
+	Datum entry[] = {Int64GetDatum(nextval_internal(ledger_id_seq, false)),
+					 TimestampTzGetDatum(at),
+					 CStringGetTextDatum(kind),
+					 sku,
+					 location,
+					 Int32GetDatum(qty),
+					 Int32GetDatum(0),
+					 Int32GetDatum(d_reserved),
+					 Int32GetDatum(d_committed),
+					 Int32GetDatum(0),
+					 Int32GetDatum(0),
+					 Int32GetDatum(0),
+					 Int32GetDatum(0),
+					 Int64GetDatum(reservation_id),
+					 (Datum) 0,
+					 (Datum) 0};
+	bool nulls[] = {false, false, false, false, false, false, false, false,
+					false, false, false, false, false, false, true,	 true};
+	InsertRow(ledger, entry, nulls);
 }
 
 bool
@@ -484,7 +510,7 @@ TryUpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple, std::initialize
 	TM_Result result = heap_update(rel, tid, new_tuple, GetCurrentCommandId(true), InvalidSnapshot, wait, failure,
 								   &mode);
 	if (result == TM_Ok && !HeapTupleIsHeapOnly(new_tuple))
-		InsertIndexEntries(rel, new_tuple, false, changed, true);
+		InsertIndexEntries(rel, new_tuple, false, changed);
 	return result;
 }
 
@@ -493,7 +519,7 @@ UpdateRow(Relation rel, ItemPointer tid, HeapTuple new_tuple, std::initializer_l
 {
 	simple_heap_update(rel, tid, new_tuple);
 	if (!HeapTupleIsHeapOnly(new_tuple))
-		InsertIndexEntries(rel, new_tuple, false, changed, true);
+		InsertIndexEntries(rel, new_tuple, false, changed);
 }
 
 }  // namespace stocksync

@@ -101,6 +101,13 @@ bool ScanColumn(Oid relid, const char *column, bool (*visit)(Datum value, void *
 // Inserts a row and its index entries (unique checks included).
 void InsertRow(Relation rel, const Datum *values, const bool *nulls);
 
+// Appends a ledger row of a reservation's movement (kind RESERVE or COMMIT):
+// qty units, its reserved and committed deltas, the others 0, no reason or
+// reference; its id drawn from the ledger's identity, its time `at` (the
+// transaction's start, as the column's default now()).
+void InsertLedgerRow(Relation ledger, Oid ledger_id_seq, const char *kind, Datum sku, Datum location, int32 qty,
+					 int32 d_reserved, int32 d_committed, int64 reservation_id, TimestampTz at);
+
 // Inserts a row that claims its key (an order key): true if no other row
 // version has its key in any of the table's unique indexes, committed, in
 // flight or inserted earlier by this transaction. If one has, the row is

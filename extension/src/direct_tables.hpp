@@ -43,8 +43,14 @@ constexpr int kFulfilled = 9;
 constexpr int kReturned = 10;
 constexpr int kExpiresAt = 12;
 constexpr int kUpdatedAt = 13;
-constexpr int kCount = 13;
 }  // namespace order_column
+
+// An integer column of a deformed row.
+inline int32
+IntColumn(TupleTableSlot *slot, int attnum)
+{
+	return DatumGetInt32(slot->tts_values[attnum - 1]);
+}
 
 // What a fast-path call holds open, released by Close() on every way out.
 // Opening the tables takes the locks of their writes first (a weaker lock

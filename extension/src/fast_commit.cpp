@@ -27,9 +27,7 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_trigger.h"
-#include "commands/sequence.h"
 #include "executor/executor.h"
-#include "utils/array.h"
 }
 
 namespace stocksync {
@@ -39,90 +37,11 @@ namespace {
 // A line to commit: its projection row, locked, and that row's new version.
 struct CommitLine
 {
-	Datum sku;
-	Datum location;
+	const OrderLine *line;
 	int32 units;
 	ItemPointerData tid;
 	HeapTuple new_row;
 };
-
-int32
-Column(TupleTableSlot *slot, int attnum)
-{
-	return DatumGetInt32(slot->tts_values[attnum - 1]);
-}
-
-// The order's lines and what of them was shipped and returned, copied out
-// of the row.
-struct OrderLines
-{
-	int count = 0;
-	Datum *skus = nullptr;
-	Datum *locations = nullptr;
-	int32 *quantities = nullptr;
-	int32 *fulfilled = nullptr;
-	int32 *returned = nullptr;
-};
-
-// The order's text[] column, `count` elements, none NULL.
-bool
-ReadTexts(TupleTableSlot *order, int attnum, int count, Datum **values)
-{
-	if (order->tts_isnull[attnum - 1])
-		return false;
-	ArrayType *array = DatumGetArrayTypeP(order->tts_values[attnum - 1]);
-	if (array_contains_nulls(array))
-		return false;
-	int n;
-	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, values, nullptr, &n);
-	for (int i = 0; i < n; i++)
-		(*values)[i] = PointerGetDatum(DatumGetTextPCopy((*values)[i]));
-	return n == count;
-}
-
-// The order's int[] column, none NULL: `count` elements, or any number when
-// *count is -1 (then set). A NULL column reads as zeros, as the general path
-// reads fulfilled and returned.
-bool
-ReadInts(TupleTableSlot *order, int attnum, int *count, int32 **values)
-{
-	if (order->tts_isnull[attnum - 1])
-	{
-		*values = static_cast<int32 *>(palloc0(sizeof(int32) * Max(*count, 1)));
-		return *count >= 0;
-	}
-	ArrayType *array = DatumGetArrayTypeP(order->tts_values[attnum - 1]);
-	if (array_contains_nulls(array))
-		return false;
-	int n;
-	*values = ReadIntArray(PointerGetDatum(array), &n);
-	if (*count < 0)
-		*count = n;
-	return n == *count;
-}
-
-// false for anything the general path should judge: no lines, a NULL
-// element, arrays of different lengths.
-bool
-ReadOrderLines(TupleTableSlot *order, OrderLines *lines)
-{
-	using namespace order_column;
-	lines->count = -1;
-	return ReadInts(order, kQuantities, &lines->count, &lines->quantities) && lines->count > 0 &&
-		   ReadTexts(order, kSkus, lines->count, &lines->skus) &&
-		   ReadTexts(order, kLocations, lines->count, &lines->locations) &&
-		   ReadInts(order, kFulfilled, &lines->count, &lines->fulfilled) &&
-		   ReadInts(order, kReturned, &lines->count, &lines->returned);
-}
-
-// Whether `next` comes after `line` in (sku, location) byte order, as the
-// lines of an order are stored (order.cpp NormalizeLines).
-bool
-LineFollows(const CommitLine &line, const CommitLine &next)
-{
-	int c = CompareText(line.sku, next.sku);
-	return c < 0 || (c == 0 && CompareText(line.location, next.location) < 0);
-}
 
 // Locks the line's projection row (following any newer version) and makes
 // its committed version: reserved - units, committed + units, version + 1.
@@ -132,7 +51,7 @@ LockProjectionRow(DirectRelations &rels, const DirectCatalog *cat, CommitLine *l
 {
 	using namespace stock_column;
 	TupleTableSlot *row = rels.row;
-	Datum key[] = {line->sku, line->location};
+	Datum key[] = {line->line->sku, line->line->location};
 	if (!FindByKey(rels.stock, cat->stock_level_pkey, key, 2, rels.snapshot, row))
 		return false;
 	// A hot SKU's commit goes to a free bucket and leaves the central row
@@ -150,12 +69,12 @@ LockProjectionRow(DirectRelations &rels, const DirectCatalog *cat, CommitLine *l
 						 &failure) != TM_Ok)
 		return false;
 	slot_getallattrs(row);
-	if (CompareText(row->tts_values[kSku - 1], line->sku) != 0 ||
-		CompareText(row->tts_values[kLocation - 1], line->location) != 0 ||
+	if (CompareText(row->tts_values[kSku - 1], line->line->sku) != 0 ||
+		CompareText(row->tts_values[kLocation - 1], line->line->location) != 0 ||
 		DatumGetInt16(row->tts_values[kBuckets - 1]) != 0)
 		return false;
-	int64 reserved = static_cast<int64>(Column(row, kReserved)) - line->units;
-	int64 committed = static_cast<int64>(Column(row, kCommitted)) + line->units;
+	int64 reserved = static_cast<int64>(IntColumn(row, kReserved)) - line->units;
+	int64 committed = static_cast<int64>(IntColumn(row, kCommitted)) + line->units;
 	if (reserved < PG_INT32_MIN || committed > PG_INT32_MAX)
 		return false;  // the general path reports it
 	int columns[] = {kReserved, kCommitted, kVersion};
@@ -168,41 +87,23 @@ LockProjectionRow(DirectRelations &rels, const DirectCatalog *cat, CommitLine *l
 	return true;
 }
 
-void
-AppendCommitRow(Relation ledger, const DirectCatalog *cat, const CommitLine &line, int64 reservation_id,
-				TimestampTz now)
-{
-	Datum entry[] = {Int64GetDatum(nextval_internal(cat->ledger_id_seq, false)),
-					 TimestampTzGetDatum(now),
-					 CStringGetTextDatum("COMMIT"),
-					 line.sku,
-					 line.location,
-					 Int32GetDatum(line.units),
-					 Int32GetDatum(0),
-					 Int32GetDatum(-line.units),
-					 Int32GetDatum(line.units),
-					 Int32GetDatum(0),
-					 Int32GetDatum(0),
-					 Int32GetDatum(0),
-					 Int32GetDatum(0),
-					 Int64GetDatum(reservation_id),
-					 (Datum) 0,
-					 (Datum) 0};
-	bool nulls[] = {false, false, false, false, false, false, false, false,
-					false, false, false, false, false, false, true,	 true};
-	InsertRow(ledger, entry, nulls);
-}
-
 // The order's committed version: state, fulfilled and returned (written as
 // arrays, as the general path's SaveReservation writes them), no expiry,
 // updated now.
 HeapTuple
-CommittedOrder(TupleTableSlot *order, TupleDesc desc, const OrderLines &lines, TimestampTz now)
+CommittedOrder(TupleTableSlot *order, TupleDesc desc, const OrderLine *lines, int count, TimestampTz now)
 {
 	using namespace order_column;
+	int32 *fulfilled = static_cast<int32 *>(palloc(sizeof(int32) * Max(count, 1)));
+	int32 *returned = static_cast<int32 *>(palloc(sizeof(int32) * Max(count, 1)));
+	for (int i = 0; i < count; i++)
+	{
+		fulfilled[i] = lines[i].fulfilled;
+		returned[i] = lines[i].returned;
+	}
 	int columns[] = {kState, kFulfilled, kReturned, kExpiresAt, kUpdatedAt};
-	Datum values[] = {CStringGetTextDatum("committed"), IntArray(lines.fulfilled, lines.count),
-					  IntArray(lines.returned, lines.count), (Datum) 0, TimestampTzGetDatum(now)};
+	Datum values[] = {CStringGetTextDatum("committed"), IntArray(fulfilled, count), IntArray(returned, count),
+					  (Datum) 0, TimestampTzGetDatum(now)};
 	bool nulls[] = {false, false, false, true, false};
 	return heap_modify_tuple_by_cols(ExecFetchSlotHeapTuple(order, false, nullptr), desc, 5, columns, values,
 									 nulls);
@@ -262,25 +163,27 @@ CommitFast(Datum channel, Datum order_ref)
 	rels.row = table_slot_create(rels.stock, nullptr);
 
 	// Everything decided first: the order held, each line's row locked.
-	OrderLines order_lines;
 	bool fast = LockOrderRow(rels, cat, channel, order_ref, order) &&
-				strcmp(TextDatumGetCString(order->tts_values[kState - 1]), "reserved") == 0 &&
-				ReadOrderLines(order, &order_lines);
-	int count = fast ? order_lines.count : 0;
+				strcmp(TextDatumGetCString(order->tts_values[kState - 1]), "reserved") == 0;
+	// The line columns follow each other from skus to returned (as
+	// GetDirectCatalog checks), as LinesFromColumns reads them; the slot
+	// keeps the row they point into until the end.
+	int count = 0;
+	OrderLine *order_lines = fast ? LinesFromColumns(&order->tts_values[kSkus - 1], &order->tts_isnull[kSkus - 1],
+													 &count)
+								  : nullptr;
+	fast = fast && count > 0;
 	CommitLine *lines = static_cast<CommitLine *>(palloc0(sizeof(CommitLine) * Max(count, 1)));
 	for (int i = 0; fast && i < count; i++)
 	{
-		lines[i] = {order_lines.skus[i], order_lines.locations[i],
-					order_lines.quantities[i] - order_lines.fulfilled[i], {}, nullptr};
+		const OrderLine &line = order_lines[i];
+		lines[i] = {&line, line.qty - line.fulfilled, {}, nullptr};
 		// Stored merged and sorted, as reserve() stores them: a line
 		// repeated would replace its row twice from the version locked here.
-		if (i > 0 && !LineFollows(lines[i - 1], lines[i]))
+		if (i > 0 && CompareLines(&order_lines[i - 1], &line) >= 0)
 			fast = false;
-		else if (lines[i].units == 0)
-			continue;
-		else
-			fast = lines[i].units > 0 && !MayBeBundleComponent(lines[i].sku) &&
-				   LockProjectionRow(rels, cat, &lines[i]);
+		else if (lines[i].units != 0)
+			fast = lines[i].units > 0 && !MayBeBundleComponent(line.sku) && LockProjectionRow(rels, cat, &lines[i]);
 	}
 	if (!fast)
 	{
@@ -301,17 +204,18 @@ CommitFast(Datum channel, Datum order_ref)
 			continue;
 		UpdateRow(rels.stock, &lines[i].tid, lines[i].new_row,
 				  {stock_column::kReserved, stock_column::kCommitted, stock_column::kVersion});
-		AppendCommitRow(rels.ledger, cat, lines[i], reservation_id, now);
+		InsertLedgerRow(rels.ledger, cat->ledger_id_seq, "COMMIT", order_lines[i].sku, order_lines[i].location,
+						lines[i].units, -lines[i].units, lines[i].units, reservation_id, now);
 	}
 	UpdateRow(rels.reservation, &order->tts_tid,
-			  CommittedOrder(order, RelationGetDescr(rels.reservation), order_lines, now),
+			  CommittedOrder(order, RelationGetDescr(rels.reservation), order_lines, count, now),
 			  {kState, kFulfilled, kReturned, kExpiresAt, kUpdatedAt});
-	ExecDropSingleTupleTableSlot(order);
 	rels.Close();
 	CommandCounterIncrement();
 	for (int i = 0; i < count; i++)
 		if (lines[i].units != 0)
-			CascadeAfterDirectWrite(lines[i].sku, components_seen);
+			CascadeAfterDirectWrite(order_lines[i].sku, components_seen);
+	ExecDropSingleTupleTableSlot(order);
 	return true;
 }
 

@@ -56,16 +56,10 @@ namespace {
 using namespace stock_column;
 
 int32
-Column(TupleTableSlot *slot, int attnum)
-{
-	return DatumGetInt32(slot->tts_values[attnum - 1]);
-}
-
-int32
 Available(TupleTableSlot *row)
 {
-	return Column(row, kOnHand) - Column(row, kReserved) - Column(row, kCommitted) - Column(row, kDamaged) -
-		   Column(row, kQualityControl) - Column(row, kSafetyStock);
+	return IntColumn(row, kOnHand) - IntColumn(row, kReserved) - IntColumn(row, kCommitted) - IntColumn(row, kDamaged) -
+		   IntColumn(row, kQualityControl) - IntColumn(row, kSafetyStock);
 }
 
 // Whether the row version in the slot had no updater or locker when it was
@@ -277,25 +271,7 @@ ReserveFast(Datum channel, Datum order_ref, const OrderLine &line, Datum ttl, in
 	}
 
 	// The ledger row.
-	Datum entry[] = {Int64GetDatum(nextval_internal(cat->ledger_id_seq, false)),
-					 TimestampTzGetDatum(now),
-					 CStringGetTextDatum("RESERVE"),
-					 sku,
-					 location,
-					 Int32GetDatum(qty),
-					 Int32GetDatum(0),
-					 Int32GetDatum(qty),
-					 Int32GetDatum(0),
-					 Int32GetDatum(0),
-					 Int32GetDatum(0),
-					 Int32GetDatum(0),
-					 Int32GetDatum(0),
-					 Int64GetDatum(*reservation_id),
-					 (Datum) 0,
-					 (Datum) 0};
-	bool entry_nulls[] = {false, false, false, false, false, false, false, false,
-						  false, false, false, false, false, false, true,  true};
-	InsertRow(rels.ledger, entry, entry_nulls);
+	InsertLedgerRow(rels.ledger, cat->ledger_id_seq, "RESERVE", sku, location, qty, qty, 0, *reservation_id, now);
 
 	rels.Close();
 	CommandCounterIncrement();

@@ -15,8 +15,6 @@ extern "C" {
 
 namespace stocksync {
 
-namespace {
-
 int
 CompareLines(const void *a, const void *b)
 {
@@ -25,8 +23,6 @@ CompareLines(const void *a, const void *b)
 	int c = CompareText(x->sku, y->sku);
 	return c != 0 ? c : CompareText(x->location, y->location);
 }
-
-}  // namespace
 
 namespace {
 
@@ -292,16 +288,49 @@ ReadTextArray(Datum array, OrderLine *lines, int count, bool locations)
 		(locations ? lines[i].location : lines[i].sku) = values[i];
 }
 
+namespace {
+
 int32 *
-ReadIntArrayOrZeros(uint64 row, int column, int count)
+IntArrayOrZeros(Datum array, bool isnull, int count)
 {
-	if (ColumnIsNull(row, column))
+	if (isnull)
 		return static_cast<int32 *>(palloc0(sizeof(int32) * Max(count, 1)));
 	int n;
-	int32 *values = ReadIntArray(ColumnDatum(row, column), &n);
+	int32 *values = ReadIntArray(array, &n);
 	if (n != count)
 		elog(ERROR, "stocksync: reservation arrays differ in length");
 	return values;
+}
+
+}  // namespace
+
+int32 *
+ReadIntArrayOrZeros(uint64 row, int column, int count)
+{
+	bool isnull = ColumnIsNull(row, column);
+	return IntArrayOrZeros(isnull ? (Datum) 0 : ColumnDatum(row, column), isnull, count);
+}
+
+OrderLine *
+LinesFromColumns(const Datum *values, const bool *isnull, int *count)
+{
+	int n;
+	int32 *quantities = ReadIntArray(values[2], &n);
+	int32 *shortages = IntArrayOrZeros(values[3], isnull[3], n);
+	int32 *fulfilled = IntArrayOrZeros(values[4], isnull[4], n);
+	int32 *returned = IntArrayOrZeros(values[5], isnull[5], n);
+	OrderLine *lines = static_cast<OrderLine *>(palloc0(sizeof(OrderLine) * Max(n, 1)));
+	ReadTextArray(values[0], lines, n, false);
+	ReadTextArray(values[1], lines, n, true);
+	for (int i = 0; i < n; i++)
+	{
+		lines[i].qty = quantities[i];
+		lines[i].shortage = shortages[i];
+		lines[i].fulfilled = fulfilled[i];
+		lines[i].returned = returned[i];
+	}
+	*count = n;
+	return lines;
 }
 
 int32 *
@@ -364,22 +393,14 @@ FetchReservation(Datum channel, Datum order_ref, bool lock)
 	r.channel = channel;
 	r.order_ref = order_ref;
 	r.state = TextDatumGetCString(ColumnDatum(0, 2));
-	int n;
-	int32 *quantities = ReadIntArray(ColumnDatum(0, 5), &n);
-	int32 *shortages = ReadIntArrayOrZeros(0, 6, n);
-	int32 *fulfilled = ReadIntArrayOrZeros(0, 7, n);
-	int32 *returned = ReadIntArrayOrZeros(0, 8, n);
-	r.count = n;
-	r.lines = static_cast<OrderLine *>(palloc0(sizeof(OrderLine) * Max(n, 1)));
-	ReadTextArray(ColumnDatum(0, 3), r.lines, n, false);
-	ReadTextArray(ColumnDatum(0, 4), r.lines, n, true);
-	for (int i = 0; i < n; i++)
+	Datum line_columns[6];
+	bool line_nulls[6];
+	for (int c = 0; c < 6; c++)
 	{
-		r.lines[i].qty = quantities[i];
-		r.lines[i].shortage = shortages[i];
-		r.lines[i].fulfilled = fulfilled[i];
-		r.lines[i].returned = returned[i];
+		line_nulls[c] = ColumnIsNull(0, 3 + c);
+		line_columns[c] = line_nulls[c] ? (Datum) 0 : ColumnDatum(0, 3 + c);
 	}
+	r.lines = LinesFromColumns(line_columns, line_nulls, &r.count);
 	r.has_expiry = !ColumnIsNull(0, 9);
 	r.expires_at = r.has_expiry ? DatumGetTimestampTz(ColumnDatum(0, 9)) : 0;
 	return r;

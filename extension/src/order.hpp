@@ -79,6 +79,14 @@ void ReadTextArray(Datum array, OrderLine *lines, int count, bool locations);
 int32 *ReadIntArray(Datum array, int *count);
 // A per-line counter column of the last SPI result; NULL reads as all zeros.
 int32 *ReadIntArrayOrZeros(uint64 row, int column, int count);
+// An order's lines from its row's six line columns, in the table's order
+// (skus, locations, quantities, shortages, fulfilled, returned); the
+// counters read NULL as zeros. For an SPI result and a table slot alike.
+OrderLine *LinesFromColumns(const Datum *values, const bool *isnull, int *count);
+
+// qsort's comparison of lines by (sku, location) in byte order, the order
+// an order's lines are stored and locked in.
+int CompareLines(const void *a, const void *b);
 
 // A lock on the order key's hash, taken before any stock row by the general
 // reservation path and by batches: two deliveries of one order queue on it
